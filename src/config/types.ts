@@ -1,0 +1,39 @@
+/** The validated, frozen configuration every other module reads. Made only by load.ts. */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export interface ServerConfig {
+  /** Normalised: scheme, lower-case host, explicit port (8080 http, 8081 https by default), no trailing slash. */
+  readonly serverUrl: string;
+}
+
+export interface RemoteConfig extends ServerConfig {
+  /** How often `run` pulls from this remote; PuppetDB duration syntax in the file. */
+  readonly intervalMs: number;
+}
+
+export interface TlsConfig {
+  /** PEM files, named like PuppetDB's own [jetty] ssl-cert / ssl-key / ssl-ca-cert. */
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
+export interface SyncSettings {
+  readonly remotes: readonly RemoteConfig[];
+  /** Nodes deactivated or expired on a remote longer ago than this are never pulled (PuppetDB's node-purge-ttl). */
+  readonly nodePurgeTtlMs: number;
+  /** Upper bound for connecting, for response headers, and for silence between body chunks, per request. */
+  readonly requestTimeoutMs: number;
+  /** How many records are transferred at once per entity. */
+  readonly concurrency: number;
+}
+
+export interface Config {
+  /** Absolute path of the file this was read from. */
+  readonly file: string;
+  readonly local: ServerConfig;
+  readonly sync: SyncSettings;
+  readonly tls: TlsConfig | undefined;
+  readonly log: { readonly level: LogLevel };
+}

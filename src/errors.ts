@@ -1,0 +1,42 @@
+/**
+ * Every error puppetdb-sync reports has a code from this table. The table is the
+ * single source: docs/operations.md lists the same codes (a unit test keeps them in
+ * step) and `retryable` is what the retry layer consults, so no caller decides it.
+ */
+export const ERROR_CODES = {
+  PDBSYNC_ERR_CONFIG_PARSE: { message: 'the configuration file is not valid HOCON', retryable: false },
+  PDBSYNC_ERR_CONFIG_READ: { message: 'the configuration file cannot be read', retryable: false },
+  PDBSYNC_ERR_CONFIG_UNKNOWN_KEY: { message: 'unknown configuration key', retryable: false },
+  PDBSYNC_ERR_CONFIG_MISSING_KEY: { message: 'a required configuration key is missing', retryable: false },
+  PDBSYNC_ERR_CONFIG_INVALID_VALUE: { message: 'a configuration value is invalid', retryable: false },
+  PDBSYNC_ERR_CONFIG_REMOTE_IS_LOCAL: { message: 'a remote is the local server: a server cannot sync with itself', retryable: false },
+  PDBSYNC_ERR_USAGE: { message: 'the command line is not valid', retryable: false },
+  PDBSYNC_ERR_HTTP_CONNECT: { message: 'cannot connect to the PuppetDB server', retryable: true },
+  PDBSYNC_ERR_HTTP_TIMEOUT: { message: 'the PuppetDB server did not answer in time', retryable: true },
+  PDBSYNC_ERR_HTTP_UNAVAILABLE: { message: 'the PuppetDB server is unavailable (starting or in maintenance)', retryable: true },
+  PDBSYNC_ERR_HTTP_SERVER: { message: 'the PuppetDB server answered with a server error', retryable: true },
+  PDBSYNC_ERR_HTTP_REJECTED: { message: 'the PuppetDB server rejected the request', retryable: false },
+  PDBSYNC_ERR_RESPONSE_MALFORMED: { message: 'the PuppetDB server sent a response that is not the JSON expected', retryable: false },
+  PDBSYNC_ERR_RECORD_MALFORMED: { message: 'a remote record does not have the shape its command needs', retryable: false },
+  PDBSYNC_ERR_RECORD_MISSING: { message: 'the remote record disappeared between summary and fetch', retryable: false },
+} as const satisfies Record<string, { message: string; retryable: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class SyncError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly detail: string;
+
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
+    super(`${code}: ${ERROR_CODES[code].message}: ${detail}`, options);
+    this.name = 'SyncError';
+    this.code = code;
+    this.retryable = ERROR_CODES[code].retryable;
+    this.detail = detail;
+  }
+}
+
+export function isRetryable(error: unknown): boolean {
+  return error instanceof SyncError && error.retryable;
+}
