@@ -1,1 +1,79 @@
-export {};
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config/load.ts';
+import { SyncError } from './errors.ts';
+import { createLogger } from './log.ts';
+import { syncOnce } from './sync/once.ts';
+
+const HELP = `puppetdb-sync: keeps PuppetDB servers in step by pulling from each remote what the local server lacks
+
+Usage:
+  puppetdb-sync once --config FILE    one pass from every configured remote into the local PuppetDB, then exit
+  puppetdb-sync --help                this text
+  puppetdb-sync --version             the version
+
+Options:
+  -c, --config FILE      HOCON configuration (local.server_url, sync.remotes, ...); see docs/configuration.md
+      --log-level LEVEL  overrides log.level: fatal, error, warn, info, debug (record events), trace
+
+Logs are JSON lines on standard output (Puppet Enterprise's sync schema).
+
+Exit status:
+  0  every entity of every remote was synced with no failed record
+  1  some remote, entity or record failed (see the error log lines)
+  2  the command line or the configuration is invalid (one line on standard error names the key, file and line)
+`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+  if (values.help || positionals[0] === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const [command, ...extra] = positionals;
+  if (command !== 'once' || extra.length > 0) {
+    throw new SyncError('PDBSYNC_ERR_USAGE', command ? `unknown command "${[command, ...extra].join(' ')}" (see --help)` : 'no command given (see --help)');
+  }
+  if (!values.config) throw new SyncError('PDBSYNC_ERR_USAGE', '--config FILE is required');
+  const level = values['log-level'];
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new SyncError('PDBSYNC_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const config = await loadConfig(values.config);
+  const log = createLogger((level as (typeof LOG_LEVELS)[number] | undefined) ?? config.log.level);
+  const results = await syncOnce(config, log);
+  return results.every((result) => result.ok) ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const usage = error instanceof SyncError && (error.code === 'PDBSYNC_ERR_USAGE' || error.code.startsWith('PDBSYNC_ERR_CONFIG'));
+    const argError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`puppetdb-sync: ${(error as Error).message}\n`);
+    process.exitCode = usage || argError ? 2 : 1;
+  },
+);

@@ -1,0 +1,43 @@
+import type { Command, QuerySpec } from '../puppetdb/client.ts';
+
+export type EntityName = 'factsets' | 'nodes';
+
+/**
+ * What precedence compares: the later `time` wins; at equal time the greater
+ * `tieBreak` (compared element by element as strings) wins, so every server picks
+ * the same winner and a tie never swaps back and forth.
+ */
+export interface Version {
+  readonly time: number;
+  readonly tieBreak: readonly string[];
+}
+
+export interface SummaryRow {
+  /** Unique within the entity: the certname for per-node entities. */
+  readonly key: string;
+  readonly certname: string;
+  readonly version: Version;
+}
+
+export interface QuerySource {
+  query(spec: QuerySpec): AsyncIterable<unknown>;
+}
+
+/**
+ * The contract every entity meets. The engine knows nothing else about an entity:
+ * it diffs summaries by key and version, fetches the record when the entity asks
+ * for one, converts it with `toCommand` and submits the command locally.
+ */
+export interface Entity<Row extends SummaryRow = SummaryRow> {
+  readonly name: EntityName;
+  /** `record` for records fetched from the remote, `deactivate` for node status. */
+  readonly logPhase: 'record' | 'deactivate';
+  /** Whether a row the local server lacks entirely is pulled. */
+  readonly pullWhenMissing: boolean;
+  remoteSummary(remote: QuerySource): AsyncIterable<Row>;
+  localSummary(local: QuerySource): AsyncIterable<Row>;
+  /** The remote query for the whole record, or undefined when the summary row is enough. */
+  recordQuery(row: Row): QuerySpec | undefined;
+  /** Pure conversion; throws PDBSYNC_ERR_RECORD_MALFORMED for a record it cannot convert. */
+  toCommand(row: Row, record: unknown): Command;
+}

@@ -1,0 +1,92 @@
+import type { Command, QuerySpec } from '../puppetdb/client.ts';
+import { certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
+import type { Entity, QuerySource, SummaryRow } from './entity.ts';
+import { FieldReader } from './fields.ts';
+
+export interface FactsetRow extends SummaryRow {
+  readonly hash: string;
+  readonly producerTimestamp: string;
+}
+
+const SUMMARY: QuerySpec = {
+  query: from('factsets', extract(['certname', 'hash', 'producer_timestamp', 'producer'], withAnyNodeState())),
+};
+
+export function parseFactsetSummary(raw: unknown): FactsetRow {
+  const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'factset summary row');
+  const certname = row.string('certname');
+  const hash = row.string('hash');
+  const producerTimestamp = row.timestamp('producer_timestamp');
+  // The factset hash leaves out producer and timestamps: the tie-break adds the
+  // producer so that two servers with equal content but another producer converge too.
+  return {
+    key: certname,
+    certname,
+    hash,
+    producerTimestamp: producerTimestamp.text,
+    version: { time: producerTimestamp.ms, tieBreak: [hash, row.optionalString('producer') ?? ''] },
+  };
+}
+
+async function* summary(source: QuerySource): AsyncGenerator<FactsetRow> {
+  for await (const raw of source.query(SUMMARY)) yield parseFactsetSummary(raw);
+}
+
+type PackageTuple = readonly [string, string, string];
+
+function comparePackages(a: PackageTuple, b: PackageTuple): number {
+  for (let i = 0; i < 3; i++) {
+    if (a[i]! !== b[i]!) return a[i]! < b[i]! ? -1 : 1;
+  }
+  return 0;
+}
+
+/** A factsets query row (with include_package_inventory) -> replace_facts v5 payload. */
+export function factsetToCommand(raw: unknown): Command {
+  const record = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', 'factset');
+  const certname = record.string('certname');
+  const producerTimestamp = record.timestamp('producer_timestamp').text;
+
+  const facts = record.raw('facts') as { data?: unknown } | null | undefined;
+  if (!facts || !Array.isArray(facts.data)) throw record.fail('facts.data is not an array');
+  const values: Record<string, unknown> = {};
+  for (const fact of facts.data) {
+    const name = new FieldReader(fact, 'PDBSYNC_ERR_RECORD_MALFORMED', `factset ${certname} fact`).string('name');
+    if (Object.hasOwn(values, name)) throw record.fail(`fact ${name} appears twice`);
+    Object.defineProperty(values, name, { value: (fact as { value: unknown }).value, enumerable: true, writable: true });
+  }
+
+  const payload: Record<string, unknown> = {
+    certname,
+    environment: record.optionalString('environment'),
+    producer_timestamp: producerTimestamp,
+    producer: record.optionalString('producer'),
+    values,
+  };
+  const inventory = record.raw('package_inventory');
+  if (inventory !== null && inventory !== undefined) {
+    if (!Array.isArray(inventory)) throw record.fail('package_inventory is not an array');
+    const packages = inventory.map((entry: unknown) => {
+      if (!Array.isArray(entry) || entry.length !== 3 || !entry.every((part) => typeof part === 'string')) {
+        throw record.fail(`package_inventory entry ${JSON.stringify(entry)} is not [name, version, provider]`);
+      }
+      return entry as unknown as PackageTuple;
+    });
+    // Sorted so that the payload does not depend on the order PostgreSQL aggregated them in.
+    if (packages.length > 0) payload.package_inventory = packages.sort(comparePackages);
+  }
+  return { command: 'replace_facts', version: 5, certname, producerTimestamp, payload };
+}
+
+export const factsets: Entity<FactsetRow> = {
+  name: 'factsets',
+  logPhase: 'record',
+  pullWhenMissing: true,
+  remoteSummary: summary,
+  localSummary: summary,
+  recordQuery: (row) => ({
+    query: from('factsets', withAnyNodeState(certnameIs(row.certname))),
+    options: { include_package_inventory: true },
+  }),
+  toCommand: (_row, record) => factsetToCommand(record),
+};

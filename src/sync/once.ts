@@ -1,0 +1,43 @@
+import type { Config } from '../config/types.ts';
+import { factsets } from '../entities/factsets.ts';
+import type { Entity } from '../entities/entity.ts';
+import { nodes } from '../entities/nodes.ts';
+import type { Logger } from '../log.ts';
+import { PuppetDbClient } from '../puppetdb/client.ts';
+import { runPass, type PassResult } from './pass.ts';
+
+/**
+ * The entities in the order a pass syncs them. Data comes before node status: a
+ * deactivation is only applied to a node whose data is already here, and data
+ * newer than the deactivation wins over it (PuppetDB's own rule).
+ */
+export const ENTITIES: readonly Entity[] = [factsets, nodes] as readonly Entity[];
+
+export function clientFor(url: string, config: Config, log: Logger): PuppetDbClient {
+  return new PuppetDbClient(url, {
+    timeoutMs: config.sync.requestTimeoutMs,
+    tls: config.tls,
+    connections: config.sync.concurrency + 2,
+    onRetry: (error, attempt, delayMs) =>
+      log.warn({ server: url, attempt, delayMs, error: (error as Error).message }, 'request failed, retrying'),
+  });
+}
+
+/** One pass from every configured remote into the local server, one remote after another. */
+export async function syncOnce(config: Config, log: Logger): Promise<PassResult[]> {
+  const local = clientFor(config.local.serverUrl, config, log);
+  const results: PassResult[] = [];
+  try {
+    for (const remoteConfig of config.sync.remotes) {
+      const remote = clientFor(remoteConfig.serverUrl, config, log);
+      try {
+        results.push(await runPass({ remote, local, log, settings: config.sync, entities: ENTITIES }));
+      } finally {
+        await remote.close();
+      }
+    }
+  } finally {
+    await local.close();
+  }
+  return results;
+}

@@ -1,0 +1,113 @@
+import PQueue from 'p-queue';
+import type { SyncSettings } from '../config/types.ts';
+import type { Entity, EntityName, SummaryRow } from '../entities/entity.ts';
+import { FieldReader } from '../entities/fields.ts';
+import { startPhase, type Logger } from '../log.ts';
+import type { PuppetDbClient } from '../puppetdb/client.ts';
+import { extract, from } from '../puppetdb/query.ts';
+import { diffSummaries, indexByKey } from './diff.ts';
+import { transferRecord, type TransferContext } from './transfer.ts';
+
+export interface EntityResult {
+  readonly entity: EntityName;
+  /** True when the entity ran to its end and no record failed. */
+  readonly ok: boolean;
+  readonly transferred: number;
+  readonly failed: number;
+}
+
+export interface PassResult {
+  readonly remote: string;
+  readonly ok: boolean;
+  readonly entities: readonly EntityResult[];
+}
+
+export interface PassContext {
+  readonly remote: PuppetDbClient;
+  readonly local: PuppetDbClient;
+  readonly log: Logger;
+  readonly settings: SyncSettings;
+  readonly entities: readonly Entity[];
+  readonly now?: () => number;
+}
+
+/** One pass against one remote: entity by entity, in the order given. */
+export async function runPass(context: PassContext): Promise<PassResult> {
+  const remote = context.remote.url;
+  const phase = startPhase(context.log, 'sync', { remote });
+  const results: EntityResult[] = [];
+  try {
+    const cutoff = (context.now ?? Date.now)() - context.settings.nodePurgeTtlMs;
+    const excludedCertnames = await remoteNodesGoneBefore(context.remote, cutoff);
+    for (const entity of context.entities) results.push(await runEntity(entity, excludedCertnames, context));
+  } catch (error) {
+    phase.error(error);
+    return { remote, ok: false, entities: results };
+  }
+  const ok = results.every((result) => result.ok);
+  if (ok) phase.finished();
+  else phase.error(new Error(`entities not in step: ${results.filter((r) => !r.ok).map((r) => r.entity).join(', ')}`));
+  return { remote, ok, entities: results };
+}
+
+/**
+ * Nodes the remote deactivated or expired before `cutoff`: the local server has
+ * purged them (node-purge-ttl) or soon will, and pulling them would bring back
+ * what was removed on purpose.
+ */
+async function remoteNodesGoneBefore(remote: PuppetDbClient, cutoff: number): Promise<Set<string>> {
+  const gone = new Set<string>();
+  const spec = { query: from('nodes', extract(['certname', 'deactivated', 'expired'], ['=', 'node_state', 'inactive'])) };
+  for await (const raw of remote.query(spec)) {
+    const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'inactive node row');
+    const since = node.optionalTimestamp('deactivated') ?? node.optionalTimestamp('expired');
+    if (since && since.ms < cutoff) gone.add(node.string('certname'));
+  }
+  return gone;
+}
+
+async function runEntity<Row extends SummaryRow>(
+  entity: Entity<Row>,
+  excludedCertnames: ReadonlySet<string>,
+  context: PassContext,
+): Promise<EntityResult> {
+  const fields = { remote: context.remote.url, entity: entity.name };
+  const phase = startPhase(context.log, 'entity', fields);
+  const transfer: TransferContext = {
+    remote: context.remote,
+    local: context.local,
+    log: context.log,
+    commandWaitSeconds: commandWaitSeconds(context.settings.requestTimeoutMs),
+  };
+  const { concurrency } = context.settings;
+  const queue = new PQueue({ concurrency });
+  let transferred = 0;
+  let failed = 0;
+  try {
+    const localIndex = await indexByKey(entity.localSummary(context.local));
+    const actions = diffSummaries(entity.remoteSummary(context.remote), localIndex, {
+      pullWhenMissing: entity.pullWhenMissing,
+      excludedCertnames,
+    });
+    for await (const action of actions) {
+      // Backpressure: read the remote summary no faster than records are transferred.
+      await queue.onSizeLessThan(concurrency);
+      void queue.add(async () => {
+        if (await transferRecord(entity, action, transfer)) transferred++;
+        else failed++;
+      });
+    }
+    await queue.onIdle();
+  } catch (error) {
+    await queue.onIdle();
+    phase.error(error, { transferred, failed });
+    return { entity: entity.name, ok: false, transferred, failed };
+  }
+  phase.finished({ transferred, failed });
+  return { entity: entity.name, ok: failed === 0, transferred, failed };
+}
+
+/** PuppetDB must answer a blocking submission before the request itself times out. */
+export function commandWaitSeconds(requestTimeoutMs: number): number {
+  return Math.max(1, Math.floor((requestTimeoutMs * 0.8) / 1000));
+}

@@ -1,0 +1,53 @@
+import type { Entity, SummaryRow } from '../entities/entity.ts';
+import { SyncError } from '../errors.ts';
+import { startPhase, type Logger } from '../log.ts';
+import { describeQuery, type PuppetDbClient } from '../puppetdb/client.ts';
+import type { PullAction } from './diff.ts';
+
+export interface TransferContext {
+  readonly remote: PuppetDbClient;
+  readonly local: PuppetDbClient;
+  readonly log: Logger;
+  /** How long the local PuppetDB may take to apply each command before answering. */
+  readonly commandWaitSeconds: number;
+}
+
+/** Fetches one remote record, converts it and submits it locally. Never throws: true when transferred. */
+export async function transferRecord<Row extends SummaryRow>(
+  entity: Entity<Row>,
+  action: PullAction<Row>,
+  context: TransferContext,
+): Promise<boolean> {
+  const spec = entity.recordQuery(action.row);
+  const fields: Record<string, unknown> = {
+    remote: context.remote.url,
+    entity: entity.name,
+    certname: action.row.certname,
+    reason: action.reason,
+    ...(spec && { query: describeQuery(spec) }),
+  };
+  const phase = startPhase(context.log, entity.logPhase, fields);
+  try {
+    const record = spec ? await fetchOne(context.remote, spec, action.row.certname) : undefined;
+    const command = entity.toCommand(action.row, record);
+    const result = await context.local.submit(command, context.commandWaitSeconds);
+    if (!result.applied) {
+      context.log.warn({ ...fields, uuid: result.uuid }, 'command queued but not applied within the wait; counted as transferred');
+    }
+    phase.finished({ uuid: result.uuid });
+    return true;
+  } catch (error) {
+    phase.error(error);
+    return false;
+  }
+}
+
+async function fetchOne(remote: PuppetDbClient, spec: Parameters<PuppetDbClient['query']>[0], certname: string): Promise<unknown> {
+  const rows: unknown[] = [];
+  for await (const row of remote.query(spec)) {
+    rows.push(row);
+    if (rows.length > 1) throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `more than one record for ${certname}`);
+  }
+  if (rows.length === 0) throw new SyncError('PDBSYNC_ERR_RECORD_MISSING', `no record for ${certname} any more`);
+  return rows[0];
+}

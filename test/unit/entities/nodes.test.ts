@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { deactivationToCommand, nodes, type NodeRow } from '../../../src/entities/nodes.ts';
+import type { QuerySource } from '../../../src/entities/entity.ts';
+import type { QuerySpec } from '../../../src/puppetdb/client.ts';
+
+/** Answers each query by the entity it is `from`. */
+function source(byEntity: Record<string, unknown[]>): QuerySource {
+  return {
+    async *query(spec: QuerySpec) {
+      yield* byEntity[(spec.query as unknown[])[1] as string] ?? [];
+    },
+  };
+}
+
+async function collect(rows: AsyncIterable<NodeRow>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for await (const row of rows) out[row.certname] = row.version.time;
+  return out;
+}
+
+const t = (text: string) => Date.parse(text);
+
+describe('nodes', () => {
+  it('versions a remote node by its deactivation', async () => {
+    const remote = source({ nodes: [{ certname: 'a', deactivated: '2026-11-10T00:00:00.000Z' }] });
+    expect(await collect(nodes.remoteSummary(remote))).toEqual({ a: t('2026-11-10T00:00:00.000Z') });
+  });
+
+  it('versions a local node by the latest of its deactivation and its data', async () => {
+    const local = source({
+      nodes: [
+        { certname: 'deactivated-late', deactivated: '2026-11-12T00:00:00.000Z' },
+        { certname: 'newer-report', deactivated: null },
+        { certname: 'facts-only', deactivated: null },
+        { certname: 'nothing', deactivated: null },
+      ],
+      factsets: [
+        { certname: 'deactivated-late', producer_timestamp: '2026-11-01T00:00:00.000Z' },
+        { certname: 'facts-only', producer_timestamp: '2026-11-05T00:00:00.000Z' },
+        { certname: 'newer-report', producer_timestamp: '2026-11-01T00:00:00.000Z' },
+      ],
+      catalogs: [{ certname: 'newer-report', producer_timestamp: '2026-11-02T00:00:00.000Z' }],
+      reports: [{ certname: 'newer-report', max: '2026-11-09T00:00:00.000Z' }],
+    });
+    expect(await collect(nodes.localSummary(local))).toEqual({
+      'deactivated-late': t('2026-11-12T00:00:00.000Z'),
+      'newer-report': t('2026-11-09T00:00:00.000Z'),
+      'facts-only': t('2026-11-05T00:00:00.000Z'),
+      nothing: Number.NEGATIVE_INFINITY,
+    });
+  });
+
+  it('submits deactivate_node v3 at the remote deactivation time', () => {
+    const row: NodeRow = { key: 'a', certname: 'a', deactivated: '2026-11-10T00:00:00.000Z', version: { time: 0, tieBreak: [] } };
+    expect(deactivationToCommand(row)).toEqual({
+      command: 'deactivate_node',
+      version: 3,
+      certname: 'a',
+      producerTimestamp: '2026-11-10T00:00:00.000Z',
+      payload: { certname: 'a', producer_timestamp: '2026-11-10T00:00:00.000Z' },
+    });
+    expect(nodes.recordQuery(row)).toBeUndefined();
+  });
+});

@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { streamJsonArray } from '../../src/puppetdb/json-stream.ts';
+
+/** The fixture's exact text, for comparing with what a payload serialises to. */
+export function fixtureText(path: string): string {
+  return readFileSync(new URL(`../../fixtures/${path}`, import.meta.url), 'utf8');
+}
+
+/** Parses a fixture the way the client parses a PuppetDB response (numbers kept exact). */
+export async function parseFixture(path: string): Promise<unknown> {
+  for await (const element of streamJsonArray(Readable.from([`[${fixtureText(path)}]`]), path)) return element;
+  throw new Error(`${path} is empty`);
+}
+
+/** Canonical text of a JSON value, to compare payloads including exact number lexemes. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+export async function canonicalFixture(path: string): Promise<string> {
+  return canonical(await parseFixture(path));
+}
