@@ -1,0 +1,126 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PuppetDbClient, type Command } from '../../../src/puppetdb/client.ts';
+
+/** A fake PuppetDB for faults a real one cannot be made to show on demand. */
+type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
+
+let server: Server | undefined;
+let client: PuppetDbClient | undefined;
+
+async function fake(handlers: Handler[]): Promise<{ url: string; requests: Array<{ url: string; body: string }> }> {
+  const requests: Array<{ url: string; body: string }> = [];
+  server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      requests.push({ url: request.url ?? '', body });
+      const handler = handlers[Math.min(requests.length - 1, handlers.length - 1)]!;
+      handler(request, body, response);
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+function makeClient(url: string, timeoutMs = 2000): PuppetDbClient {
+  client = new PuppetDbClient(url, { timeoutMs, retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 5 } });
+  return client;
+}
+
+const json = (status: number, value: unknown): Handler => (_request, _body, response) => {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(value));
+};
+
+const command: Command = { command: 'replace_facts', version: 5, certname: 'a', producerTimestamp: '2026-11-20T10:00:00.000Z', payload: { certname: 'a' } };
+
+async function rows(c: PuppetDbClient): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const row of c.query({ query: ['from', 'factsets'] })) out.push(row);
+  return out;
+}
+
+afterEach(async () => {
+  await client?.close();
+  await new Promise((resolve) => server?.close(resolve));
+  client = undefined;
+  server = undefined;
+});
+
+describe('PuppetDbClient', () => {
+  it('posts the query with its options and streams the rows', async () => {
+    const { url, requests } = await fake([json(200, [{ certname: 'a' }, { certname: 'b' }])]);
+    const c = makeClient(url);
+    const out: unknown[] = [];
+    for await (const row of c.query({ query: ['from', 'factsets'], options: { include_package_inventory: true } })) out.push(row);
+    expect(out).toEqual([{ certname: 'a' }, { certname: 'b' }]);
+    expect(requests[0]).toEqual({ url: '/pdb/query/v4', body: '{"include_package_inventory":true,"query":["from","factsets"]}' });
+  });
+
+  it('retries a 503 and then succeeds', async () => {
+    const { url, requests } = await fake([json(503, { error: 'maintenance' }), json(200, [1])]);
+    expect(await rows(makeClient(url))).toEqual([1]);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('gives up after the policy attempts with PDBSYNC_ERR_HTTP_UNAVAILABLE', async () => {
+    const { url, requests } = await fake([json(503, { error: 'maintenance' })]);
+    await expect(rows(makeClient(url))).rejects.toThrow(/PDBSYNC_ERR_HTTP_UNAVAILABLE/);
+    expect(requests).toHaveLength(3);
+  });
+
+  it('does not retry a rejected query', async () => {
+    const { url, requests } = await fake([json(400, { error: 'bad query' })]);
+    await expect(rows(makeClient(url))).rejects.toThrow(/PDBSYNC_ERR_HTTP_REJECTED.*HTTP 400/);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('fails a response that stops mid-array', async () => {
+    const { url } = await fake([(_q, _b, response) => response.end('[{"certname":"a"},{"cert')]);
+    await expect(rows(makeClient(url))).rejects.toThrow(/PDBSYNC_ERR_RESPONSE_MALFORMED/);
+  });
+
+  it('times out a server that never answers', async () => {
+    const { url } = await fake([() => undefined]);
+    await expect(rows(makeClient(url, 200))).rejects.toThrow(/PDBSYNC_ERR_HTTP_TIMEOUT/);
+  });
+
+  it('maps a refused connection to PDBSYNC_ERR_HTTP_CONNECT', async () => {
+    const { url } = await fake([json(200, [])]);
+    await new Promise((resolve) => server!.close(resolve));
+    await expect(rows(makeClient(url))).rejects.toThrow(/PDBSYNC_ERR_HTTP_CONNECT/);
+  });
+
+  it('submits a command with its parameters and reports it applied', async () => {
+    const { url, requests } = await fake([json(200, { uuid: 'u1', processed: true, timed_out: false })]);
+    expect(await makeClient(url).submit(command, 30)).toEqual({ uuid: 'u1', applied: true });
+    const sent = new URL(requests[0]!.url, url);
+    expect(Object.fromEntries(sent.searchParams)).toEqual({
+      command: 'replace_facts',
+      version: '5',
+      certname: 'a',
+      'producer-timestamp': '2026-11-20T10:00:00.000Z',
+      secondsToWaitForCompletion: '30',
+    });
+    expect(requests[0]!.body).toBe('{"certname":"a"}');
+  });
+
+  it('reports a command still queued after the wait without submitting it again', async () => {
+    const { url, requests } = await fake([json(503, { uuid: 'u2', processed: false, timed_out: true })]);
+    expect(await makeClient(url).submit(command, 1)).toEqual({ uuid: 'u2', applied: false });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('fails a command PuppetDB could not apply, without retrying it', async () => {
+    const { url, requests } = await fake([json(503, { uuid: 'u3', processed: true, timed_out: false, error: 'java.lang.NullPointerException' })]);
+    await expect(makeClient(url).submit(command, 1)).rejects.toThrow(/PDBSYNC_ERR_COMMAND_FAILED.*NullPointerException/);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('reads the queue depth', async () => {
+    const { url } = await fake([json(200, { status: { queue_depth: 7 } })]);
+    expect(await makeClient(url).queueDepth()).toBe(7);
+  });
+});
