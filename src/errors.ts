@@ -5,6 +5,7 @@
  */
 export const ERROR_CODES = {
   PDBSYNC_ERR_CONFIG_PARSE: { message: 'the configuration file is not valid HOCON', retryable: false },
+  PDBSYNC_ERR_CONFIG_UNSUPPORTED: { message: 'the configuration uses a HOCON feature that is refused (include, require, value transforms)', retryable: false },
   PDBSYNC_ERR_CONFIG_READ: { message: 'the configuration file cannot be read', retryable: false },
   PDBSYNC_ERR_CONFIG_UNKNOWN_KEY: { message: 'unknown configuration key', retryable: false },
   PDBSYNC_ERR_CONFIG_MISSING_KEY: { message: 'a required configuration key is missing', retryable: false },

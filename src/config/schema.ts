@@ -1,0 +1,179 @@
+/**
+ * The configuration options, as data. load.ts validates against this table and
+ * scripts/gen-config-docs.ts renders the reference table of docs/configuration.md
+ * from it (a unit test keeps the two in step), so a new option is added here, once.
+ *
+ * Keys are dotted paths as written in the file; `[]` stands for every element of an
+ * array (`sync.remotes[].interval`). Defaults are written as they would be in the
+ * file ("2m", not 120000), so the docs show what a user types.
+ *
+ * Presence rules (applied by load.ts, documented in docs/configuration.md):
+ * - a key not in this table is an error, at any depth;
+ * - `required: true` means required whenever its parent object is present;
+ * - an absent object is treated as `{}` (so its defaults apply and its required keys
+ *   are reported as missing), except an optional object that has required keys of
+ *   its own (`tls`), which is simply absent.
+ */
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+export type OptionType =
+  | { readonly kind: 'object' }
+  | { readonly kind: 'array'; readonly minItems: number }
+  | { readonly kind: 'url' }
+  | { readonly kind: 'duration'; readonly min: string }
+  | { readonly kind: 'integer'; readonly min: number; readonly max: number }
+  | { readonly kind: 'path' }
+  | { readonly kind: 'enum'; readonly values: readonly string[] };
+
+export interface OptionSpec {
+  /** Dotted path as written in the file; `[]` marks the elements of an array. */
+  readonly key: string;
+  readonly type: OptionType;
+  readonly required: boolean;
+  /** As written in the file; absent for required keys and for objects. */
+  readonly default?: string | number;
+  /** One line, for the docs. */
+  readonly doc: string;
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    key: 'local',
+    type: { kind: 'object' },
+    required: true,
+    doc: 'The PuppetDB server this sidecar runs beside: everything pulled from the remotes is submitted here.',
+  },
+  {
+    key: 'local.server_url',
+    type: { kind: 'url' },
+    required: true,
+    doc: 'URL of the local PuppetDB (http or https, host and optional port, no path).',
+  },
+  {
+    key: 'sync',
+    type: { kind: 'object' },
+    required: true,
+    doc: 'What to pull and how; the same block as Puppet Enterprise\'s PuppetDB `sync` config.',
+  },
+  {
+    key: 'sync.remotes',
+    type: { kind: 'array', minItems: 1 },
+    required: true,
+    doc: 'The PuppetDB servers to pull from; each is polled on its own interval.',
+  },
+  {
+    key: 'sync.remotes[]',
+    type: { kind: 'object' },
+    required: true,
+    doc: 'One remote.',
+  },
+  {
+    key: 'sync.remotes[].server_url',
+    type: { kind: 'url' },
+    required: true,
+    doc: 'URL of the remote PuppetDB; must differ from local.server_url and from every other remote.',
+  },
+  {
+    key: 'sync.remotes[].interval',
+    type: { kind: 'duration', min: '1ms' },
+    required: false,
+    default: '2m',
+    doc: 'How long to wait between the end of one sync with this remote and the start of the next.',
+  },
+  {
+    key: 'sync.node-purge-ttl',
+    type: { kind: 'duration', min: '0s' },
+    required: false,
+    default: '14d',
+    doc: 'Nodes deactivated or expired on a remote longer ago than this are not pulled; set it to the servers\' own node-purge-ttl.',
+  },
+  {
+    key: 'sync.request-timeout',
+    type: { kind: 'duration', min: '1ms' },
+    required: false,
+    default: '60s',
+    doc: 'Per request: the longest wait to connect, for the response headers, and between two chunks of a body.',
+  },
+  {
+    key: 'sync.concurrency',
+    type: { kind: 'integer', min: 1, max: 64 },
+    required: false,
+    default: 4,
+    doc: 'How many records of one entity are transferred at once.',
+  },
+  {
+    key: 'tls',
+    type: { kind: 'object' },
+    required: false,
+    doc: 'Client certificate for https servers; leave the block out for plain http.',
+  },
+  {
+    key: 'tls.ssl-cert',
+    type: { kind: 'path' },
+    required: true,
+    doc: 'PEM client certificate, e.g. the Puppet agent\'s certs/<certname>.pem; relative paths are from the config file\'s directory.',
+  },
+  {
+    key: 'tls.ssl-key',
+    type: { kind: 'path' },
+    required: true,
+    doc: 'PEM private key of that certificate; relative paths are from the config file\'s directory.',
+  },
+  {
+    key: 'tls.ssl-ca-cert',
+    type: { kind: 'path' },
+    required: true,
+    doc: 'PEM CA certificate(s) the servers\' certificates are checked against; relative paths are from the config file\'s directory.',
+  },
+  {
+    key: 'log',
+    type: { kind: 'object' },
+    required: false,
+    doc: 'Logging.',
+  },
+  {
+    key: 'log.level',
+    type: { kind: 'enum', values: LOG_LEVELS },
+    required: false,
+    default: 'info',
+    doc: 'Least severe level written (JSON lines on stdout).',
+  },
+];
+
+export const OPTIONS_BY_KEY: ReadonlyMap<string, OptionSpec> = new Map(OPTIONS.map((o) => [o.key, o]));
+
+/** The schema key of the option named `name` inside the object (or array, name '[]') whose schema key is `parent`. */
+export function childKey(parent: string, name: string): string {
+  if (name === '[]') return `${parent}[]`;
+  return parent === '' ? name : `${parent}.${name}`;
+}
+
+/** The options directly inside the object whose schema key is `parent` ('' for the top level), in table order. */
+export function childrenOf(parent: string): OptionSpec[] {
+  return OPTIONS.filter((o) => {
+    if (o.key === parent || !o.key.startsWith(parent === '' ? '' : `${parent}.`)) return false;
+    const rest = parent === '' ? o.key : o.key.slice(parent.length + 1);
+    return !rest.includes('.') && !rest.includes('[');
+  });
+}
+
+/** Human wording of a type, for the docs and for error messages. */
+export function describeType(type: OptionType): string {
+  switch (type.kind) {
+    case 'object':
+      return 'object';
+    case 'array':
+      return type.minItems > 0 ? `array (at least ${type.minItems})` : 'array';
+    case 'url':
+      return 'URL (http or https)';
+    case 'duration':
+      return type.min === '0s' ? 'duration' : `duration (at least ${type.min})`;
+    case 'integer':
+      return `integer ${type.min}..${type.max}`;
+    case 'path':
+      return 'file path';
+    case 'enum':
+      return `one of ${type.values.join(', ')}`;
+  }
+}
