@@ -4,9 +4,10 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { loadConfig, normaliseServerUrl, parseConfig } from '../../src/config/load.ts';
+import { loadConfig, parseConfig } from '../../src/config/load.ts';
 import { OPTIONS } from '../../src/config/schema.ts';
 import type { Config } from '../../src/config/types.ts';
+import { normaliseServerUrl } from '../../src/config/validate.ts';
 import { SyncError, type ErrorCode } from '../../src/errors.ts';
 import { DOC_FILE, GENERATED_BLOCKS, extractBlock } from '../../scripts/gen-config-docs.ts';
 

@@ -1,0 +1,175 @@
+/**
+ * Validation of the parsed configuration against schema.ts: unknown and missing keys,
+ * values of the wrong type, defaults applied, URLs, durations and paths normalised.
+ * Every failure is a SyncError whose one-line message names the key, the file and the
+ * line.
+ */
+
+import { dirname, resolve as resolvePath } from 'node:path';
+
+import { SyncError, type ErrorCode } from '../errors.ts';
+import { parseDuration } from './duration.ts';
+import { oneLine, type Path, type Positions } from './hocon.ts';
+import { OPTIONS_BY_KEY, childKey, childrenOf, describeType, type OptionSpec } from './schema.ts';
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/** `sync.remotes[0].interval`; a key that is not a plain word is quoted. */
+function formatPath(path: Path): string {
+  if (path.length === 0) return '(top level)';
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += (out === '' ? '' : '.') + (/^[A-Za-z0-9_-]+$/.test(segment) ? segment : JSON.stringify(segment));
+  }
+  return out;
+}
+
+function configError(code: ErrorCode, file: string, line: number, path: Path, what: string): SyncError {
+  return new SyncError(code, oneLine(`${formatPath(path)}: ${what} at ${file}:${line}`));
+}
+
+/** A value as shown in a message: JSON for scalars (so strings are quoted), a word for the rest, never very long. */
+export function show(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value !== null && typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+// ---------------------------------------------------------------------------
+// URLs
+
+const DEFAULT_PORT: Readonly<Record<string, number>> = { 'http:': 8080, 'https:': 8081 };
+
+/**
+ * `scheme://host:port` with the port made explicit (8080 for http, 8081 for https, as
+ * PuppetDB and PE's sync do), the host lower-cased, no trailing slash. Throws a plain
+ * Error describing the problem; credentials are never echoed.
+ */
+export function normaliseServerUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`${show(text)} is not a URL (like "https://puppetdb.example.net:8081")`);
+  }
+  const port = DEFAULT_PORT[url.protocol];
+  if (port === undefined) throw new Error(`${show(url.protocol + '//' + url.host)} is not an http or https URL`);
+  if (url.username !== '' || url.password !== '') {
+    throw new Error(`${show(`${url.protocol}//${url.host}`)} must not contain credentials (use tls for client authentication)`);
+  }
+  if (url.search !== '' || url.hash !== '' || /[?#]/.test(text)) throw new Error(`${show(text)} must not have a query or fragment`);
+  if (url.pathname !== '/') throw new Error(`${show(text)} must not have a path (give scheme, host and port only)`);
+  // WHATWG URL drops a port equal to the scheme's own default (80, 443), which is
+  // not ours, so an explicit ":80" must be read from the text itself.
+  const explicit = /^\s*[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#[\]]*):(\d+)/i.exec(text)?.[1];
+  const effective = url.port !== '' ? Number(url.port) : explicit !== undefined ? Number(explicit) : port;
+  return `${url.protocol}//${url.hostname}:${effective}`;
+}
+
+// ---------------------------------------------------------------------------
+// Validation against the schema
+
+export type Tree = { readonly [key: string]: unknown };
+
+export function isObject(value: unknown): value is Tree {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function hasRequiredChildren(spec: OptionSpec): boolean {
+  return childrenOf(spec.key).some((c) => c.required);
+}
+
+export class Validator {
+  private readonly file: string;
+  private readonly positions: Positions;
+
+  constructor(file: string, positions: Positions) {
+    this.file = file;
+    this.positions = positions;
+  }
+
+  fail(code: ErrorCode, path: Path, what: string, line = this.positions.line(path)): never {
+    throw configError(code, this.file, line, path, what);
+  }
+
+  /** Validates an object's keys against the schema's children of `schemaKey`; returns it normalised, defaults applied. */
+  object(value: Tree, schemaKey: string, path: Path): Tree {
+    for (const name of Object.keys(value)) {
+      const spec = /[.[\]]/.test(name) ? undefined : OPTIONS_BY_KEY.get(childKey(schemaKey, name));
+      if (spec === undefined) {
+        const known = childrenOf(schemaKey).map((c) => c.key.slice(c.key.lastIndexOf('.') + 1));
+        const hint = known.length > 0 ? `; known here: ${known.join(', ')}` : '';
+        this.fail('PDBSYNC_ERR_CONFIG_UNKNOWN_KEY', [...path, name], `unknown key${hint}`, this.positions.keyLine([...path, name]));
+      }
+    }
+    const out: Record<string, unknown> = {};
+    for (const spec of childrenOf(schemaKey)) {
+      const name = spec.key.slice(spec.key.lastIndexOf('.') + 1);
+      const childPath = [...path, name];
+      const given = value[name];
+      if (given !== undefined) {
+        out[name] = this.value(given, spec, childPath);
+      } else if (spec.default !== undefined) {
+        out[name] = this.value(spec.default, spec, childPath);
+      } else if (spec.type.kind === 'object' && (spec.required || !hasRequiredChildren(spec))) {
+        out[name] = this.object({}, spec.key, childPath);
+      } else if (spec.required) {
+        // Reported at the line of the object that should hold the key.
+        this.fail('PDBSYNC_ERR_CONFIG_MISSING_KEY', childPath, `missing (${describeType(spec.type)})`, this.positions.line(path));
+      }
+    }
+    return out;
+  }
+
+  value(value: unknown, spec: OptionSpec, path: Path): unknown {
+    const type = spec.type;
+    const invalid = (what: string): never => this.fail('PDBSYNC_ERR_CONFIG_INVALID_VALUE', path, what);
+    switch (type.kind) {
+      case 'object':
+        if (!isObject(value)) return invalid(`${show(value)} is not an object`);
+        return this.object(value, spec.key, path);
+      case 'array': {
+        if (!Array.isArray(value)) return invalid(`${show(value)} is not an array`);
+        if (value.length < type.minItems) {
+          return invalid(value.length === 0 ? `is empty (at least ${type.minItems} needed)` : `has ${value.length} elements (at least ${type.minItems} needed)`);
+        }
+        const element = OPTIONS_BY_KEY.get(childKey(spec.key, '[]'));
+        if (element === undefined) throw new Error(`schema.ts: ${spec.key} has no ${spec.key}[] entry`);
+        return value.map((v, i) => this.value(v, element, [...path, i]));
+      }
+      case 'url':
+        if (typeof value !== 'string') return invalid(`${show(value)} is not a URL (like "https://puppetdb.example.net:8081")`);
+        try {
+          return normaliseServerUrl(value);
+        } catch (error) {
+          return invalid((error as Error).message);
+        }
+      case 'duration': {
+        if (typeof value !== 'string') return invalid(`${show(value)} is not a duration (30s, 2m, 1h, 7d)`);
+        let ms: number;
+        try {
+          ms = parseDuration(value);
+        } catch (error) {
+          return invalid((error as Error).message);
+        }
+        if (ms < parseDuration(type.min)) return invalid(`${show(value)} is shorter than the minimum ${type.min}`);
+        return ms;
+      }
+      case 'integer': {
+        // HOCON allows a number to be given as a string; accept plain decimal digits.
+        const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+        if (!Number.isInteger(n) || n < type.min || n > type.max) return invalid(`${show(value)} is not an integer from ${type.min} to ${type.max}`);
+        return n;
+      }
+      case 'path':
+        if (typeof value !== 'string' || value.trim() === '') return invalid(`${show(value)} is not a file path`);
+        return resolvePath(dirname(this.file), value);
+      case 'enum':
+        if (typeof value !== 'string' || !type.values.includes(value)) return invalid(`${show(value)} is not one of ${type.values.join(', ')}`);
+        return value;
+    }
+  }
+}
