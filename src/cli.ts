@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.ts';
-import { SyncError } from './errors.ts';
+import { SyncError, isInputError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { syncOnce } from './sync/once.ts';
 
@@ -71,9 +71,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const usage = error instanceof SyncError && (error.code === 'PDBSYNC_ERR_USAGE' || error.code.startsWith('PDBSYNC_ERR_CONFIG'));
     const argError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`puppetdb-sync: ${(error as Error).message}\n`);
-    process.exitCode = usage || argError ? 2 : 1;
+    process.exitCode = isInputError(error) || argError ? 2 : 1;
   },
 );

@@ -42,3 +42,8 @@ export class SyncError extends Error {
 export function isRetryable(error: unknown): boolean {
   return error instanceof SyncError && error.retryable;
 }
+
+/** Errors in what the operator gave, the command line or the configuration: exit status 2. */
+export function isInputError(error: unknown): boolean {
+  return error instanceof SyncError && (error.code === 'PDBSYNC_ERR_USAGE' || error.code.startsWith('PDBSYNC_ERR_CONFIG_'));
+}

@@ -1,15 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadConfig, parseConfig } from '../../src/config/load.ts';
-import { OPTIONS } from '../../src/config/schema.ts';
 import type { Config } from '../../src/config/types.ts';
 import { normaliseServerUrl } from '../../src/config/validate.ts';
 import { SyncError, type ErrorCode } from '../../src/errors.ts';
-import { DOC_FILE, GENERATED_BLOCKS, extractBlock } from '../../scripts/gen-config-docs.ts';
 
 const FILE = '/etc/puppetdb-sync.conf';
 
@@ -577,17 +575,5 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(SyncError);
     expect((error as SyncError).code).toBe('PDBSYNC_ERR_CONFIG_READ');
     expect((error as SyncError).message).toContain(file);
-  });
-});
-
-describe('docs/configuration.md', () => {
-  it.each(GENERATED_BLOCKS)('its $name table is the one scripts/gen-config-docs.ts generates', ({ name, render }) => {
-    const doc = readFileSync(DOC_FILE, 'utf8');
-    expect(extractBlock(doc, name)).toBe(render());
-  });
-
-  it('lists every key of the schema', () => {
-    const doc = readFileSync(DOC_FILE, 'utf8');
-    for (const option of OPTIONS) expect(doc).toContain(`\`${option.key}\``);
   });
 });

@@ -1,12 +1,13 @@
 /**
- * Regenerates the tables of docs/configuration.md from src/config/schema.ts and
- * src/errors.ts. The tables sit between `<!-- BEGIN GENERATED: name -->` and
- * `<!-- END GENERATED: name -->`; the rest of the page is written by hand.
+ * Regenerates the tables of docs/ that mirror the code: the configuration keys
+ * (src/config/schema.ts) and the error codes (src/errors.ts). The tables sit between
+ * `<!-- BEGIN GENERATED: name -->` and `<!-- END GENERATED: name -->`; the rest of
+ * each page is written by hand.
  *
- *   node scripts/gen-config-docs.ts          rewrite the tables
- *   node scripts/gen-config-docs.ts --check  exit 1 if they are out of date
+ *   node scripts/gen-docs.ts          rewrite the tables
+ *   node scripts/gen-docs.ts --check  exit 1 if they are out of date
  *
- * test/unit/config.test.ts fails when the tables and the schema disagree.
+ * test/unit/docs.test.ts fails when a table and the code disagree.
  */
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { OPTIONS, OPTIONS_BY_KEY, describeType, type OptionSpec } from '../src/config/schema.ts';
 import { ERROR_CODES } from '../src/errors.ts';
 
-export const DOC_FILE = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
+const doc = (name: string): string => fileURLToPath(new URL(`../docs/${name}`, import.meta.url));
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|');
 
@@ -40,16 +41,30 @@ export function renderOptionTable(): string {
   return ['| Key | Type | Required | Default | Meaning |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }
 
-export function renderErrorTable(): string {
+export function renderConfigErrorTable(): string {
   const rows = Object.entries(ERROR_CODES)
     .filter(([code]) => code.startsWith('PDBSYNC_ERR_CONFIG_'))
     .map(([code, { message }]) => `| \`${code}\` | ${cell(message)} |`);
   return ['| Code | Message |', '| --- | --- |', ...rows].join('\n');
 }
 
-export const GENERATED_BLOCKS: readonly { name: string; render: () => string }[] = [
-  { name: 'options', render: renderOptionTable },
-  { name: 'config-errors', render: renderErrorTable },
+export function renderErrorTable(): string {
+  const rows = Object.entries(ERROR_CODES).map(
+    ([code, { message, retryable }]) => `| \`${code}\` | ${cell(message)} | ${retryable ? 'yes' : 'no'} |`,
+  );
+  return ['| Code | Message | Retryable |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+export interface GeneratedBlock {
+  readonly file: string;
+  readonly name: string;
+  readonly render: () => string;
+}
+
+export const GENERATED_BLOCKS: readonly GeneratedBlock[] = [
+  { file: doc('configuration.md'), name: 'options', render: renderOptionTable },
+  { file: doc('configuration.md'), name: 'config-errors', render: renderConfigErrorTable },
+  { file: doc('operations.md'), name: 'errors', render: renderErrorTable },
 ];
 
 const markers = (name: string): [string, string] => [`<!-- BEGIN GENERATED: ${name} -->\n`, `\n<!-- END GENERATED: ${name} -->`];
@@ -66,21 +81,25 @@ export function replaceBlock(doc: string, name: string, content: string): string
   const [begin, end] = markers(name);
   const start = doc.indexOf(begin);
   const stop = doc.indexOf(end, start);
-  if (start < 0 || stop < 0) throw new Error(`${DOC_FILE}: no "${begin.trim()}" ... "${end.trim()}" markers`);
+  if (start < 0 || stop < 0) throw new Error(`no "${begin.trim()}" ... "${end.trim()}" markers`);
   return doc.slice(0, start + begin.length) + content + doc.slice(stop);
 }
 
 function main(check: boolean): number {
-  const doc = readFileSync(DOC_FILE, 'utf8');
-  const next = GENERATED_BLOCKS.reduce((d, b) => replaceBlock(d, b.name, b.render()), doc);
-  if (next === doc) return 0;
-  if (check) {
-    console.error(`${DOC_FILE} is out of date: run node scripts/gen-config-docs.ts`);
-    return 1;
+  let stale = 0;
+  for (const file of new Set(GENERATED_BLOCKS.map((block) => block.file))) {
+    const text = readFileSync(file, 'utf8');
+    const next = GENERATED_BLOCKS.filter((block) => block.file === file).reduce((t, b) => replaceBlock(t, b.name, b.render()), text);
+    if (next === text) continue;
+    if (check) {
+      console.error(`${file} is out of date: run node scripts/gen-docs.ts`);
+      stale++;
+    } else {
+      writeFileSync(file, next);
+      console.log(`updated ${file}`);
+    }
   }
-  writeFileSync(DOC_FILE, next);
-  console.log(`updated ${DOC_FILE}`);
-  return 0;
+  return stale > 0 ? 1 : 0;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
