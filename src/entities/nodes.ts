@@ -1,5 +1,5 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { extract, from, withAnyNodeState } from '../puppetdb/query.ts';
+import { extract, from, inactiveNodes, withAnyNodeState } from '../puppetdb/query.ts';
 import type { Entity, QuerySource, SummaryRow } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
@@ -15,9 +15,7 @@ export interface NodeRow extends SummaryRow {
   readonly deactivated: string | null;
 }
 
-const REMOTE_DEACTIVATED: QuerySpec = {
-  query: from('nodes', extract(['certname', 'deactivated'], ['and', ['=', 'node_state', 'inactive'], ['null?', 'deactivated', false]])),
-};
+const REMOTE_DEACTIVATED: QuerySpec = { query: inactiveNodes(['certname', 'deactivated'], 'deactivated') };
 
 const LOCAL_NODES: QuerySpec = { query: from('nodes', extract(['certname', 'deactivated'], withAnyNodeState())) };
 
@@ -83,9 +81,9 @@ export function deactivationToCommand(node: NodeRow): Command {
 export const nodes: Entity<NodeRow> = {
   name: 'nodes',
   logPhase: 'deactivate',
-  // A node the local server has never heard of has nothing to deactivate; its data,
-  // if any, arrives with the other entities first.
-  pullWhenMissing: false,
+  // PuppetDB records a deactivation even for a certname it holds no data of, so a
+  // node known only as deactivated converges too.
+  pullWhenMissing: true,
   remoteSummary,
   localSummary,
   recordQuery: () => undefined,

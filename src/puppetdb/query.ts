@@ -22,3 +22,12 @@ export function extract(fields: readonly string[], filter: Ast): Ast {
 export function certnameIs(certname: string): Ast {
   return ['=', 'certname', certname];
 }
+
+/**
+ * Deactivated or expired nodes. Spelled out with null? because PuppetDB 7.12 answers
+ * ["=", "node_state", "inactive"] with no rows at all (seen).
+ */
+export function inactiveNodes(fields: readonly string[], which: 'deactivated' | 'deactivated or expired'): Ast {
+  const filter = which === 'deactivated' ? ['null?', 'deactivated', false] : ['or', ['null?', 'deactivated', false], ['null?', 'expired', false]];
+  return from('nodes', extract(fields, withAnyNodeState(filter)));
+}

@@ -4,7 +4,7 @@ import type { Entity, EntityName, SummaryRow } from '../entities/entity.ts';
 import { FieldReader } from '../entities/fields.ts';
 import { startPhase, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
-import { extract, from } from '../puppetdb/query.ts';
+import { inactiveNodes } from '../puppetdb/query.ts';
 import { diffSummaries, indexByKey } from './diff.ts';
 import { transferRecord, type TransferContext } from './transfer.ts';
 
@@ -57,7 +57,7 @@ export async function runPass(context: PassContext): Promise<PassResult> {
  */
 async function remoteNodesGoneBefore(remote: PuppetDbClient, cutoff: number): Promise<Set<string>> {
   const gone = new Set<string>();
-  const spec = { query: from('nodes', extract(['certname', 'deactivated', 'expired'], ['=', 'node_state', 'inactive'])) };
+  const spec = { query: inactiveNodes(['certname', 'deactivated', 'expired'], 'deactivated or expired') };
   for await (const raw of remote.query(spec)) {
     const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'inactive node row');
     const since = node.optionalTimestamp('deactivated') ?? node.optionalTimestamp('expired');

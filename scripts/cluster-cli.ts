@@ -1,0 +1,33 @@
+// Runs a throw-away PostgreSQL + PuppetDB cluster until SIGINT/SIGTERM.
+import { parseArgs } from 'node:util';
+import { startCluster } from './cluster.ts';
+
+const usage = `Usage: node scripts/cluster-cli.ts start [--servers N] [--dir DIR]
+
+Starts one PostgreSQL and N PuppetDB servers (default 2) on free loopback ports,
+prints their URLs as JSON on stdout and runs until SIGINT or SIGTERM, then stops
+them and removes DIR (default: a fresh folder under the temp dir).`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    servers: { type: 'string', default: '2' },
+    dir: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+const servers = Number(values.servers);
+if (values.help || positionals[0] !== 'start' || !Number.isInteger(servers) || servers < 1) {
+  console.error(usage);
+  process.exit(values.help ? 0 : 2);
+}
+
+const cluster = await startCluster({
+  servers,
+  ...(values.dir === undefined ? {} : { baseDir: values.dir }),
+  log: (line) => console.error(line),
+});
+console.log(JSON.stringify(cluster.servers.map((s) => s.url)));
+console.error('running; press Ctrl-C to stop');
+// cluster.ts's SIGINT/SIGTERM handlers stop the cluster and exit; the child processes keep us alive until then.

@@ -1,0 +1,309 @@
+// Starts one PostgreSQL and N real PuppetDB servers on loopback ports for integration tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface ClusterServer { name: string; url: string; port: number; database: string; dir: string }
+export interface Cluster {
+  servers: ClusterServer[];
+  postgres: { port: number; dir: string };
+  baseDir: string;
+  stop(): Promise<void>;
+}
+export interface StartOptions { servers: number; baseDir?: string; log?: (line: string) => void }
+
+const PDB_JAR = '/usr/share/puppetdb/puppetdb.jar';
+const START_TIMEOUT_MS = 300_000;
+const isRoot = process.getuid?.() === 0;
+
+interface Live { pdbs: ChildProcess[]; pgData: string; baseDir: string; stopping?: Promise<void> }
+const live = new Set<Live>();
+
+function pgBinDir(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb')));
+  versions.sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? undefined : join(root, versions[0], 'bin');
+}
+
+async function ensureInstalled(log: (l: string) => void): Promise<string> {
+  let bin = pgBinDir();
+  if (bin && existsSync(PDB_JAR)) return bin;
+  if (!isRoot) throw new Error('postgresql/puppetdb are missing and installing them needs root');
+  log('installing postgresql and puppetdb with apt-get (a few minutes)');
+  await run('apt-get', ['update']);
+  await run('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql', 'puppetdb'], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  bin = pgBinDir();
+  if (!bin || !existsSync(PDB_JAR)) throw new Error('apt-get install did not provide postgresql and puppetdb');
+  return bin;
+}
+
+// PostgreSQL refuses to run as root, and the Debian packages expect their own users.
+function asUser(user: string, cmd: string, args: string[]): [string, string[]] {
+  if (!isRoot) return [cmd, args];
+  return ['setpriv', [`--reuid=${user}`, `--regid=${user}`, '--init-groups', '--', cmd, ...args]];
+}
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolvePromise(out);
+      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out.slice(-4000)}`));
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePromise(port));
+    });
+  });
+}
+
+async function ownedDir(path: string, user: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+  if (isRoot) {
+    const entry = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === user);
+    if (!entry) throw new Error(`no system user ${user}`);
+    chownSync(path, Number(entry[2]), Number(entry[3]));
+  }
+}
+
+function tail(path: string, lines = 40): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return `(no ${path})`;
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+// Our killed children stay zombies while the 'exit' handler runs, so a zombie counts as gone.
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function killNow(l: Live): void {
+  const pids: number[] = [];
+  for (const c of l.pdbs) {
+    killGroup(c, 'SIGKILL');
+    if (c.pid !== undefined) pids.push(c.pid);
+  }
+  try {
+    // SIGQUIT is PostgreSQL's immediate shutdown; 'exit' handlers cannot wait for pg_ctl.
+    const pid = Number(readFileSync(join(l.pgData, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (pid > 0) {
+      process.kill(pid, 'SIGQUIT');
+      pids.push(pid);
+    }
+  } catch {
+    /* not running */
+  }
+  // Removing the folders while the processes still write into them fails.
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  for (const end = Date.now() + 5_000; Date.now() < end && pids.some(alive); ) Atomics.wait(tick, 0, 0, 50);
+  try {
+    rmSync(l.baseDir, { recursive: true, force: true, maxRetries: 3 });
+  } catch {
+    /* best effort on exit */
+  }
+}
+
+let handlersInstalled = false;
+function onSignal(signal: NodeJS.Signals): void {
+  void Promise.allSettled([...live].map((l) => stopLive(l, undefined))).finally(() =>
+    process.exit(signal === 'SIGINT' ? 130 : 143),
+  );
+}
+function onExit(): void {
+  for (const l of live) killNow(l);
+}
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', onExit);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+function removeHandlers(): void {
+  if (!handlersInstalled || live.size > 0) return;
+  handlersInstalled = false;
+  process.off('exit', onExit);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+}
+
+function stopLive(l: Live, pgBin: string | undefined): Promise<void> {
+  l.stopping ??= (async () => {
+    const exited = l.pdbs.map((c) =>
+      c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())),
+    );
+    for (const c of l.pdbs) killGroup(c, 'SIGTERM');
+    const timer = setTimeout(() => l.pdbs.forEach((c) => killGroup(c, 'SIGKILL')), 5_000);
+    await Promise.all(exited);
+    clearTimeout(timer);
+    const bin = pgBin ?? pgBinDir();
+    if (bin && existsSync(join(l.pgData, 'postmaster.pid'))) {
+      await run(...asUser('postgres', join(bin, 'pg_ctl'), ['stop', '-D', l.pgData, '-m', 'immediate', '-w']), {
+        cwd: l.pgData,
+      }).catch(() => killNow(l));
+    }
+    await rm(l.baseDir, { recursive: true, force: true });
+    live.delete(l);
+    removeHandlers();
+  })();
+  return l.stopping;
+}
+
+export async function startCluster(options: StartOptions): Promise<Cluster> {
+  const log = options.log ?? (() => {});
+  const pgBin = await ensureInstalled(log);
+  const baseDir = options.baseDir ? resolve(options.baseDir) : await mkdtemp(join(tmpdir(), 'pdbsync-cluster-'));
+  await mkdir(baseDir, { recursive: true });
+  // The postgres and puppetdb users must be able to reach their folders below it.
+  chmodSync(baseDir, 0o755);
+
+  const pgDir = join(baseDir, 'postgres');
+  const pgData = join(pgDir, 'data');
+  const l: Live = { pdbs: [], pgData, baseDir };
+  live.add(l);
+  installHandlers();
+  try {
+    const pgPort = await freePort();
+    const sockDir = join(pgDir, 'sock');
+    await ownedDir(pgDir, 'postgres');
+    await ownedDir(sockDir, 'postgres');
+    const t0 = Date.now();
+    await run(...asUser('postgres', join(pgBin, 'initdb'), [
+      '-D', pgData, '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync',
+      '--auth-local=trust', '--auth-host=scram-sha-256',
+    ]), { cwd: pgDir });
+    const pgOpts = [
+      `-p ${pgPort}`, `-k ${sockDir}`, '-c listen_addresses=127.0.0.1',
+      '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off',
+      // PuppetDB opens a read and a write pool of 25 connections each.
+      `-c max_connections=${60 * options.servers + 20}`,
+    ].join(' ');
+    await run(...asUser('postgres', join(pgBin, 'pg_ctl'), [
+      'start', '-D', pgData, '-l', join(pgDir, 'postgres.log'), '-w', '-t', '60', '-o', pgOpts,
+    ]), { cwd: pgDir });
+    log(`postgres on port ${pgPort} (${Date.now() - t0} ms)`);
+
+    const servers: ClusterServer[] = [];
+    for (let i = 1; i <= options.servers; i++) {
+      const database = `puppetdb${i}`;
+      const password = `pw-${database}`;
+      const psql = (db: string, sql: string) =>
+        run(join(pgBin, 'psql'), ['-h', sockDir, '-p', String(pgPort), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+      await psql('postgres', `CREATE ROLE ${database} LOGIN PASSWORD '${password}'`);
+      await psql('postgres', `CREATE DATABASE ${database} OWNER ${database} ENCODING 'UTF8' TEMPLATE template0`);
+      await psql(database, 'CREATE EXTENSION pg_trgm; CREATE EXTENSION pgcrypto;');
+
+      const dir = join(baseDir, `pdb${i}`);
+      const port = await freePort();
+      for (const sub of ['', 'conf.d', 'var', 'logs']) await ownedDir(join(dir, sub), 'puppetdb');
+      await copyFile('/etc/puppetdb/conf.d/auth.conf', join(dir, 'conf.d', 'auth.conf'));
+      const logback = (await readFile('/etc/puppetdb/logback.xml', 'utf8')).replaceAll('/var/log/puppetdb/', `${dir}/logs/`);
+      await writeFile(join(dir, 'logback.xml'), logback);
+      await writeFile(join(dir, 'conf.d', 'config.ini'), [
+        '[global]', `vardir = ${dir}/var`, `logging-config = ${dir}/logback.xml`,
+        '[puppetdb]', 'disable-update-checking = true',
+        '[database]', `subname = //127.0.0.1:${pgPort}/${database}`, `username = ${database}`, `password = ${password}`,
+        // Tests create data with old timestamps on purpose: never expire, purge or drop it.
+        'gc-interval = 0', 'node-ttl = 0s', 'node-purge-ttl = 0s', 'report-ttl = 0s',
+        '[jetty]', 'host = 127.0.0.1', `port = ${port}`,
+        '[nrepl]', 'enabled = false', '',
+      ].join('\n'));
+      servers.push({ name: `pdb${i}`, url: `http://127.0.0.1:${port}`, port, database, dir });
+    }
+
+    const t1 = Date.now();
+    for (const s of servers) {
+      const out = openSync(join(s.dir, 'stdout.log'), 'a');
+      const [cmd, args] = asUser('puppetdb', 'java', [
+        '-Xmx512m', '-cp', PDB_JAR, 'clojure.main', '-m', 'puppetlabs.puppetdb.core', 'services',
+        '--config', join(s.dir, 'conf.d'), '--bootstrap-config', '/etc/puppetdb/bootstrap.cfg',
+      ]);
+      const child = spawn(cmd, args, {
+        cwd: s.dir, detached: true, stdio: ['ignore', out, out], env: { ...process.env, HOME: s.dir },
+      });
+      closeSync(out);
+      l.pdbs.push(child);
+    }
+    await Promise.all(servers.map((s, i) => waitRunning(s, l.pdbs[i]!, t1, log)));
+    log(`${servers.length} PuppetDB(s) running after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+    return { servers, postgres: { port: pgPort, dir: pgDir }, baseDir, stop: () => stopLive(l, pgBin) };
+  } catch (err) {
+    await stopLive(l, pgBin).catch(() => {});
+    throw err;
+  }
+}
+
+async function waitRunning(s: ClusterServer, child: ChildProcess, since: number, log: (l: string) => void): Promise<void> {
+  const logs = () => `--- ${s.dir}/stdout.log\n${tail(join(s.dir, 'stdout.log'))}\n--- puppetdb.log\n${tail(join(s.dir, 'logs', 'puppetdb.log'))}`;
+  while (Date.now() - since < START_TIMEOUT_MS) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${s.name} exited (${child.exitCode ?? child.signalCode}) during start-up\n${logs()}`);
+    }
+    try {
+      const res = await fetch(`${s.url}/status/v1/simple`, { signal: AbortSignal.timeout(5_000) });
+      if ((await res.text()).trim() === 'running') {
+        log(`${s.name} running at ${s.url} after ${((Date.now() - since) / 1000).toFixed(1)} s`);
+        return;
+      }
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(1_000);
+  }
+  throw new Error(`${s.name} not running after ${START_TIMEOUT_MS / 1000} s\n${logs()}`);
+}
+
+export async function waitForQueueDrained(url: string, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let zeros = 0;
+  let depth: unknown;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/status/v1/services/puppetdb-status`);
+    const body = (await res.json()) as { status?: { queue_depth?: number } };
+    depth = body.status?.queue_depth;
+    zeros = depth === 0 ? zeros + 1 : 0;
+    if (zeros >= 3) {
+      // PuppetDB dequeues a command slightly before its transaction commits.
+      await sleep(1_000);
+      return;
+    }
+    await sleep(500);
+  }
+  throw new Error(`${url}: command queue not drained after ${timeoutMs} ms (queue_depth ${String(depth)})`);
+}

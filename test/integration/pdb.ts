@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+
+/** Direct access to a real PuppetDB, for loading test data and reading what a sync left. */
+
+export async function submit(url: string, command: string, version: number, payload: { certname: string; producer_timestamp: string }): Promise<void> {
+  const params = new URLSearchParams({ command, version: String(version), certname: payload.certname, 'producer-timestamp': payload.producer_timestamp });
+  const response = await fetch(`${url}/pdb/cmd/v1?${params}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+}
+
+export async function query(url: string, ast: unknown, options: Record<string, unknown> = {}): Promise<Record<string, unknown>[]> {
+  const response = await fetch(`${url}/pdb/query/v4`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...options, query: ast }),
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+  return (await response.json()) as Record<string, unknown>[];
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export const DAY_MS = 24 * 3600 * 1000;
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stderr: string;
+  /** The JSON log lines of standard output. */
+  readonly logs: Record<string, unknown>[];
+}
+
+/** Writes a config that pulls from `remotes` into `local`. */
+export function writeConfig(local: string, remotes: string[], extra = ''): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pdbsync-test-'));
+  const file = join(dir, 'sync.conf');
+  const list = remotes.map((url) => `{ server_url: "${url}", interval: 2m }`).join(', ');
+  writeFileSync(file, `local: { server_url: "${local}" }\nsync: {\n  remotes: [ ${list} ]\n${extra}}\n`);
+  return file;
+}
+
+/** Runs the built CLI (dist/cli.js, as `npx puppetdb-sync` does) and collects its logs. */
+export function runCli(args: string[]): Promise<RunResult> {
+  const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const logs = stdout
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      resolve({ code, stderr, logs });
+    });
+  });
+}
+
+/** `transferred` of each entity/finished line, by entity name. */
+export function transferredByEntity(result: RunResult): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of result.logs) {
+    if (line.phase === 'entity' && line.event === 'finished') out[line.entity as string] = line.transferred as number;
+  }
+  return out;
+}
