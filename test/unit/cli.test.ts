@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+
+function cli(args: string[]) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function configFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'pdbsync-cli-')), 'sync.conf');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('puppetdb-sync CLI', () => {
+  it('--help describes every command and option', () => {
+    const { code, stdout } = cli(['--help']);
+    expect(code).toBe(0);
+    for (const word of ['once', '--config', '--log-level', '--help', '--version', 'Exit status']) expect(stdout).toContain(word);
+  });
+
+  const invalid: Array<[string, string[], RegExp]> = [
+    ['no command', [], /PDBSYNC_ERR_USAGE: .*no command/],
+    ['an unknown command', ['twice', '--config', 'x'], /PDBSYNC_ERR_USAGE: .*unknown command "twice"/],
+    ['once without --config', ['once'], /PDBSYNC_ERR_USAGE: .*--config FILE is required/],
+    ['an unknown option', ['once', '--bogus'], /bogus/],
+    ['a bad --log-level', ['once', '--config', 'x', '--log-level', 'loud'], /--log-level must be one of/],
+    ['a missing file', ['once', '--config', '/nonexistent/sync.conf'], /PDBSYNC_ERR_CONFIG_READ: .*\/nonexistent\/sync.conf/],
+  ];
+  it.each(invalid)('exits 2 with one line on standard error for %s', (_name, args, message) => {
+    const { code, stderr, stdout } = cli(args);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
+  });
+
+  it('exits 2 naming key, file and line for a remote that is the local server', () => {
+    const file = configFile('local: { server_url: "http://127.0.0.1:8080" }\nsync: {\n  remotes: [ { server_url: "http://127.0.0.1", interval: 2m } ]\n}\n');
+    const { code, stderr } = cli(['once', '--config', file]);
+    expect(code).toBe(2);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toContain('PDBSYNC_ERR_CONFIG_REMOTE_IS_LOCAL');
+    expect(stderr).toContain('sync.remotes[0].server_url');
+    expect(stderr).toContain(`${file}:3`);
+  });
+
+  it('exits 1 when a remote cannot be reached, logging the error in the sync schema', () => {
+    const file = configFile(
+      'local: { server_url: "http://127.0.0.1:9" }\nsync: { remotes: [ { server_url: "http://127.0.0.1:10" } ], request-timeout: 2s }\n',
+    );
+    const { code, stdout } = cli(['once', '--config', file]);
+    expect(code).toBe(1);
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.at(-1)).toMatchObject({ phase: 'sync', event: 'error', ok: false, remote: 'http://127.0.0.1:10', level: 'error' });
+    expect(lines.at(-1)!.error).toMatchObject({ code: 'PDBSYNC_ERR_HTTP_CONNECT', retryable: true });
+  });
+});
