@@ -32,7 +32,7 @@ async function counts(url: string): Promise<Record<string, number>> {
     factsets: await count(url, ['from', 'factsets', ['extract', [['function', 'count']], any]]),
     'nodes active': await count(url, ['from', 'nodes', ['extract', [['function', 'count']], ['=', 'node_state', 'active']]]),
     'nodes deactivated': await count(url, ['from', 'nodes', ['extract', [['function', 'count']], ['and', any, ['null?', 'deactivated', false]]]]),
-    'package rows': await count(url, ['from', 'package_inventory', ['extract', [['function', 'count']]]]),
+    'package rows': await count(url, ['from', 'package_inventory', ['extract', [['function', 'count']], any]]),
   };
 }
 
