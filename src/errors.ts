@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   PDBSYNC_ERR_COMMAND_FAILED: { message: 'the local PuppetDB failed to apply a submitted command', retryable: false },
   PDBSYNC_ERR_RESPONSE_MALFORMED: { message: 'the PuppetDB server sent a response that is not the JSON expected', retryable: false },
   PDBSYNC_ERR_RECORD_MALFORMED: { message: 'a remote record does not have the shape its command needs', retryable: false },
+  PDBSYNC_ERR_RECORD_TOO_LARGE: { message: 'a remote record is larger than sync.max-record-size', retryable: false },
   PDBSYNC_ERR_RECORD_MISSING: { message: 'the remote record disappeared between summary and fetch', retryable: false },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;
 

@@ -81,6 +81,7 @@ function toConfig(tree: Tree, file: string): Config {
       nodePurgeTtlMs: sync['node-purge-ttl'] as number,
       requestTimeoutMs: sync['request-timeout'] as number,
       concurrency: sync['concurrency'] as number,
+      maxRecordBytes: sync['max-record-size'] as number,
     },
     tls:
       tls === undefined

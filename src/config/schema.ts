@@ -1,6 +1,6 @@
 /**
  * The configuration options, as data. load.ts validates against this table and
- * scripts/gen-config-docs.ts renders the reference table of docs/configuration.md
+ * scripts/gen-docs.ts renders the reference table of docs/configuration.md
  * from it (a unit test keeps the two in step), so a new option is added here, once.
  *
  * Keys are dotted paths as written in the file; `[]` stands for every element of an
@@ -101,6 +101,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     required: false,
     default: 4,
     doc: 'How many records of one entity are transferred at once.',
+  },
+  {
+    key: 'sync.max-record-size',
+    type: { kind: 'integer', min: 1024, max: 2_147_483_647 },
+    required: false,
+    default: 209_715_200,
+    doc: 'Bytes: a remote record (one catalog, factset, ...) whose response is larger fails alone instead of being held in memory.',
   },
   {
     key: 'tls',

@@ -27,6 +27,8 @@ export interface SyncSettings {
   readonly requestTimeoutMs: number;
   /** How many records are transferred at once per entity. */
   readonly concurrency: number;
+  /** A record whose response body is larger fails alone (PDBSYNC_ERR_RECORD_TOO_LARGE). */
+  readonly maxRecordBytes: number;
 }
 
 export interface Config {

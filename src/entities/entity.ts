@@ -1,6 +1,6 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 
-export type EntityName = 'factsets' | 'nodes';
+export type EntityName = 'catalogs' | 'catalog-inputs' | 'factsets' | 'fact-expiration' | 'nodes';
 
 /**
  * What precedence compares: the later `time` wins; at equal time the greater

@@ -10,6 +10,8 @@ import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
 export interface QuerySpec {
   readonly query: unknown;
   readonly options?: Readonly<Record<string, unknown>>;
+  /** The response fails with PDBSYNC_ERR_RECORD_TOO_LARGE past this many bytes. */
+  readonly maxBytes?: number;
 }
 
 /** A command for POST /pdb/cmd/v1. */
@@ -69,7 +71,7 @@ export class PuppetDbClient {
     const response = await this.retrying(() =>
       this.send('POST', '/pdb/query/v4', body).then((r) => this.expectOk(r, 'query')),
     );
-    yield* streamJsonArray(response.body, `query ${describeQuery(spec)} on ${this.url}`);
+    yield* streamJsonArray(response.body, `query ${describeQuery(spec)} on ${this.url}`, spec.maxBytes);
   }
 
   /**

@@ -36,8 +36,15 @@ declare global {
  * element being assembled: PuppetDB answers every query with one array, and a
  * summary of 100,000 nodes or a 20 MB catalog must not be buffered whole.
  */
-export async function* streamJsonArray(body: Readable, what: string): AsyncGenerator<unknown> {
+export async function* streamJsonArray(body: Readable, what: string, maxBytes = Number.POSITIVE_INFINITY): AsyncGenerator<unknown> {
   const assembler = new ExactNumberAssembler();
+  let bytes = 0;
+  // Counted before parsing, so an oversized record fails before it is assembled.
+  const limitBytes = (chunk: string): string => {
+    bytes += Buffer.byteLength(chunk);
+    if (bytes > maxBytes) throw new SyncError('PDBSYNC_ERR_RECORD_TOO_LARGE', `${what}: more than ${maxBytes} bytes`);
+    return chunk;
+  };
   let sawArray = false;
   const collectElements = (token: Token): unknown => {
     if (!sawArray) {
@@ -54,7 +61,9 @@ export async function* streamJsonArray(body: Readable, what: string): AsyncGener
     }
     return none;
   };
-  const pipeline = chain([body, parser({ packValues: true, streamValues: false }), collectElements]);
+  // Decoded here so that a character split across two chunks stays whole.
+  body.setEncoding('utf8');
+  const pipeline = chain([body, limitBytes, parser({ packValues: true, streamValues: false }), collectElements]);
   try {
     for await (const box of pipeline) yield (box as { element: unknown }).element;
   } catch (error) {

@@ -78,6 +78,7 @@ async function runEntity<Row extends SummaryRow>(
     local: context.local,
     log: context.log,
     commandWaitSeconds: commandWaitSeconds(context.settings.requestTimeoutMs),
+    maxRecordBytes: context.settings.maxRecordBytes,
   };
   const { concurrency } = context.settings;
   const queue = new PQueue({ concurrency });

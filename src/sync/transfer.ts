@@ -10,6 +10,7 @@ export interface TransferContext {
   readonly log: Logger;
   /** How long the local PuppetDB may take to apply each command before answering. */
   readonly commandWaitSeconds: number;
+  readonly maxRecordBytes: number;
 }
 
 /** Fetches one remote record, converts it and submits it locally. Never throws: true when transferred. */
@@ -28,7 +29,7 @@ export async function transferRecord<Row extends SummaryRow>(
   };
   const phase = startPhase(context.log, entity.logPhase, fields);
   try {
-    const record = spec ? await fetchOne(context.remote, spec, action.row.certname) : undefined;
+    const record = spec ? await fetchOne(context.remote, { ...spec, maxBytes: context.maxRecordBytes }, action.row.certname) : undefined;
     const command = entity.toCommand(action.row, record);
     const result = await context.local.submit(command, context.commandWaitSeconds);
     if (!result.applied) {

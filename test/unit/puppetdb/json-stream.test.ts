@@ -41,3 +41,25 @@ describe('preserveNumber', () => {
     expect(preserveNumber(lexeme)).toBe(value);
   });
 });
+
+describe('streamJsonArray size limit', () => {
+  it('fails a response past the limit with PDBSYNC_ERR_RECORD_TOO_LARGE', async () => {
+    const big = `[${JSON.stringify({ data: 'x'.repeat(5000) })}]`;
+    const parse = async () => {
+      for await (const element of streamJsonArray(Readable.from([big.slice(0, 2000), big.slice(2000)]), 'test', 4096)) void element;
+    };
+    await expect(parse()).rejects.toThrow(/PDBSYNC_ERR_RECORD_TOO_LARGE/);
+  });
+
+  it('counts bytes, not characters, and keeps characters split across chunks whole', async () => {
+    const text = JSON.stringify(['é'.repeat(10)]);
+    const bytes = Buffer.from(text);
+    const chunks = [bytes.subarray(0, 3), bytes.subarray(3)]; // byte 3 is inside the first "é"
+    const out: unknown[] = [];
+    for await (const element of streamJsonArray(Readable.from(chunks), 'test', bytes.length)) out.push(element);
+    expect(out).toEqual(['é'.repeat(10)]);
+    await expect(async () => {
+      for await (const element of streamJsonArray(Readable.from([bytes]), 'test', bytes.length - 1)) void element;
+    }).rejects.toThrow(/PDBSYNC_ERR_RECORD_TOO_LARGE/);
+  });
+});

@@ -1,0 +1,99 @@
+import type { Command, QuerySpec } from '../puppetdb/client.ts';
+import { certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
+import type { Entity, QuerySource, SummaryRow } from './entity.ts';
+import { FieldReader } from './fields.ts';
+
+/**
+ * PuppetDB's catalog hash covers only certname, resources and edges, so two catalogs
+ * with equal hashes may still differ in their metadata: every metadata field is part
+ * of the tie-break, and equal rows are equal in all of them.
+ */
+const METADATA = ['catalog_uuid', 'transaction_uuid', 'version', 'code_id', 'job_id', 'environment', 'producer'] as const;
+
+const SUMMARY: QuerySpec = {
+  query: from('catalogs', extract(['certname', 'hash', 'producer_timestamp', ...METADATA], withAnyNodeState())),
+};
+
+export function parseCatalogSummary(raw: unknown): SummaryRow {
+  const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'catalog summary row');
+  const certname = row.string('certname');
+  const producerTimestamp = row.timestamp('producer_timestamp');
+  return {
+    key: certname,
+    certname,
+    version: { time: producerTimestamp.ms, tieBreak: [row.string('hash'), ...METADATA.map((field) => row.optionalString(field) ?? '')] },
+  };
+}
+
+async function* summary(source: QuerySource): AsyncGenerator<SummaryRow> {
+  for await (const raw of source.query(SUMMARY)) yield parseCatalogSummary(raw);
+}
+
+function expandedData(record: FieldReader, field: string): unknown[] {
+  const expanded = record.raw(field) as { data?: unknown } | null | undefined;
+  if (!expanded || !Array.isArray(expanded.data)) throw record.fail(`${field}.data is not an array`);
+  return expanded.data;
+}
+
+function toResource(raw: unknown, what: string): Record<string, unknown> {
+  const resource = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', what);
+  const exported = resource.raw('exported');
+  if (typeof exported !== 'boolean') throw resource.fail('exported is not a boolean');
+  const tags = resource.raw('tags');
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) throw resource.fail('tags is not an array of strings');
+  const parameters = resource.raw('parameters');
+  if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) throw resource.fail('parameters is not an object');
+  const line = resource.raw('line');
+  if (line !== null && line !== undefined && !Number.isInteger(line)) throw resource.fail('line is not an integer');
+  const file = resource.optionalString('file');
+  // A null file or line must be left out, not sent as null: a null-valued key changes the catalog hash.
+  return {
+    type: resource.string('type'),
+    title: resource.string('title'),
+    exported,
+    tags,
+    parameters,
+    ...(file !== null && { file }),
+    ...(line !== null && line !== undefined && { line }),
+  };
+}
+
+function toEdge(raw: unknown, what: string): Record<string, unknown> {
+  const edge = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', what);
+  return {
+    source: { type: edge.string('source_type'), title: edge.string('source_title') },
+    target: { type: edge.string('target_type'), title: edge.string('target_title') },
+    relationship: edge.string('relationship'),
+  };
+}
+
+/** A catalogs query row (resources and edges inline) -> replace_catalog v9 payload. */
+export function catalogToCommand(raw: unknown): Command {
+  const record = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', 'catalog');
+  const certname = record.string('certname');
+  const producerTimestamp = record.timestamp('producer_timestamp').text;
+  const payload = {
+    certname,
+    version: record.string('version'),
+    environment: record.optionalString('environment'),
+    transaction_uuid: record.optionalString('transaction_uuid'),
+    catalog_uuid: record.optionalString('catalog_uuid'),
+    producer_timestamp: producerTimestamp,
+    producer: record.optionalString('producer'),
+    code_id: record.optionalString('code_id'),
+    job_id: record.optionalString('job_id'),
+    resources: expandedData(record, 'resources').map((resource, i) => toResource(resource, `catalog ${certname} resource ${i}`)),
+    edges: expandedData(record, 'edges').map((edge, i) => toEdge(edge, `catalog ${certname} edge ${i}`)),
+  };
+  return { command: 'replace_catalog', version: 9, certname, producerTimestamp, payload };
+}
+
+export const catalogs: Entity = {
+  name: 'catalogs',
+  logPhase: 'record',
+  pullWhenMissing: true,
+  remoteSummary: summary,
+  localSummary: summary,
+  recordQuery: (row) => ({ query: from('catalogs', withAnyNodeState(certnameIs(row.certname))) }),
+  toCommand: (_row, record) => catalogToCommand(record),
+};
