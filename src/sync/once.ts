@@ -1,4 +1,7 @@
 import type { Config } from '../config/types.ts';
+import { catalogInputs } from '../entities/catalog-inputs.ts';
+import { catalogs } from '../entities/catalogs.ts';
+import { factExpiration } from '../entities/fact-expiration.ts';
 import { factsets } from '../entities/factsets.ts';
 import type { Entity } from '../entities/entity.ts';
 import { nodes } from '../entities/nodes.ts';
@@ -7,11 +10,11 @@ import { PuppetDbClient } from '../puppetdb/client.ts';
 import { runPass, type PassResult } from './pass.ts';
 
 /**
- * The entities in the order a pass syncs them. Data comes before node status: a
- * deactivation is only applied to a node whose data is already here, and data
- * newer than the deactivation wins over it (PuppetDB's own rule).
+ * The entities in the order a pass syncs them. Node status comes last: a
+ * deactivation is compared with the node's data, which must be here first, and
+ * data newer than the deactivation wins over it (PuppetDB's own rule).
  */
-export const ENTITIES: readonly Entity[] = [factsets, nodes] as readonly Entity[];
+export const ENTITIES: readonly Entity[] = [catalogs, catalogInputs, factsets, factExpiration, nodes] as readonly Entity[];
 
 export function clientFor(url: string, config: Config, log: Logger): PuppetDbClient {
   return new PuppetDbClient(url, {

@@ -6,7 +6,12 @@ import { expect } from 'vitest';
 
 /** Direct access to a real PuppetDB, for loading test data and reading what a sync left. */
 
-export async function submit(url: string, command: string, version: number, payload: { certname: string; producer_timestamp: string }): Promise<void> {
+export async function submit(
+  url: string,
+  command: string,
+  version: number,
+  payload: { certname: string; producer_timestamp: string; [field: string]: unknown },
+): Promise<void> {
   const params = new URLSearchParams({ command, version: String(version), certname: payload.certname, 'producer-timestamp': payload.producer_timestamp });
   const response = await fetch(`${url}/pdb/cmd/v1?${params}`, {
     method: 'POST',

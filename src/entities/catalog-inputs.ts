@@ -1,0 +1,58 @@
+import type { Command, QuerySpec } from '../puppetdb/client.ts';
+import { certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
+import type { Entity, QuerySource, SummaryRow } from './entity.ts';
+import { FieldReader } from './fields.ts';
+
+/** The inputs (hiera keys, ...) a catalog was compiled from, one set per node. */
+const SUMMARY: QuerySpec = {
+  query: from('catalog_inputs', extract(['certname', 'producer_timestamp', 'catalog_uuid'], withAnyNodeState())),
+};
+
+export function parseCatalogInputsSummary(raw: unknown): SummaryRow {
+  const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'catalog inputs summary row');
+  const certname = row.string('certname');
+  // The inputs belong to one compilation: its catalog_uuid settles an equal timestamp.
+  return { key: certname, certname, version: { time: row.timestamp('producer_timestamp').ms, tieBreak: [row.optionalString('catalog_uuid') ?? ''] } };
+}
+
+async function* summary(source: QuerySource): AsyncGenerator<SummaryRow> {
+  for await (const raw of source.query(SUMMARY)) yield parseCatalogInputsSummary(raw);
+}
+
+function compareInputs(a: readonly [string, string], b: readonly [string, string]): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  return a[1] === b[1] ? 0 : a[1] < b[1] ? -1 : 1;
+}
+
+/** A catalog_inputs query row -> replace_catalog_inputs v1 payload. */
+export function catalogInputsToCommand(raw: unknown): Command {
+  const record = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', 'catalog inputs');
+  const certname = record.string('certname');
+  const producerTimestamp = record.timestamp('producer_timestamp').text;
+  const inputs = record.raw('inputs');
+  if (!Array.isArray(inputs)) throw record.fail('inputs is not an array');
+  const pairs = inputs.map((input: unknown) => {
+    if (!Array.isArray(input) || input.length !== 2 || !input.every((part) => typeof part === 'string')) {
+      throw record.fail(`input ${JSON.stringify(input)} is not [type, name]`);
+    }
+    return input as unknown as readonly [string, string];
+  });
+  const payload = {
+    certname,
+    producer_timestamp: producerTimestamp,
+    catalog_uuid: record.optionalString('catalog_uuid'),
+    // Sorted so that the payload does not depend on the order PostgreSQL aggregated them in.
+    inputs: pairs.sort(compareInputs),
+  };
+  return { command: 'replace_catalog_inputs', version: 1, certname, producerTimestamp, payload };
+}
+
+export const catalogInputs: Entity = {
+  name: 'catalog-inputs',
+  logPhase: 'record',
+  pullWhenMissing: true,
+  remoteSummary: summary,
+  localSummary: summary,
+  recordQuery: (row) => ({ query: from('catalog_inputs', withAnyNodeState(certnameIs(row.certname))) }),
+  toCommand: (_row, record) => catalogInputsToCommand(record),
+};
