@@ -63,7 +63,10 @@ async function main(argv: string[]): Promise<number> {
   const config = await loadConfig(values.config);
   const log = createLogger((level as (typeof LOG_LEVELS)[number] | undefined) ?? config.log.level);
   const results = await syncOnce(config, log);
-  return results.every((result) => result.ok) ? 0 : 1;
+  const ok = results.every((result) => result.ok);
+  // Peak memory of the whole run: what to size a container by.
+  log.info({ ok, maxRssBytes: process.resourceUsage().maxRSS * 1024 }, 'once finished');
+  return ok ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(
