@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { catalogInputsToCommand, parseCatalogInputsSummary } from '../../../src/entities/catalog-inputs.ts';
+import { canonical, canonicalFixture, parseFixture } from '../fixtures.ts';
+
+describe('catalog inputs: query result -> replace_catalog_inputs v1', () => {
+  it('converts the fixture, inputs sorted', async () => {
+    const command = catalogInputsToCommand(await parseFixture('catalog-inputs/query-result.json'));
+    expect(command).toMatchObject({ command: 'replace_catalog_inputs', version: 1, certname: 'web01.example.net' });
+    expect(canonical(command.payload)).toBe(await canonicalFixture('catalog-inputs/command-payload.json'));
+  });
+
+  it.each([
+    ['inputs missing', { inputs: undefined }],
+    ['an input that is not a pair', { inputs: [['hiera']] }],
+    ['an input of numbers', { inputs: [[1, 2]] }],
+  ])('rejects catalog inputs with %s', async (_name, change) => {
+    const record = { ...((await parseFixture('catalog-inputs/query-result.json')) as object), ...change };
+    expect(() => catalogInputsToCommand(record)).toThrow(/PDBSYNC_ERR_RECORD_MALFORMED/);
+  });
+
+  it('breaks ties on the catalog_uuid', () => {
+    const row = parseCatalogInputsSummary({ certname: 'a', producer_timestamp: '2026-11-20T10:00:00.000Z', catalog_uuid: 'u' });
+    expect(row.version).toEqual({ time: Date.parse('2026-11-20T10:00:00.000Z'), tieBreak: ['u'] });
+  });
+});
