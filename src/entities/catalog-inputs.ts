@@ -1,6 +1,7 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 import { certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
-import type { Entity, QuerySource, SummaryRow } from './entity.ts';
+import type { PullReason } from '../sync/precedence.ts';
+import { submittedTimestamp, type Entity, type QuerySource, type SummaryRow } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 /** The inputs (hiera keys, ...) a catalog was compiled from, one set per node. */
@@ -25,10 +26,10 @@ function compareInputs(a: readonly [string, string], b: readonly [string, string
 }
 
 /** A catalog_inputs query row -> replace_catalog_inputs v1 payload. */
-export function catalogInputsToCommand(raw: unknown): Command {
+export function catalogInputsToCommand(raw: unknown, reason: PullReason): Command {
   const record = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', 'catalog inputs');
   const certname = record.string('certname');
-  const producerTimestamp = record.timestamp('producer_timestamp').text;
+  const producerTimestamp = submittedTimestamp(record.timestamp('producer_timestamp').text, reason, false);
   const inputs = record.raw('inputs');
   if (!Array.isArray(inputs)) throw record.fail('inputs is not an array');
   const pairs = inputs.map((input: unknown) => {
@@ -54,5 +55,5 @@ export const catalogInputs: Entity = {
   remoteSummary: summary,
   localSummary: summary,
   recordQuery: (row) => ({ query: from('catalog_inputs', withAnyNodeState(certnameIs(row.certname))) }),
-  toCommand: (_row, record) => catalogInputsToCommand(record),
+  toCommand: (_row, record, reason) => catalogInputsToCommand(record, reason),
 };

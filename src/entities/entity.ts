@@ -1,4 +1,5 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
+import type { PullReason } from '../sync/precedence.ts';
 
 export type EntityName = 'catalogs' | 'catalog-inputs' | 'factsets' | 'fact-expiration' | 'nodes';
 
@@ -39,5 +40,16 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
   /** The remote query for the whole record, or undefined when the summary row is enough. */
   recordQuery(row: Row): QuerySpec | undefined;
   /** Pure conversion; throws PDBSYNC_ERR_RECORD_MALFORMED for a record it cannot convert. */
-  toCommand(row: Row, record: unknown): Command;
+  toCommand(row: Row, record: unknown, reason: PullReason): Command;
+}
+
+/**
+ * The producer_timestamp to submit. PuppetDB overwrites factsets and catalogs at an
+ * equal timestamp but keeps catalog inputs and facts-expiration settings unless the
+ * new one is strictly later: for those, the winner of a tie is written 1 ms later,
+ * and the other server then takes it as newer, so both converge within two rounds.
+ */
+export function submittedTimestamp(text: string, reason: PullReason, overwritesAtEqualTime: boolean): string {
+  if (reason !== 'tie' || overwritesAtEqualTime) return text;
+  return new Date(Date.parse(text) + 1).toISOString();
 }

@@ -1,6 +1,7 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 import { extract, from, withAnyNodeState } from '../puppetdb/query.ts';
-import type { Entity, QuerySource, SummaryRow } from './entity.ts';
+import type { PullReason } from '../sync/precedence.ts';
+import { submittedTimestamp, type Entity, type QuerySource, type SummaryRow } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 /**
@@ -31,13 +32,14 @@ async function* summary(source: QuerySource): AsyncGenerator<ExpirationRow> {
   for await (const raw of source.query(SUMMARY)) yield parseExpirationSummary(raw);
 }
 
-export function expirationToCommand(row: ExpirationRow): Command {
+export function expirationToCommand(row: ExpirationRow, reason: PullReason): Command {
+  const producerTimestamp = submittedTimestamp(row.updated, reason, false);
   return {
     command: 'configure_expiration',
     version: 1,
     certname: row.certname,
-    producerTimestamp: row.updated,
-    payload: { certname: row.certname, expire: { facts: row.expiresFacts }, producer_timestamp: row.updated },
+    producerTimestamp,
+    payload: { certname: row.certname, expire: { facts: row.expiresFacts }, producer_timestamp: producerTimestamp },
   };
 }
 
@@ -48,5 +50,5 @@ export const factExpiration: Entity<ExpirationRow> = {
   remoteSummary: summary,
   localSummary: summary,
   recordQuery: () => undefined,
-  toCommand: (row) => expirationToCommand(row),
+  toCommand: (row, _record, reason) => expirationToCommand(row, reason),
 };

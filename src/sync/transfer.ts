@@ -30,7 +30,7 @@ export async function transferRecord<Row extends SummaryRow>(
   const phase = startPhase(context.log, entity.logPhase, fields);
   try {
     const record = spec ? await fetchOne(context.remote, { ...spec, maxBytes: context.maxRecordBytes }, action.row.certname) : undefined;
-    const command = entity.toCommand(action.row, record);
+    const command = entity.toCommand(action.row, record, action.reason);
     const result = await context.local.submit(command, context.commandWaitSeconds);
     if (!result.applied) {
       context.log.warn({ ...fields, uuid: result.uuid }, 'command queued but not applied within the wait; counted as transferred');

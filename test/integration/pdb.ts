@@ -73,6 +73,18 @@ export function runCli(args: string[]): Promise<RunResult> {
   });
 }
 
+/** Records transferred per entity whose certname starts with `prefix` (needs --log-level debug). */
+export function transferredWithPrefix(result: RunResult, prefix: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of result.logs) {
+    const isRecord = line.phase === 'record' || line.phase === 'deactivate';
+    if (isRecord && line.event === 'finished' && String(line.certname).startsWith(prefix)) {
+      out[line.entity as string] = (out[line.entity as string] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
 /** `transferred` of each entity/finished line, by entity name. */
 export function transferredByEntity(result: RunResult): Record<string, number> {
   const out: Record<string, number> = {};

@@ -57,7 +57,9 @@ describe('puppetdb-sync CLI', () => {
     const { code, stdout } = cli(['once', '--config', file]);
     expect(code).toBe(1);
     const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.at(-1)).toMatchObject({ phase: 'sync', event: 'error', ok: false, remote: 'http://127.0.0.1:10', level: 'error' });
-    expect(lines.at(-1)!.error).toMatchObject({ code: 'PDBSYNC_ERR_HTTP_CONNECT', retryable: true });
+    const syncError = lines.find((line) => line.phase === 'sync' && line.event === 'error');
+    expect(syncError).toMatchObject({ ok: false, remote: 'http://127.0.0.1:10', level: 'error' });
+    expect(syncError!.error).toMatchObject({ code: 'PDBSYNC_ERR_HTTP_CONNECT', retryable: true });
+    expect(lines.at(-1)).toMatchObject({ message: 'once finished', ok: false, maxRssBytes: expect.any(Number) });
   });
 });

@@ -4,7 +4,7 @@ import { canonical, canonicalFixture, parseFixture } from '../fixtures.ts';
 
 describe('catalog inputs: query result -> replace_catalog_inputs v1', () => {
   it('converts the fixture, inputs sorted', async () => {
-    const command = catalogInputsToCommand(await parseFixture('catalog-inputs/query-result.json'));
+    const command = catalogInputsToCommand(await parseFixture('catalog-inputs/query-result.json'), 'missing');
     expect(command).toMatchObject({ command: 'replace_catalog_inputs', version: 1, certname: 'web01.example.net' });
     expect(canonical(command.payload)).toBe(await canonicalFixture('catalog-inputs/command-payload.json'));
   });
@@ -15,7 +15,13 @@ describe('catalog inputs: query result -> replace_catalog_inputs v1', () => {
     ['an input of numbers', { inputs: [[1, 2]] }],
   ])('rejects catalog inputs with %s', async (_name, change) => {
     const record = { ...((await parseFixture('catalog-inputs/query-result.json')) as object), ...change };
-    expect(() => catalogInputsToCommand(record)).toThrow(/PDBSYNC_ERR_RECORD_MALFORMED/);
+    expect(() => catalogInputsToCommand(record, 'newer')).toThrow(/PDBSYNC_ERR_RECORD_MALFORMED/);
+  });
+
+  it('writes the winner of a tie 1 ms later, since PuppetDB keeps inputs of equal time', async () => {
+    const command = catalogInputsToCommand(await parseFixture('catalog-inputs/query-result.json'), 'tie');
+    expect(command.producerTimestamp).toBe('2026-11-20T10:00:00.124Z');
+    expect(command.payload).toMatchObject({ producer_timestamp: '2026-11-20T10:00:00.124Z' });
   });
 
   it('breaks ties on the catalog_uuid', () => {

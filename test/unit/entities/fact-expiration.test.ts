@@ -5,12 +5,20 @@ describe('facts expiration -> configure_expiration v1', () => {
   it('carries the setting at the time it was set', () => {
     const row = parseExpirationSummary({ certname: 'a', expires_facts: false, expires_facts_updated: '2026-11-20T10:00:00.000Z' });
     expect(row.version).toEqual({ time: Date.parse('2026-11-20T10:00:00.000Z'), tieBreak: ['false'] });
-    expect(expirationToCommand(row)).toEqual({
+    expect(expirationToCommand(row, 'newer')).toEqual({
       command: 'configure_expiration',
       version: 1,
       certname: 'a',
       producerTimestamp: '2026-11-20T10:00:00.000Z',
       payload: { certname: 'a', expire: { facts: false }, producer_timestamp: '2026-11-20T10:00:00.000Z' },
+    });
+  });
+
+  it('writes the winner of a tie 1 ms later, since PuppetDB keeps a setting of equal time', () => {
+    const row = parseExpirationSummary({ certname: 'a', expires_facts: false, expires_facts_updated: '2026-11-20T10:00:00.000Z' });
+    expect(expirationToCommand(row, 'tie')).toMatchObject({
+      producerTimestamp: '2026-11-20T10:00:00.001Z',
+      payload: { producer_timestamp: '2026-11-20T10:00:00.001Z' },
     });
   });
 
