@@ -106,8 +106,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'sync.max-record-size',
     type: { kind: 'integer', min: 1024, max: 2_147_483_647 },
     required: false,
-    default: 209_715_200,
-    doc: 'Bytes: a remote record (one catalog, factset, ...) whose response is larger fails alone instead of being held in memory.',
+    default: 67_108_864,
+    doc: 'Bytes: a remote record (one catalog, factset, ...) whose response is larger fails alone; a record in flight takes about 11 times its size in memory.',
   },
   {
     key: 'tls',

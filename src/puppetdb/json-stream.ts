@@ -68,7 +68,8 @@ export async function* streamJsonArray(body: Readable, what: string, maxBytes = 
     for await (const box of pipeline) yield (box as { element: unknown }).element;
   } catch (error) {
     if (error instanceof SyncError) throw error;
-    throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `${what}: ${(error as Error).message}`, { cause: error });
+    // The parser reports a response cut short as a syntax error at its end.
+    throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `${what}: not complete JSON after ${bytes} bytes: ${(error as Error).message}`, { cause: error });
   } finally {
     pipeline.destroy();
   }

@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import type { SyncSettings } from '../config/types.ts';
 import type { Entity, EntityName, SummaryRow } from '../entities/entity.ts';
 import { FieldReader } from '../entities/fields.ts';
+import { SyncError } from '../errors.ts';
 import { startPhase, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
 import { inactiveNodes } from '../puppetdb/query.ts';
@@ -46,7 +47,7 @@ export async function runPass(context: PassContext): Promise<PassResult> {
   }
   const ok = results.every((result) => result.ok);
   if (ok) phase.finished();
-  else phase.error(new Error(`entities not in step: ${results.filter((r) => !r.ok).map((r) => r.entity).join(', ')}`));
+  else phase.error(new SyncError('PDBSYNC_ERR_RECORDS_FAILED', `entities not in step: ${results.filter((r) => !r.ok).map((r) => r.entity).join(', ')}`));
   return { remote, ok, entities: results };
 }
 

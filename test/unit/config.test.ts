@@ -37,7 +37,7 @@ describe('parseConfig: valid configurations', () => {
         nodePurgeTtlMs: 14 * 24 * HOUR,
         requestTimeoutMs: 60_000,
         concurrency: 4,
-        maxRecordBytes: 209_715_200,
+        maxRecordBytes: 67_108_864,
       },
       tls: undefined,
       log: { level: 'info' },
