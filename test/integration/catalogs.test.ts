@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
 import { readSamples } from '../../scripts/samples.ts';
-import { iso, query, runCli, submit, transferredByEntity, transferredWithPrefix, writeConfig, type RunResult } from './pdb.ts';
+import { iso, query, submit, syncInto, transferredByEntity, transferredWithPrefix, type RunResult } from './pdb.ts';
 
 const [serverA, serverB] = inject('pdbServers') as [string, string];
 const prefix = `cat-${Date.now().toString(36)}`;
@@ -51,13 +51,6 @@ const expirationOn = (url: string) =>
   byCertname(url, 'nodes', ['certname', 'expires_facts', 'expires_facts_updated'], ['and', any, ofThisTest, ['null?', 'expires_facts_updated', false]], {
     include_facts_expiration: true,
   });
-
-async function syncInto(local: string, remote: string): Promise<RunResult> {
-  const result = await runCli(['once', '--config', writeConfig(local, [remote]), '--log-level', 'debug']);
-  expect(result.stderr).toBe('');
-  await waitForQueueDrained(local);
-  return result;
-}
 
 describe('catalogs, catalog inputs and facts expiration between two real PuppetDBs', () => {
   let intoB: RunResult;

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { waitForQueueDrained } from '../../scripts/cluster.ts';
 
 /** Direct access to a real PuppetDB, for loading test data and reading what a sync left. */
 
@@ -71,6 +72,14 @@ export function runCli(args: string[]): Promise<RunResult> {
       resolve({ code, stderr, logs });
     });
   });
+}
+
+/** One pass into `local` from `remote`, with record logs, once the local queue has drained. */
+export async function syncInto(local: string, remote: string): Promise<RunResult> {
+  const result = await runCli(['once', '--config', writeConfig(local, [remote]), '--log-level', 'debug']);
+  expect(result.stderr).toBe('');
+  await waitForQueueDrained(local);
+  return result;
 }
 
 /** Records transferred per entity whose certname starts with `prefix` (needs --log-level debug). */
