@@ -240,7 +240,8 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
         '[puppetdb]', 'disable-update-checking = true',
         '[database]', `subname = //127.0.0.1:${pgPort}/${database}`, `username = ${database}`, `password = ${password}`,
         // Tests create data with old timestamps on purpose: never expire, purge or drop it.
-        'gc-interval = 0', 'node-ttl = 0s', 'node-purge-ttl = 0s', 'report-ttl = 0s',
+        // resource-events-ttl defaults to report-ttl, and events older than it are not even stored.
+        'gc-interval = 0', 'node-ttl = 0s', 'node-purge-ttl = 0s', 'report-ttl = 3650d', 'resource-events-ttl = 3650d',
         '[jetty]', 'host = 127.0.0.1', `port = ${port}`,
         '[nrepl]', 'enabled = false', '',
       ].join('\n'));

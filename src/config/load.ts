@@ -79,6 +79,8 @@ function toConfig(tree: Tree, file: string): Config {
     sync: {
       remotes,
       nodePurgeTtlMs: sync['node-purge-ttl'] as number,
+      reportTtlMs: sync['report-ttl'] as number,
+      initialReportThresholdMs: sync['initial-report-threshold'] as number,
       requestTimeoutMs: sync['request-timeout'] as number,
       concurrency: sync['concurrency'] as number,
       maxRecordBytes: sync['max-record-size'] as number,

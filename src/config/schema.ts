@@ -89,6 +89,20 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: 'Nodes deactivated or expired on a remote longer ago than this are not pulled; set it to the servers\' own node-purge-ttl.',
   },
   {
+    key: 'sync.report-ttl',
+    type: { kind: 'duration', min: '1ms' },
+    required: false,
+    default: '14d',
+    doc: 'Reports older than this (by producer_timestamp) are not pulled; set it to the local PuppetDB\'s report-ttl.',
+  },
+  {
+    key: 'sync.initial-report-threshold',
+    type: { kind: 'duration', min: '0s' },
+    required: false,
+    default: '0s',
+    doc: 'The first pass after start pulls only reports newer than this, later passes the rest (Puppet Enterprise\'s meaning); 0s pulls every report from the first pass.',
+  },
+  {
     key: 'sync.request-timeout',
     type: { kind: 'duration', min: '1ms' },
     required: false,

@@ -23,6 +23,10 @@ export interface SyncSettings {
   readonly remotes: readonly RemoteConfig[];
   /** Nodes deactivated or expired on a remote longer ago than this are never pulled (PuppetDB's node-purge-ttl). */
   readonly nodePurgeTtlMs: number;
+  /** Reports older than this are never pulled (PuppetDB's report-ttl). */
+  readonly reportTtlMs: number;
+  /** The first pass after start pulls only reports newer than this; 0 turns it off. */
+  readonly initialReportThresholdMs: number;
   /** Upper bound for connecting, for response headers, and for silence between body chunks, per request. */
   readonly requestTimeoutMs: number;
   /** How many records are transferred at once per entity. */

@@ -1,7 +1,8 @@
+import type { SyncSettings } from '../config/types.ts';
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 import type { PullReason } from '../sync/precedence.ts';
 
-export type EntityName = 'catalogs' | 'catalog-inputs' | 'factsets' | 'fact-expiration' | 'nodes';
+export type EntityName = 'catalogs' | 'catalog-inputs' | 'factsets' | 'fact-expiration' | 'reports' | 'nodes';
 
 /**
  * What precedence compares: the later `time` wins; at equal time the greater
@@ -24,6 +25,15 @@ export interface QuerySource {
   query(spec: QuerySpec): AsyncIterable<unknown>;
 }
 
+/** What a summary may depend on besides the server: the time and the pass. */
+export interface SummaryContext {
+  /** Milliseconds since the epoch, fixed for the whole pass. */
+  readonly now: number;
+  /** The first pass against this remote since the process started. */
+  readonly firstPass: boolean;
+  readonly settings: SyncSettings;
+}
+
 /**
  * The contract every entity meets. The engine knows nothing else about an entity:
  * it diffs summaries by key and version, fetches the record when the entity asks
@@ -35,8 +45,10 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
   readonly logPhase: 'record' | 'deactivate';
   /** Whether a row the local server lacks entirely is pulled. */
   readonly pullWhenMissing: boolean;
-  remoteSummary(remote: QuerySource): AsyncIterable<Row>;
-  localSummary(local: QuerySource): AsyncIterable<Row>;
+  remoteSummary(remote: QuerySource, context: SummaryContext): AsyncIterable<Row>;
+  localSummary(local: QuerySource, context: SummaryContext): AsyncIterable<Row>;
+  /** Fields that identify a row in its record log lines besides its certname. */
+  logFields?(row: Row): Record<string, unknown>;
   /** The remote query for the whole record, or undefined when the summary row is enough. */
   recordQuery(row: Row): QuerySpec | undefined;
   /** Pure conversion; throws PDBSYNC_ERR_RECORD_MALFORMED for a record it cannot convert. */

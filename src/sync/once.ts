@@ -5,6 +5,7 @@ import { factExpiration } from '../entities/fact-expiration.ts';
 import { factsets } from '../entities/factsets.ts';
 import type { Entity } from '../entities/entity.ts';
 import { nodes } from '../entities/nodes.ts';
+import { reports } from '../entities/reports.ts';
 import type { Logger } from '../log.ts';
 import { PuppetDbClient } from '../puppetdb/client.ts';
 import { runPass, type PassResult } from './pass.ts';
@@ -14,7 +15,7 @@ import { runPass, type PassResult } from './pass.ts';
  * deactivation is compared with the node's data, which must be here first, and
  * data newer than the deactivation wins over it (PuppetDB's own rule).
  */
-export const ENTITIES: readonly Entity[] = [catalogs, catalogInputs, factsets, factExpiration, nodes] as readonly Entity[];
+export const ENTITIES: readonly Entity[] = [catalogs, catalogInputs, factsets, factExpiration, reports, nodes] as readonly Entity[];
 
 export function clientFor(url: string, config: Config, log: Logger): PuppetDbClient {
   return new PuppetDbClient(url, {
@@ -26,15 +27,30 @@ export function clientFor(url: string, config: Config, log: Logger): PuppetDbCli
   });
 }
 
+/** The remotes that have had a pass since the process started. */
+export class PassHistory {
+  private readonly done = new Set<string>();
+
+  isFirst(remote: string): boolean {
+    return !this.done.has(remote);
+  }
+
+  record(remote: string): void {
+    this.done.add(remote);
+  }
+}
+
 /** One pass from every configured remote into the local server, one remote after another. */
-export async function syncOnce(config: Config, log: Logger): Promise<PassResult[]> {
+export async function syncOnce(config: Config, log: Logger, history = new PassHistory()): Promise<PassResult[]> {
   const local = clientFor(config.local.serverUrl, config, log);
   const results: PassResult[] = [];
   try {
     for (const remoteConfig of config.sync.remotes) {
       const remote = clientFor(remoteConfig.serverUrl, config, log);
       try {
-        results.push(await runPass({ remote, local, log, settings: config.sync, entities: ENTITIES }));
+        const firstPass = history.isFirst(remote.url);
+        results.push(await runPass({ remote, local, log, settings: config.sync, entities: ENTITIES, firstPass }));
+        history.record(remote.url);
       } finally {
         await remote.close();
       }

@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type { SyncSettings } from '../config/types.ts';
-import type { Entity, EntityName, SummaryRow } from '../entities/entity.ts';
+import type { Entity, EntityName, SummaryContext, SummaryRow } from '../entities/entity.ts';
 import { FieldReader } from '../entities/fields.ts';
 import { SyncError } from '../errors.ts';
 import { startPhase, type Logger } from '../log.ts';
@@ -29,6 +29,8 @@ export interface PassContext {
   readonly log: Logger;
   readonly settings: SyncSettings;
   readonly entities: readonly Entity[];
+  /** The first pass against this remote since the process started (initial-report-threshold). */
+  readonly firstPass: boolean;
   readonly now?: () => number;
 }
 
@@ -38,9 +40,9 @@ export async function runPass(context: PassContext): Promise<PassResult> {
   const phase = startPhase(context.log, 'sync', { remote });
   const results: EntityResult[] = [];
   try {
-    const cutoff = (context.now ?? Date.now)() - context.settings.nodePurgeTtlMs;
-    const excludedCertnames = await remoteNodesGoneBefore(context.remote, cutoff);
-    for (const entity of context.entities) results.push(await runEntity(entity, excludedCertnames, context));
+    const summary: SummaryContext = { now: (context.now ?? Date.now)(), firstPass: context.firstPass, settings: context.settings };
+    const excludedCertnames = await remoteNodesGoneBefore(context.remote, summary.now - context.settings.nodePurgeTtlMs);
+    for (const entity of context.entities) results.push(await runEntity(entity, excludedCertnames, summary, context));
   } catch (error) {
     phase.error(error);
     return { remote, ok: false, entities: results };
@@ -70,6 +72,7 @@ async function remoteNodesGoneBefore(remote: PuppetDbClient, cutoff: number): Pr
 async function runEntity<Row extends SummaryRow>(
   entity: Entity<Row>,
   excludedCertnames: ReadonlySet<string>,
+  summary: SummaryContext,
   context: PassContext,
 ): Promise<EntityResult> {
   const fields = { remote: context.remote.url, entity: entity.name };
@@ -86,8 +89,8 @@ async function runEntity<Row extends SummaryRow>(
   let transferred = 0;
   let failed = 0;
   try {
-    const localIndex = await indexByKey(entity.localSummary(context.local));
-    const actions = diffSummaries(entity.remoteSummary(context.remote), localIndex, {
+    const localIndex = await indexByKey(entity.localSummary(context.local, summary));
+    const actions = diffSummaries(entity.remoteSummary(context.remote, summary), localIndex, {
       pullWhenMissing: entity.pullWhenMissing,
       excludedCertnames,
     });

@@ -24,6 +24,7 @@ export async function transferRecord<Row extends SummaryRow>(
     remote: context.remote.url,
     entity: entity.name,
     certname: action.row.certname,
+    ...entity.logFields?.(action.row),
     reason: action.reason,
     ...(spec && { query: describeQuery(spec) }),
   };

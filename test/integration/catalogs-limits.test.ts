@@ -8,7 +8,7 @@ import { query, runCli, submit, writeConfig, type RunResult } from './pdb.ts';
 const [serverA, serverB] = inject('pdbServers') as [string, string];
 const run = `cl-${Date.now().toString(36)}`;
 const MB = 1024 * 1024;
-const ENTITIES = ['catalogs', 'catalog-inputs', 'factsets', 'fact-expiration', 'nodes'];
+const ENTITIES = ['catalogs', 'catalog-inputs', 'factsets', 'fact-expiration', 'reports', 'nodes'];
 
 async function catalogOn(url: string, certname: string): Promise<Record<string, unknown> | undefined> {
   const rows = await query(url, ['from', 'catalogs', ['extract', ['certname', 'hash', 'producer_timestamp'], ['=', 'certname', certname]]]);

@@ -146,7 +146,7 @@ describe('catalogs, catalog inputs and facts expiration between two real PuppetD
     ] as const) {
       const third = await syncInto(local, remote);
       expect(third.code).toBe(0);
-      expect(transferredByEntity(third)).toEqual({ catalogs: 0, 'catalog-inputs': 0, factsets: 0, 'fact-expiration': 0, nodes: 0 });
+      expect(transferredByEntity(third)).toEqual({ catalogs: 0, 'catalog-inputs': 0, factsets: 0, 'fact-expiration': 0, reports: 0, nodes: 0 });
     }
   });
 });

@@ -152,7 +152,7 @@ describe('factsets and node status between two real PuppetDBs', () => {
     ] as const) {
       const second = await syncInto(local, remote);
       expect(second.code).toBe(0);
-      expect(transferredByEntity(second)).toEqual({ catalogs: 0, 'catalog-inputs': 0, factsets: 0, 'fact-expiration': 0, nodes: 0 });
+      expect(transferredByEntity(second)).toEqual({ catalogs: 0, 'catalog-inputs': 0, factsets: 0, 'fact-expiration': 0, reports: 0, nodes: 0 });
     }
   });
 });

@@ -35,6 +35,8 @@ describe('parseConfig: valid configurations', () => {
       sync: {
         remotes: [{ serverUrl: 'https://replica.example.net:8081', intervalMs: 120_000 }],
         nodePurgeTtlMs: 14 * 24 * HOUR,
+        reportTtlMs: 14 * 24 * HOUR,
+        initialReportThresholdMs: 0,
         requestTimeoutMs: 60_000,
         concurrency: 4,
         maxRecordBytes: 67_108_864,

@@ -1,3 +1,4 @@
+import type { SummaryContext } from '../../src/entities/entity.ts';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { streamJsonArray } from '../../src/puppetdb/json-stream.ts';
@@ -20,4 +21,22 @@ export function canonical(value: unknown): string {
 
 export async function canonicalFixture(path: string): Promise<string> {
   return canonical(await parseFixture(path));
+}
+
+/** A summary context at a fixed time, with the default settings. */
+export function summaryContext(overrides: Partial<SummaryContext> = {}): SummaryContext {
+  return {
+    now: Date.parse('2026-11-22T00:00:00.000Z'),
+    firstPass: false,
+    settings: {
+      remotes: [],
+      nodePurgeTtlMs: 14 * 86_400_000,
+      reportTtlMs: 14 * 86_400_000,
+      initialReportThresholdMs: 0,
+      requestTimeoutMs: 60_000,
+      concurrency: 4,
+      maxRecordBytes: 67_108_864,
+    },
+    ...overrides,
+  };
 }

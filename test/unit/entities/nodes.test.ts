@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { deactivationToCommand, nodes, type NodeRow } from '../../../src/entities/nodes.ts';
 import type { QuerySource } from '../../../src/entities/entity.ts';
 import type { QuerySpec } from '../../../src/puppetdb/client.ts';
+import { summaryContext } from '../fixtures.ts';
 
 /** Answers each query by the entity it is `from`. */
 function source(byEntity: Record<string, unknown[]>): QuerySource {
@@ -23,7 +24,7 @@ const t = (text: string) => Date.parse(text);
 describe('nodes', () => {
   it('versions a remote node by its deactivation', async () => {
     const remote = source({ nodes: [{ certname: 'a', deactivated: '2026-11-10T00:00:00.000Z' }] });
-    expect(await collect(nodes.remoteSummary(remote))).toEqual({ a: t('2026-11-10T00:00:00.000Z') });
+    expect(await collect(nodes.remoteSummary(remote, summaryContext()))).toEqual({ a: t('2026-11-10T00:00:00.000Z') });
   });
 
   it('versions a local node by the latest of its deactivation and its data', async () => {
@@ -42,7 +43,7 @@ describe('nodes', () => {
       catalogs: [{ certname: 'newer-report', producer_timestamp: '2026-11-02T00:00:00.000Z' }],
       reports: [{ certname: 'newer-report', max: '2026-11-09T00:00:00.000Z' }],
     });
-    expect(await collect(nodes.localSummary(local))).toEqual({
+    expect(await collect(nodes.localSummary(local, summaryContext()))).toEqual({
       'deactivated-late': t('2026-11-12T00:00:00.000Z'),
       'newer-report': t('2026-11-09T00:00:00.000Z'),
       'facts-only': t('2026-11-05T00:00:00.000Z'),

@@ -1,0 +1,180 @@
+import type { Command, QuerySpec } from '../puppetdb/client.ts';
+import { extract, from, withAnyNodeState } from '../puppetdb/query.ts';
+import type { Entity, QuerySource, SummaryContext, SummaryRow } from './entity.ts';
+import { FieldReader } from './fields.ts';
+
+/**
+ * Reports are kept, not replaced: every report is its own record, keyed by its
+ * hash. One the local server holds is never submitted again; one older than the
+ * report-ttl is never pulled (PuppetDB would drop it, or has dropped it on purpose).
+ */
+export interface ReportRow extends SummaryRow {
+  readonly hash: string;
+}
+
+/** Every report type: PuppetDB answers with agent reports only unless the query names the type. */
+const EVERY_TYPE = ['null?', 'type', false];
+
+function summaryQuery(since: number): QuerySpec {
+  const newer = ['>', 'producer_timestamp', new Date(since).toISOString()];
+  return { query: from('reports', extract(['hash', 'certname', 'producer_timestamp'], withAnyNodeState(['and', EVERY_TYPE, newer]))) };
+}
+
+/** The oldest producer_timestamp a pass looks at; on the first pass also initial-report-threshold. */
+export function reportCutoff(context: SummaryContext, side: 'remote' | 'local'): number {
+  const { now, firstPass, settings } = context;
+  const ttlCutoff = now - settings.reportTtlMs;
+  if (side === 'local' || !firstPass || settings.initialReportThresholdMs === 0) return ttlCutoff;
+  return Math.max(ttlCutoff, now - settings.initialReportThresholdMs);
+}
+
+export function parseReportSummary(raw: unknown): ReportRow {
+  const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'report summary row');
+  const hash = row.string('hash');
+  // The hash covers the producer_timestamp: equal hashes are the same report.
+  return { key: hash, hash, certname: row.string('certname'), version: { time: row.timestamp('producer_timestamp').ms, tieBreak: [hash] } };
+}
+
+function summary(side: 'remote' | 'local') {
+  return async function* (source: QuerySource, context: SummaryContext): AsyncGenerator<ReportRow> {
+    for await (const raw of source.query(summaryQuery(reportCutoff(context, side)))) yield parseReportSummary(raw);
+  };
+}
+
+const HEADER_STRINGS = ['puppet_version', 'configuration_version', 'environment'] as const;
+const HEADER_OPTIONAL_STRINGS = ['producer', 'transaction_uuid', 'catalog_uuid', 'code_id', 'job_id', 'cached_catalog_status', 'status'] as const;
+const HEADER_OPTIONAL_BOOLEANS = ['noop', 'noop_pending', 'corrective_change'] as const;
+const REPORT_TYPES = new Set(['agent', 'plan']);
+
+function expandedData(record: FieldReader, field: string): unknown[] {
+  const expanded = record.raw(field) as { data?: unknown } | null | undefined;
+  if (!expanded || typeof expanded !== 'object') throw record.fail(`${field} is not expanded`);
+  // PuppetDB answers data: null for a report without events, logs or metrics.
+  if (expanded.data === null || expanded.data === undefined) return [];
+  if (!Array.isArray(expanded.data)) throw record.fail(`${field}.data is not an array`);
+  return expanded.data;
+}
+
+function optionalBoolean(reader: FieldReader, field: string): boolean | null {
+  const value = reader.raw(field);
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'boolean') throw reader.fail(`${field} is not a boolean`);
+  return value;
+}
+
+function optionalLine(reader: FieldReader): number | null {
+  const line = reader.raw('line');
+  if (line === null || line === undefined) return null;
+  if (!Number.isInteger(line)) throw reader.fail('line is not an integer');
+  return line as number;
+}
+
+function stringArray(reader: FieldReader, field: string): string[] {
+  const value = reader.raw(field);
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw reader.fail(`${field} is not an array of strings`);
+  return value;
+}
+
+interface WireResource {
+  readonly resource_type: string;
+  readonly resource_title: string;
+  readonly file: string | null;
+  readonly line: number | null;
+  readonly containment_path: string[];
+  readonly timestamp: string;
+  readonly skipped: boolean;
+  readonly corrective_change: null;
+  readonly events: Record<string, unknown>[];
+}
+
+/**
+ * PuppetDB stores events, not resources: the resources of the report are rebuilt by
+ * grouping its events by resource (type, title, file, line, containment path and
+ * time), in the order they come, as PuppetDB's own export does. A skipped event
+ * means a skipped resource. Resources without events were never stored.
+ */
+export function eventsToResources(events: readonly unknown[], what: string): WireResource[] {
+  const resources = new Map<string, WireResource>();
+  events.forEach((raw, i) => {
+    const event = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', `${what} event ${i}`);
+    const status = event.string('status');
+    const resource = {
+      resource_type: event.string('resource_type'),
+      resource_title: event.string('resource_title'),
+      file: event.optionalString('file'),
+      line: optionalLine(event),
+      containment_path: stringArray(event, 'containment_path'),
+      timestamp: event.timestamp('timestamp').text,
+    };
+    const key = JSON.stringify(resource);
+    const group = resources.get(key) ?? { ...resource, skipped: false, corrective_change: null, events: [] };
+    resources.set(key, group);
+    if (status === 'skipped') resources.set(key, { ...group, skipped: true });
+    resources.get(key)!.events.push({
+      status,
+      timestamp: resource.timestamp,
+      property: event.optionalString('property'),
+      new_value: event.raw('new_value') ?? null,
+      old_value: event.raw('old_value') ?? null,
+      message: event.optionalString('message'),
+      corrective_change: optionalBoolean(event, 'corrective_change'),
+      name: event.optionalString('name'),
+    });
+  });
+  return [...resources.values()];
+}
+
+/** A reports query row (logs, metrics and resource events inline) -> store_report v8 payload. */
+export function reportToCommand(raw: unknown): Command {
+  const record = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', 'report');
+  const certname = record.string('certname');
+  const what = `report ${certname} ${record.string('hash')}`;
+  const producerTimestamp = record.timestamp('producer_timestamp').text;
+  const reportFormat = record.raw('report_format');
+  if (!Number.isInteger(reportFormat)) throw record.fail('report_format is not an integer');
+  const type = record.optionalString('type') ?? 'agent';
+  if (!REPORT_TYPES.has(type)) throw record.fail(`type ${type} is neither agent nor plan`);
+
+  const payload: Record<string, unknown> = {
+    certname,
+    report_format: reportFormat,
+    start_time: record.timestamp('start_time').text,
+    end_time: record.timestamp('end_time').text,
+    producer_timestamp: producerTimestamp,
+    type,
+  };
+  for (const field of HEADER_STRINGS) payload[field] = record.string(field);
+  for (const field of HEADER_OPTIONAL_STRINGS) payload[field] = record.optionalString(field);
+  for (const field of HEADER_OPTIONAL_BOOLEANS) payload[field] = optionalBoolean(record, field);
+  payload.metrics = expandedData(record, 'metrics').map((raw, i) => {
+    const metric = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', `${what} metric ${i}`);
+    const value = metric.raw('value');
+    if (typeof value !== 'number' && typeof value !== 'object') throw metric.fail('value is not a number');
+    return { category: metric.string('category'), name: metric.string('name'), value };
+  });
+  payload.logs = expandedData(record, 'logs').map((raw, i) => {
+    const log = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', `${what} log ${i}`);
+    return {
+      file: log.optionalString('file'),
+      line: optionalLine(log),
+      level: log.string('level'),
+      message: log.string('message'),
+      source: log.string('source'),
+      tags: stringArray(log, 'tags'),
+      time: log.timestamp('time').text,
+    };
+  });
+  payload.resources = eventsToResources(expandedData(record, 'resource_events'), what);
+  return { command: 'store_report', version: 8, certname, producerTimestamp, payload };
+}
+
+export const reports: Entity<ReportRow> = {
+  name: 'reports',
+  logPhase: 'record',
+  pullWhenMissing: true,
+  remoteSummary: summary('remote'),
+  localSummary: summary('local'),
+  logFields: (row) => ({ hash: row.hash }),
+  recordQuery: (row) => ({ query: from('reports', withAnyNodeState(['and', EVERY_TYPE, ['=', 'hash', row.hash]])) }),
+  toCommand: (_row, record) => reportToCommand(record),
+};
