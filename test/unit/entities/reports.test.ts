@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { eventsToResources, parseReportSummary, reportCutoff, reportToCommand, reports } from '../../../src/entities/reports.ts';
+import { canonical, canonicalFixture, parseFixture, summaryContext } from '../fixtures.ts';
+
+async function record(change: (report: Record<string, any>) => void = () => undefined): Promise<Record<string, unknown>> {
+  const report = (await parseFixture('reports/query-result.json')) as Record<string, any>;
+  change(report);
+  return report;
+}
+
+describe('reports: query result -> store_report v8', () => {
+  it('converts the fixture (a real PuppetDB 7 plan report) into the expected payload', async () => {
+    const command = reportToCommand(await record());
+    expect(command).toMatchObject({ command: 'store_report', version: 8, certname: 'rep1' });
+    expect(canonical(command.payload)).toBe(await canonicalFixture('reports/command-payload.json'));
+  });
+
+  it('groups the events of one resource and marks a skipped resource', async () => {
+    const payload = reportToCommand(await record()).payload as { resources: Array<{ resource_title: string; skipped: boolean; events: unknown[] }> };
+    expect(payload.resources.map((r) => [r.resource_title, r.skipped, r.events.length])).toEqual([
+      ['/tmp/x', false, 2],
+      ['skipme', true, 1],
+    ]);
+  });
+
+  it('reads a report without events, logs or metrics (data: null)', async () => {
+    const payload = reportToCommand(
+      await record((r) => {
+        r.resource_events.data = null;
+        r.logs.data = null;
+        r.metrics.data = null;
+      }),
+    ).payload;
+    expect(payload).toMatchObject({ resources: [], logs: [], metrics: [] });
+  });
+
+  it('treats a report without a type as an agent report', async () => {
+    expect(reportToCommand(await record((r) => delete r.type)).payload).toMatchObject({ type: 'agent' });
+  });
+
+  const malformed: Array<[string, (report: Record<string, any>) => void]> = [
+    ['an unknown type', (r) => (r.type = 'task')],
+    ['report_format not an integer', (r) => (r.report_format = '12')],
+    ['no start_time', (r) => delete r.start_time],
+    ['logs not expanded', (r) => (r.logs = null)],
+    ['a log without a message', (r) => delete r.logs.data[0].message],
+    ['a metric whose value is text', (r) => (r.metrics.data[0].value = 'fast')],
+    ['an event without a status', (r) => delete r.resource_events.data[0].status],
+    ['an event with a bad containment_path', (r) => (r.resource_events.data[0].containment_path = 'Main')],
+    ['noop not a boolean', (r) => (r.noop = 'no')],
+  ];
+  it.each(malformed)('rejects a report with %s', async (_name, change) => {
+    expect(reportToCommand.bind(null, await record(change))).toThrow(/PDBSYNC_ERR_RECORD_MALFORMED/);
+  });
+
+  it('keeps resources apart that differ only in their containment path', () => {
+    const event = { status: 'success', timestamp: '2026-11-22T00:00:00Z', resource_type: 'File', resource_title: '/a', file: null, line: null };
+    const resources = eventsToResources(
+      [
+        { ...event, containment_path: ['Main', 'File[/a]'] },
+        { ...event, containment_path: ['Other', 'File[/a]'] },
+      ],
+      'test',
+    );
+    expect(resources).toHaveLength(2);
+  });
+});
+
+describe('reports: summaries', () => {
+  const day = 86_400_000;
+
+  it('keys a report by its hash and logs the hash', () => {
+    const row = parseReportSummary({ hash: 'abc', certname: 'a', producer_timestamp: '2026-11-20T10:00:00.000Z' });
+    expect(row).toMatchObject({ key: 'abc', certname: 'a' });
+    expect(reports.logFields!(row)).toEqual({ hash: 'abc' });
+  });
+
+  const cutoffs: Array<[string, Parameters<typeof summaryContext>[0], 'remote' | 'local', number]> = [
+    ['report-ttl bounds a later pass', { firstPass: false }, 'remote', 14 * day],
+    ['no threshold: report-ttl bounds the first pass too', { firstPass: true }, 'remote', 14 * day],
+    ['the threshold bounds the first pass', { firstPass: true, settings: { ...summaryContext().settings, initialReportThresholdMs: 3_600_000 } }, 'remote', 3_600_000],
+    ['the threshold is gone after the first pass', { firstPass: false, settings: { ...summaryContext().settings, initialReportThresholdMs: 3_600_000 } }, 'remote', 14 * day],
+    ['a threshold longer than report-ttl changes nothing', { firstPass: true, settings: { ...summaryContext().settings, initialReportThresholdMs: 30 * day } }, 'remote', 14 * day],
+    ['the local summary ignores the threshold', { firstPass: true, settings: { ...summaryContext().settings, initialReportThresholdMs: 3_600_000 } }, 'local', 14 * day],
+  ];
+  it.each(cutoffs)('%s', (_name, overrides, side, age) => {
+    const context = summaryContext(overrides);
+    expect(reportCutoff(context, side)).toBe(context.now - age);
+  });
+});
