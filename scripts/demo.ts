@@ -1,5 +1,6 @@
-// The demo: two real PuppetDBs, PuppetDB's sample facts loaded into the first, one
-// sync pass into the second, and the counts on both servers before and after.
+// The demo: two real PuppetDBs, PuppetDB's sample facts, catalogs and reports loaded
+// into the first, one sync pass into the second, and the counts on both servers
+// before and after.
 //
 //   npm run demo [-- --hosts 30]
 import { spawnSync } from 'node:child_process';
@@ -29,7 +30,9 @@ async function count(url: string, query: unknown): Promise<number> {
 async function counts(url: string): Promise<Record<string, number>> {
   const any = ['=', 'node_state', 'any'];
   return {
+    catalogs: await count(url, ['from', 'catalogs', ['extract', [['function', 'count']], any]]),
     factsets: await count(url, ['from', 'factsets', ['extract', [['function', 'count']], any]]),
+    reports: await count(url, ['from', 'reports', ['extract', [['function', 'count']], ['and', any, ['null?', 'type', false]]]]),
     'nodes active': await count(url, ['from', 'nodes', ['extract', [['function', 'count']], ['=', 'node_state', 'active']]]),
     'nodes deactivated': await count(url, ['from', 'nodes', ['extract', [['function', 'count']], ['and', any, ['null?', 'deactivated', false]]]]),
     'package rows': await count(url, ['from', 'package_inventory', ['extract', [['function', 'count']], any]]),
@@ -58,6 +61,15 @@ try {
       producer: 'puppet.example.net',
       producer_timestamp: new Date(now - (i + 60) * 60_000).toISOString(),
     });
+  }
+  // A catalog and a report for a third of the hosts: they are the large records.
+  const catalogs = readSamples('catalogs');
+  const reports = readSamples('reports');
+  for (let i = 0; i < Math.ceil(hosts / 3); i++) {
+    const at = new Date(now - (i + 60) * 60_000).toISOString();
+    const { hash: _hash, ...catalog } = catalogs[i % catalogs.length]!;
+    await submit(a, 'replace_catalog', 9, { ...catalog, certname: certname(i), producer_timestamp: at, job_id: null });
+    await submit(a, 'store_report', 8, { ...reports[i % reports.length]!, certname: certname(i), producer_timestamp: at, type: 'agent', job_id: null });
   }
   await waitForQueueDrained(a);
   // Two hosts retired an hour ago, and one so long ago that server B's PuppetDB has purged it.
