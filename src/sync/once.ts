@@ -48,9 +48,10 @@ export async function syncOnce(config: Config, log: Logger, history = new PassHi
     for (const remoteConfig of config.sync.remotes) {
       const remote = clientFor(remoteConfig.serverUrl, config, log);
       try {
-        const firstPass = history.isFirst(remote.url);
-        results.push(await runPass({ remote, local, log, settings: config.sync, entities: ENTITIES, firstPass }));
-        history.record(remote.url);
+        const result = await runPass({ remote, local, log, settings: config.sync, entities: ENTITIES, firstPass: history.isFirst(remote.url) });
+        // A pass that stopped before its entities ran (remote down) does not count as the first.
+        if (result.entities.length === ENTITIES.length) history.record(remote.url);
+        results.push(result);
       } finally {
         await remote.close();
       }
