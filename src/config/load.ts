@@ -84,6 +84,15 @@ function toConfig(tree: Tree, file: string): Config {
       requestTimeoutMs: sync['request-timeout'] as number,
       concurrency: sync['concurrency'] as number,
       maxRecordBytes: sync['max-record-size'] as number,
+      entityTimeLimitMs: sync['entity-time-limit'] as number,
+      jitterPercent: sync['jitter-percent'] as number,
+      backoffMaxMs: sync['backoff-max'] as number,
+      queueLimit: sync['queue-limit'] as number,
+    },
+    http: {
+      host: obj(tree, 'http')['host'] as string,
+      port: obj(tree, 'http')['port'] as number,
+      startupGraceMs: obj(tree, 'http')['startup-grace'] as number,
     },
     tls:
       tls === undefined

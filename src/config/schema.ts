@@ -24,6 +24,7 @@ export type OptionType =
   | { readonly kind: 'duration'; readonly min: string }
   | { readonly kind: 'integer'; readonly min: number; readonly max: number }
   | { readonly kind: 'path' }
+  | { readonly kind: 'host' }
   | { readonly kind: 'enum'; readonly values: readonly string[] };
 
 export interface OptionSpec {
@@ -103,6 +104,34 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: 'The first pass after start pulls only reports newer than this, later passes the rest (Puppet Enterprise\'s meaning); 0s pulls every report from the first pass.',
   },
   {
+    key: 'sync.entity-time-limit',
+    type: { kind: 'duration', min: '1s' },
+    required: false,
+    default: '30m',
+    doc: 'An entity that syncs longer is stopped and logged as an error; the pass goes on with the next entity (Puppet Enterprise\'s meaning).',
+  },
+  {
+    key: 'sync.jitter-percent',
+    type: { kind: 'integer', min: 0, max: 50 },
+    required: false,
+    default: 10,
+    doc: '`run` spreads each wait between passes by up to this many percent either way, so that a fleet of sidecars never falls into step.',
+  },
+  {
+    key: 'sync.backoff-max',
+    type: { kind: 'duration', min: '1s' },
+    required: false,
+    default: '10m',
+    doc: 'After failed passes `run` retries a remote sooner than its interval, doubling the wait from 5s up to this cap (never past the interval).',
+  },
+  {
+    key: 'sync.queue-limit',
+    type: { kind: 'integer', min: 0, max: 1_000_000 },
+    required: false,
+    default: 100,
+    doc: 'While the local PuppetDB\'s command queue is deeper than this, transfers wait; 0 turns the check off.',
+  },
+  {
     key: 'sync.request-timeout',
     type: { kind: 'duration', min: '1ms' },
     required: false,
@@ -146,6 +175,33 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: { kind: 'path' },
     required: true,
     doc: 'PEM CA certificate(s) the servers\' certificates are checked against; relative paths are from the config file\'s directory.',
+  },
+  {
+    key: 'http',
+    type: { kind: 'object' },
+    required: false,
+    doc: 'The HTTP API of `run`: /status, /health, /sync, /metrics.',
+  },
+  {
+    key: 'http.host',
+    type: { kind: 'host' },
+    required: false,
+    default: '127.0.0.1',
+    doc: 'Address the HTTP API listens on.',
+  },
+  {
+    key: 'http.port',
+    type: { kind: 'integer', min: 0, max: 65_535 },
+    required: false,
+    default: 8095,
+    doc: 'Port of the HTTP API; 0 turns the API off.',
+  },
+  {
+    key: 'http.startup-grace',
+    type: { kind: 'duration', min: '0s' },
+    required: false,
+    default: '5m',
+    doc: '/health answers 200 this long after start even before every remote has had a successful pass.',
   },
   {
     key: 'log',
@@ -194,6 +250,8 @@ export function describeType(type: OptionType): string {
       return `integer ${type.min}..${type.max}`;
     case 'path':
       return 'file path';
+    case 'host':
+      return 'host name or IP address';
     case 'enum':
       return `one of ${type.values.join(', ')}`;
   }

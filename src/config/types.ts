@@ -33,6 +33,22 @@ export interface SyncSettings {
   readonly concurrency: number;
   /** A record whose response body is larger fails alone (PDBSYNC_ERR_RECORD_TOO_LARGE). */
   readonly maxRecordBytes: number;
+  /** An entity running longer is stopped (PDBSYNC_ERR_ENTITY_TIME_LIMIT). */
+  readonly entityTimeLimitMs: number;
+  /** `run` spreads waits between passes by up to this many percent either way. */
+  readonly jitterPercent: number;
+  /** Cap of the exponential backoff after failed passes. */
+  readonly backoffMaxMs: number;
+  /** Transfers wait while the local command queue is deeper than this; 0: never. */
+  readonly queueLimit: number;
+}
+
+export interface HttpConfig {
+  readonly host: string;
+  /** 0: the API is off. */
+  readonly port: number;
+  /** /health is 200 this long after start, before every remote has succeeded once. */
+  readonly startupGraceMs: number;
 }
 
 export interface Config {
@@ -41,5 +57,6 @@ export interface Config {
   readonly local: ServerConfig;
   readonly sync: SyncSettings;
   readonly tls: TlsConfig | undefined;
+  readonly http: HttpConfig;
   readonly log: { readonly level: LogLevel };
 }

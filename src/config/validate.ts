@@ -164,6 +164,9 @@ export class Validator {
         if (!Number.isInteger(n) || n < type.min || n > type.max) return invalid(`${show(value)} is not an integer from ${type.min} to ${type.max}`);
         return n;
       }
+      case 'host':
+        if (typeof value !== 'string' || !/^[A-Za-z0-9.:-]+$/.test(value)) return invalid(`${show(value)} is not a host name or IP address`);
+        return value;
       case 'path':
         if (typeof value !== 'string' || value.trim() === '') return invalid(`${show(value)} is not a file path`);
         return resolvePath(dirname(this.file), value);

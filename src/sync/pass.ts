@@ -23,6 +23,13 @@ export interface PassResult {
   readonly entities: readonly EntityResult[];
 }
 
+/** Told of every pass, entity and record as they end: the metrics. */
+export interface PassObserver {
+  recordFinished(remote: string, entity: EntityName, durationMs: number, ok: boolean): void;
+  entityFinished(remote: string, result: EntityResult, durationMs: number): void;
+  passFinished(remote: string, result: PassResult, durationMs: number): void;
+}
+
 export interface PassContext {
   readonly remote: PuppetDbClient;
   readonly local: PuppetDbClient;

@@ -40,7 +40,12 @@ describe('parseConfig: valid configurations', () => {
         requestTimeoutMs: 60_000,
         concurrency: 4,
         maxRecordBytes: 67_108_864,
+        entityTimeLimitMs: 30 * 60_000,
+        jitterPercent: 10,
+        backoffMaxMs: 10 * 60_000,
+        queueLimit: 100,
       },
+      http: { host: '127.0.0.1', port: 8095, startupGraceMs: 5 * 60_000 },
       tls: undefined,
       log: { level: 'info' },
     } satisfies Config);
@@ -245,9 +250,9 @@ sync: {
     },
     {
       name: 'unknown key in a nested object',
-      text: withSync('entity-time-limit: 30m'),
+      text: withSync('entity-time-limt: 30m'),
       code: 'PDBSYNC_ERR_CONFIG_UNKNOWN_KEY',
-      key: 'sync.entity-time-limit',
+      key: 'sync.entity-time-limt',
       at: '4',
     },
     {
@@ -569,7 +574,7 @@ describe('loadConfig', () => {
   it('names the file in errors', async () => {
     const file = join(dir, 'bad.conf');
     writeFileSync(file, `${MINIMAL}\n\nbogus = 1\n`);
-    await expect(loadConfig(file)).rejects.toThrow(`PDBSYNC_ERR_CONFIG_UNKNOWN_KEY: unknown configuration key: bogus: unknown key; known here: local, sync, tls, log at ${file}:7`);
+    await expect(loadConfig(file)).rejects.toThrow(`PDBSYNC_ERR_CONFIG_UNKNOWN_KEY: unknown configuration key: bogus: unknown key; known here: local, sync, tls, http, log at ${file}:7`);
   });
 
   it('reports a file that cannot be read', async () => {

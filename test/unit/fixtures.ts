@@ -36,6 +36,10 @@ export function summaryContext(overrides: Partial<SummaryContext> = {}): Summary
       requestTimeoutMs: 60_000,
       concurrency: 4,
       maxRecordBytes: 67_108_864,
+      entityTimeLimitMs: 30 * 60_000,
+      jitterPercent: 10,
+      backoffMaxMs: 10 * 60_000,
+      queueLimit: 100,
     },
     ...overrides,
   };

@@ -1,0 +1,38 @@
+import type { EntityResult } from '../sync/pass.ts';
+
+/** What `run` knows of each remote, for GET /status, /health and the metrics. */
+
+export type RemoteState = 'running' | 'waiting' | 'stopped';
+
+export interface PassSummary {
+  /** ISO 8601. */
+  readonly start: string;
+  readonly end: string;
+  readonly ok: boolean;
+  readonly entities: readonly EntityResult[];
+}
+
+export interface RemoteStatus {
+  readonly remote: string;
+  readonly state: RemoteState;
+  readonly lastPass: PassSummary | null;
+  /** End of the last pass that succeeded / failed, ISO 8601. */
+  readonly lastSuccess: string | null;
+  readonly lastFailure: string | null;
+  readonly consecutiveFailures: number;
+  /** When the next pass is due, ISO 8601; null while a pass runs or once stopped. */
+  readonly nextRun: string | null;
+}
+
+/** What the HTTP API needs of the running service. */
+export interface ServiceControl {
+  /** Milliseconds since the epoch. */
+  readonly startedAt: number;
+  status(): readonly RemoteStatus[];
+  /**
+   * Starts a pass now for every remote, or for the one given; a remote already in a
+   * pass joins it instead of starting a second. The remotes triggered, or undefined
+   * when `remote` is not a configured remote.
+   */
+  trigger(remote?: string): readonly string[] | undefined;
+}
