@@ -1,28 +1,37 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { loadConfig } from './config/load.ts';
 import { SyncError, isInputError } from './errors.ts';
 import { createLogger } from './log.ts';
+import { runService } from './service/run.ts';
+import { divergenceExitCode, formatDivergenceJson, formatDivergenceTable, measureDivergence } from './sync/divergence.ts';
 import { syncOnce } from './sync/once.ts';
 
 const HELP = `puppetdb-sync: keeps PuppetDB servers in step by pulling from each remote what the local server lacks
 
 Usage:
   puppetdb-sync once --config FILE    one pass from every configured remote into the local PuppetDB, then exit
+  puppetdb-sync run --config FILE     keep syncing: each remote on its interval, with the HTTP API (/status,
+                                      /health, /sync, /metrics); SIGTERM or SIGINT stops it, SIGHUP reloads FILE
+  puppetdb-sync diff --config FILE    count, without transferring, what each remote has that the local server
+                                      lacks (missing, older here, tied); exit 0 in step, 1 differing, 2 error
   puppetdb-sync --help                this text
   puppetdb-sync --version             the version
 
 Options:
   -c, --config FILE      HOCON configuration (local.server_url, sync.remotes, ...); see docs/configuration.md
       --log-level LEVEL  overrides log.level: fatal, error, warn, info, debug (record events), trace
+      --json             diff: print JSON instead of a table
 
 Logs are JSON lines on standard output (Puppet Enterprise's sync schema).
 
 Exit status:
-  0  every entity of every remote was synced with no failed record
-  1  some remote, entity or record failed (see the error log lines)
-  2  the command line or the configuration is invalid (one line on standard error names the key, file and line)
+  0  once: every entity of every remote was synced with no failed record; run: stopped by a signal
+  1  once: some remote, entity or record failed (see the error log lines); diff: servers differ
+  2  the command line or the configuration is invalid (one line on standard error names the key, file and line);
+     diff: a summary could not be read
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -41,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
+      json: { type: 'boolean' },
     },
   });
   if (values.help || positionals[0] === 'help') {
@@ -52,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, ...extra] = positionals;
-  if (command !== 'once' || extra.length > 0) {
+  if (!(command === 'once' || command === 'run' || command === 'diff') || extra.length > 0) {
     throw new SyncError('PDBSYNC_ERR_USAGE', command ? `unknown command "${[command, ...extra].join(' ')}" (see --help)` : 'no command given (see --help)');
   }
   if (!values.config) throw new SyncError('PDBSYNC_ERR_USAGE', '--config FILE is required');
@@ -61,7 +71,18 @@ async function main(argv: string[]): Promise<number> {
     throw new SyncError('PDBSYNC_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   }
   const config = await loadConfig(values.config);
-  const log = createLogger((level as (typeof LOG_LEVELS)[number] | undefined) ?? config.log.level);
+  const logLevel = (level as (typeof LOG_LEVELS)[number] | undefined) ?? config.log.level;
+  if (command === 'diff') {
+    // Standard output is the table (or JSON); the log goes to standard error.
+    const report = await measureDivergence(config, createLogger(logLevel, pino.destination({ fd: 2, sync: true })));
+    process.stdout.write(values.json ? formatDivergenceJson(report) : formatDivergenceTable(report));
+    return divergenceExitCode(report);
+  }
+  const log = createLogger(logLevel);
+  if (command === 'run') {
+    await runService(config, log);
+    return 0;
+  }
   const results = await syncOnce(config, log);
   const ok = results.every((result) => result.ok);
   // Peak memory of the whole run: what to size a container by.

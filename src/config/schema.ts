@@ -122,7 +122,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: { kind: 'duration', min: '1s' },
     required: false,
     default: '10m',
-    doc: 'After failed passes `run` retries a remote sooner than its interval, doubling the wait from 5s up to this cap (never past the interval).',
+    doc: 'After consecutive failed passes `run` waits longer before the next: the interval, doubled per further failure, up to this cap (never below the interval).',
   },
   {
     key: 'sync.queue-limit',

@@ -35,6 +35,8 @@ export interface ClientOptions {
   readonly connections?: number;
   readonly retry?: RetryPolicy;
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Every request that failed, retried or not (the failed-request metric). */
+  readonly onRequestFailed?: (error: unknown) => void;
 }
 
 interface Response {
@@ -79,7 +81,7 @@ export class PuppetDbClient {
    * (secondsToWaitForCompletion): the sync then knows the command took effect before
    * it reads local state again, and the waiting bounds how much it queues.
    */
-  async submit(command: Command, waitSeconds: number): Promise<CommandResult> {
+  async submit(command: Command, waitSeconds: number, signal?: AbortSignal): Promise<CommandResult> {
     const params = new URLSearchParams({
       command: command.command,
       version: String(command.version),
@@ -101,7 +103,7 @@ export class PuppetDbClient {
         return { uuid: answer.uuid, applied: answer.processed === true };
       }
       throw statusError(response.statusCode, `${command.command} for ${command.certname} on ${this.url}`, text);
-    });
+    }, signal);
   }
 
   /** Commands waiting in the server's queue. */
@@ -121,8 +123,15 @@ export class PuppetDbClient {
     await this.pool.close();
   }
 
-  private retrying<T>(operation: () => Promise<T>): Promise<T> {
-    return withRetry(operation, this.options.retry ?? DEFAULT_RETRY_POLICY, this.options.onRetry);
+  private retrying<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const counted = this.options.onRequestFailed
+      ? () =>
+          operation().catch((error: unknown) => {
+            this.options.onRequestFailed!(error);
+            throw error;
+          })
+      : operation;
+    return withRetry(counted, this.options.retry ?? DEFAULT_RETRY_POLICY, this.options.onRetry, signal);
   }
 
   private async send(method: 'GET' | 'POST', path: string, body?: string): Promise<Response> {

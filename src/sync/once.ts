@@ -8,6 +8,7 @@ import { nodes } from '../entities/nodes.ts';
 import { reports } from '../entities/reports.ts';
 import type { Logger } from '../log.ts';
 import { PuppetDbClient } from '../puppetdb/client.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../puppetdb/retry.ts';
 import { runPass, type PassResult } from './pass.ts';
 
 /**
@@ -17,11 +18,25 @@ import { runPass, type PassResult } from './pass.ts';
  */
 export const ENTITIES: readonly Entity[] = [catalogs, catalogInputs, factsets, factExpiration, reports, nodes] as readonly Entity[];
 
-export function clientFor(url: string, config: Config, log: Logger): PuppetDbClient {
+export interface ClientExtras {
+  readonly retry?: RetryPolicy;
+  /** Told of every failed request that is retried (the failed-request metric). */
+  readonly onRequestFailed?: () => void;
+}
+
+/**
+ * A local PuppetDB that is starting or in maintenance answers 503: the sync waits it
+ * out (until the entity time limit) instead of failing every record.
+ */
+export const LOCAL_RETRY_POLICY: RetryPolicy = Object.freeze({ ...DEFAULT_RETRY_POLICY, waitOutCodes: ['PDBSYNC_ERR_HTTP_UNAVAILABLE'] as const });
+
+export function clientFor(url: string, config: Config, log: Logger, extras: ClientExtras = {}): PuppetDbClient {
   return new PuppetDbClient(url, {
     timeoutMs: config.sync.requestTimeoutMs,
     tls: config.tls,
     connections: config.sync.concurrency + 2,
+    ...(extras.retry && { retry: extras.retry }),
+    ...(extras.onRequestFailed && { onRequestFailed: extras.onRequestFailed }),
     onRetry: (error, attempt, delayMs) =>
       log.warn({ server: url, attempt, delayMs, error: (error as Error).message }, 'request failed, retrying'),
   });
@@ -42,7 +57,7 @@ export class PassHistory {
 
 /** One pass from every configured remote into the local server, one remote after another. */
 export async function syncOnce(config: Config, log: Logger, history = new PassHistory()): Promise<PassResult[]> {
-  const local = clientFor(config.local.serverUrl, config, log);
+  const local = clientFor(config.local.serverUrl, config, log, { retry: LOCAL_RETRY_POLICY });
   const results: PassResult[] = [];
   try {
     for (const remoteConfig of config.sync.remotes) {

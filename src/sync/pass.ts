@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import PQueue from 'p-queue';
 import type { SyncSettings } from '../config/types.ts';
 import type { Entity, EntityName, SummaryContext, SummaryRow } from '../entities/entity.ts';
@@ -6,6 +7,7 @@ import { SyncError } from '../errors.ts';
 import { startPhase, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
 import { inactiveNodes } from '../puppetdb/query.ts';
+import { LocalQueueGate } from './backpressure.ts';
 import { diffSummaries, indexByKey } from './diff.ts';
 import { transferRecord, type TransferContext } from './transfer.ts';
 
@@ -38,24 +40,39 @@ export interface PassContext {
   readonly entities: readonly Entity[];
   /** The first pass against this remote since the process started (initial-report-threshold). */
   readonly firstPass: boolean;
+  readonly observer?: PassObserver;
+  /** Aborted when the sidecar stops: records in flight finish, no new one starts. */
+  readonly signal?: AbortSignal;
   readonly now?: () => number;
 }
 
 /** One pass against one remote: entity by entity, in the order given. */
 export async function runPass(context: PassContext): Promise<PassResult> {
+  const started = performance.now();
+  const result = await runEntities(context);
+  context.observer?.passFinished(context.remote.url, result, performance.now() - started);
+  return result;
+}
+
+async function runEntities(context: PassContext): Promise<PassResult> {
   const remote = context.remote.url;
   const phase = startPhase(context.log, 'sync', { remote });
   const results: EntityResult[] = [];
   try {
     const summary: SummaryContext = { now: (context.now ?? Date.now)(), firstPass: context.firstPass, settings: context.settings };
     const excludedCertnames = await remoteNodesGoneBefore(context.remote, summary.now - context.settings.nodePurgeTtlMs);
-    for (const entity of context.entities) results.push(await runEntity(entity, excludedCertnames, summary, context));
+    const gate = new LocalQueueGate(context.local, context.settings.queueLimit, context.log);
+    for (const entity of context.entities) {
+      if (context.signal?.aborted) break;
+      results.push(await runEntity(entity, { excludedCertnames, summary, gate }, context));
+    }
   } catch (error) {
     phase.error(error);
     return { remote, ok: false, entities: results };
   }
-  const ok = results.every((result) => result.ok);
+  const ok = results.length === context.entities.length && results.every((result) => result.ok);
   if (ok) phase.finished();
+  else if (context.signal?.aborted) phase.error(new SyncError('PDBSYNC_ERR_STOPPED', 'the pass was stopped'));
   else phase.error(new SyncError('PDBSYNC_ERR_RECORDS_FAILED', `entities not in step: ${results.filter((r) => !r.ok).map((r) => r.entity).join(', ')}`));
   return { remote, ok, entities: results };
 }
@@ -65,7 +82,7 @@ export async function runPass(context: PassContext): Promise<PassResult> {
  * purged them (node-purge-ttl) or soon will, and pulling them would bring back
  * what was removed on purpose.
  */
-async function remoteNodesGoneBefore(remote: PuppetDbClient, cutoff: number): Promise<Set<string>> {
+export async function remoteNodesGoneBefore(remote: PuppetDbClient, cutoff: number): Promise<Set<string>> {
   const gone = new Set<string>();
   const spec = { query: inactiveNodes(['certname', 'deactivated', 'expired'], 'deactivated or expired') };
   for await (const raw of remote.query(spec)) {
@@ -76,20 +93,38 @@ async function remoteNodesGoneBefore(remote: PuppetDbClient, cutoff: number): Pr
   return gone;
 }
 
-async function runEntity<Row extends SummaryRow>(
-  entity: Entity<Row>,
-  excludedCertnames: ReadonlySet<string>,
-  summary: SummaryContext,
-  context: PassContext,
-): Promise<EntityResult> {
+interface EntityInputs {
+  readonly excludedCertnames: ReadonlySet<string>;
+  readonly summary: SummaryContext;
+  readonly gate: LocalQueueGate;
+}
+
+async function runEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: EntityInputs, context: PassContext): Promise<EntityResult> {
+  const started = performance.now();
+  const result = await syncEntity(entity, inputs, context);
+  context.observer?.entityFinished(context.remote.url, result, performance.now() - started);
+  return result;
+}
+
+/**
+ * One entity: diff, then transfer what wins. Stopped between records when the
+ * entity runs past sync.entity-time-limit or the sidecar stops: the records in
+ * flight finish, and the entity ends with an error.
+ */
+async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: EntityInputs, context: PassContext): Promise<EntityResult> {
+  const { excludedCertnames, summary, gate } = inputs;
   const fields = { remote: context.remote.url, entity: entity.name };
   const phase = startPhase(context.log, 'entity', fields);
+  const timeLimit = AbortSignal.timeout(context.settings.entityTimeLimitMs);
+  const signal = context.signal ? AbortSignal.any([context.signal, timeLimit]) : timeLimit;
   const transfer: TransferContext = {
     remote: context.remote,
     local: context.local,
     log: context.log,
     commandWaitSeconds: commandWaitSeconds(context.settings.requestTimeoutMs),
     maxRecordBytes: context.settings.maxRecordBytes,
+    signal,
+    ...(context.observer && { observer: context.observer }),
   };
   const { concurrency } = context.settings;
   const queue = new PQueue({ concurrency });
@@ -102,14 +137,24 @@ async function runEntity<Row extends SummaryRow>(
       excludedCertnames,
     });
     for await (const action of actions) {
-      // Backpressure: read the remote summary no faster than records are transferred.
+      // Backpressure: read the remote summary no faster than records are transferred,
+      // and transfer nothing while the local queue is too deep.
       await queue.onSizeLessThan(concurrency);
+      await gate.wait(signal);
+      if (signal.aborted) break;
       void queue.add(async () => {
         if (await transferRecord(entity, action, transfer)) transferred++;
         else failed++;
       });
     }
     await queue.onIdle();
+    if (signal.aborted) {
+      const stopped = context.signal?.aborted
+        ? new SyncError('PDBSYNC_ERR_STOPPED', `${entity.name} stopped`)
+        : new SyncError('PDBSYNC_ERR_ENTITY_TIME_LIMIT', `${entity.name} ran past ${context.settings.entityTimeLimitMs} ms`);
+      phase.error(stopped, { transferred, failed });
+      return { entity: entity.name, ok: false, transferred, failed };
+    }
   } catch (error) {
     await queue.onIdle();
     phase.error(error, { transferred, failed });

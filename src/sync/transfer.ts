@@ -1,8 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import type { Entity, SummaryRow } from '../entities/entity.ts';
 import { SyncError } from '../errors.ts';
 import { startPhase, type Logger } from '../log.ts';
 import { describeQuery, type PuppetDbClient } from '../puppetdb/client.ts';
 import type { PullAction } from './diff.ts';
+import type { PassObserver } from './pass.ts';
 
 export interface TransferContext {
   readonly remote: PuppetDbClient;
@@ -11,6 +13,9 @@ export interface TransferContext {
   /** How long the local PuppetDB may take to apply each command before answering. */
   readonly commandWaitSeconds: number;
   readonly maxRecordBytes: number;
+  /** Aborts waiting out an unavailable local PuppetDB when the entity is stopped. */
+  readonly signal?: AbortSignal;
+  readonly observer?: PassObserver;
 }
 
 /** Fetches one remote record, converts it and submits it locally. Never throws: true when transferred. */
@@ -29,17 +34,21 @@ export async function transferRecord<Row extends SummaryRow>(
     ...(spec && { query: describeQuery(spec) }),
   };
   const phase = startPhase(context.log, entity.logPhase, fields);
+  const started = performance.now();
+  const observe = (ok: boolean) => context.observer?.recordFinished(context.remote.url, entity.name, performance.now() - started, ok);
   try {
     const record = spec ? await fetchOne(context.remote, { ...spec, maxBytes: context.maxRecordBytes }, action.row.certname) : undefined;
     const command = entity.toCommand(action.row, record, action.reason);
-    const result = await context.local.submit(command, context.commandWaitSeconds);
+    const result = await context.local.submit(command, context.commandWaitSeconds, context.signal);
     if (!result.applied) {
       context.log.warn({ ...fields, uuid: result.uuid }, 'command queued but not applied within the wait; counted as transferred');
     }
     phase.finished({ uuid: result.uuid });
+    observe(true);
     return true;
   } catch (error) {
     phase.error(error);
+    observe(false);
     return false;
   }
 }

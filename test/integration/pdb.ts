@@ -45,12 +45,15 @@ export interface RunResult {
   readonly logs: Record<string, unknown>[];
 }
 
-/** Writes a config that pulls from `remotes` into `local`. */
-export function writeConfig(local: string, remotes: string[], extra = ''): string {
+/**
+ * Writes a config that pulls from `remotes` into `local`; `extra` goes inside the
+ * sync block, `outside` after it (e.g. an http block).
+ */
+export function writeConfig(local: string, remotes: string[], extra = '', options: { interval?: string; outside?: string } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'pdbsync-test-'));
   const file = join(dir, 'sync.conf');
-  const list = remotes.map((url) => `{ server_url: "${url}", interval: 2m }`).join(', ');
-  writeFileSync(file, `local: { server_url: "${local}" }\nsync: {\n  remotes: [ ${list} ]\n${extra}}\n`);
+  const list = remotes.map((url) => `{ server_url: "${url}", interval: ${options.interval ?? '2m'} }`).join(', ');
+  writeFileSync(file, `local: { server_url: "${local}" }\nsync: {\n  remotes: [ ${list} ]\n${extra}}\n${options.outside ?? ''}\n`);
   return file;
 }
 
@@ -101,4 +104,35 @@ export function transferredByEntity(result: RunResult): Record<string, number> {
     if (line.phase === 'entity' && line.event === 'finished') out[line.entity as string] = line.transferred as number;
   }
   return out;
+}
+
+/** A long-running CLI process (`run`), its JSON log lines as they arrive. */
+export interface Sidecar {
+  readonly logs: Record<string, unknown>[];
+  readonly exited: Promise<number | null>;
+  signal(name: NodeJS.Signals): void;
+}
+
+export function startCli(args: string[]): Sidecar {
+  const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const logs: Record<string, unknown>[] = [];
+  let partial = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { logs, exited, signal: (name) => child.kill(name) };
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  throw new Error(`not within ${timeoutMs} ms: ${what}`);
 }

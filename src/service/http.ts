@@ -1,0 +1,129 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { normaliseServerUrl } from '../config/validate.ts';
+import type { Logger } from '../log.ts';
+import type { SyncMetrics } from './metrics.ts';
+import type { RemoteStatus, ServiceControl } from './status.ts';
+
+/**
+ * The HTTP API of `run`: GET /status, GET /health, POST /sync, GET /metrics.
+ * docs/operations.md#http-api describes the routes for operators.
+ */
+
+export interface HttpApiOptions {
+  /** How long after start a remote that has not finished a pass yet counts as healthy. */
+  readonly startupGraceMs: number;
+  /** Milliseconds since the epoch. */
+  readonly now?: () => number;
+  /** Where Fastify logs server errors; requests themselves are never logged. None when false or absent. */
+  readonly logger?: false | Logger;
+}
+
+export interface StatusBody {
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly remotes: readonly RemoteStatus[];
+}
+
+export type HealthBody = { readonly status: 'ok' } | { readonly status: 'failing'; readonly reasons: readonly string[] };
+
+export interface ErrorBody {
+  readonly error: string;
+}
+
+/**
+ * Why the service is not healthy: empty when it is.
+ *
+ * Healthy means: every remote either
+ * - has a last pass, and that pass succeeded (every entity ran to its end with no
+ *   failed record); or
+ * - has no finished pass yet (its first one is running or waiting), and less than
+ *   `startupGraceMs` has passed since the service started.
+ * A remote whose last pass failed is unhealthy at once, even within the grace; one
+ * with no finished pass is unhealthy once the grace is over. A pass running now does
+ * not change anything: the last finished one counts until it ends.
+ */
+export function healthReasons(service: ServiceControl, startupGraceMs: number, now: number): string[] {
+  const reasons: string[] = [];
+  for (const remote of service.status()) {
+    const pass = remote.lastPass;
+    if (pass === null) {
+      if (now - service.startedAt >= startupGraceMs) reasons.push(`${remote.remote}: no successful pass within the start-up grace`);
+    } else if (!pass.ok) {
+      const failing = pass.entities.filter((entity) => !entity.ok);
+      const detail =
+        failing.length > 0
+          ? ` (entities: ${failing.map((entity) => (entity.failed > 0 ? `${entity.entity} failed ${entity.failed}` : `${entity.entity} did not finish`)).join(', ')})`
+          : pass.entities.length === 0
+            ? ' (before any entity)'
+            : '';
+      reasons.push(`${remote.remote}: last pass failed at ${pass.end}${detail}`);
+    }
+  }
+  return reasons;
+}
+
+/** The API on a Fastify instance that is not listening yet: the caller listens, tests inject. */
+export function buildHttpApi(service: ServiceControl, metrics: SyncMetrics, options: HttpApiOptions): FastifyInstance {
+  const now = options.now ?? Date.now;
+  const app: FastifyInstance = (
+    options.logger ? Fastify({ loggerInstance: options.logger, logController: new LogController({ disableRequestLogging: true }) }) : Fastify({ logger: false })
+  ) as FastifyInstance;
+
+  // The API takes no request body: accept and ignore any (so a client that sends
+  // `Content-Type: application/json` with an empty body is not refused).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 64 * 1024 }, (_request, _body, done) => done(null, undefined));
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` } satisfies ErrorBody);
+  });
+  app.setErrorHandler((error: { statusCode?: number; message?: string }, request, reply) => {
+    const code = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (code >= 500) request.log.error({ err: error }, 'HTTP API request failed');
+    void reply.code(code).send({ error: code >= 500 ? 'internal error' : (error.message ?? 'bad request') } satisfies ErrorBody);
+  });
+
+  app.get('/status', async (): Promise<StatusBody> => ({
+    startedAt: new Date(service.startedAt).toISOString(),
+    remotes: service.status(),
+  }));
+
+  app.get('/health', async (_request, reply): Promise<HealthBody> => {
+    const reasons = healthReasons(service, options.startupGraceMs, now());
+    if (reasons.length === 0) return { status: 'ok' };
+    void reply.code(503);
+    return { status: 'failing', reasons };
+  });
+
+  app.post<{ Querystring: { remote?: string | string[] } }>('/sync', async (request, reply): Promise<{ triggered: readonly string[] } | ErrorBody> => {
+    const given = request.query.remote;
+    let remote: string | undefined;
+    if (given !== undefined) {
+      if (typeof given !== 'string') {
+        void reply.code(400);
+        return { error: 'give at most one remote' };
+      }
+      try {
+        remote = normaliseServerUrl(given);
+      } catch (error) {
+        void reply.code(400);
+        return { error: `remote: ${(error as Error).message}` };
+      }
+    }
+    const triggered = service.trigger(remote);
+    if (triggered === undefined) {
+      void reply.code(404);
+      return { error: `${remote ?? given} is not a configured remote` };
+    }
+    void reply.code(202);
+    return { triggered };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.text();
+    void reply.header('content-type', metrics.contentType);
+    return text;
+  });
+
+  return app;
+}

@@ -1,0 +1,217 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EntityName } from '../entities/entity.ts';
+import type { EntityResult, PassObserver, PassResult } from '../sync/pass.ts';
+
+/**
+ * Puppet Enterprise's HA sync metrics (namespace puppetlabs.puppetdb.ha) under
+ * Prometheus names, per remote, and per entity where PE has a timer per entity.
+ * Every metric is defined here, once, on a registry of its own (never prom-client's
+ * global one), with the process metrics under the same `pdbsync_` prefix.
+ * docs/operations.md#metrics lists them with the PE name each corresponds to.
+ */
+
+export interface SyncMetricsOptions {
+  /** Milliseconds since the epoch; the time a pass ends at, and "now" at scrape time. */
+  readonly now?: () => number;
+  /** Remotes known before their first pass: their gauges and counters start at 0 instead of being absent. */
+  readonly remotes?: readonly string[];
+  /** Process metrics (CPU, memory, event loop, GC); on unless false. */
+  readonly processMetrics?: boolean;
+}
+
+/** What a remote's passes have been, for the gauges. */
+interface RemoteHistory {
+  lastSucceeded: boolean;
+  workedOnce: boolean;
+  failedAfterWorking: boolean;
+  /** Milliseconds since the epoch. */
+  lastSuccessAt: number | undefined;
+  lastFailureAt: number | undefined;
+}
+
+const PREFIX = 'pdbsync_';
+
+/** One record: a request or two to each server, a small report in milliseconds, a large catalog in minutes. */
+const RECORD_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+/** One entity of a pass: from a summary with nothing to pull to a first pull of every catalog. */
+const ENTITY_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+/** One pass, every entity: seconds when in step, up to an hour for a first pull. */
+const PASS_BUCKETS = [1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+
+export class SyncMetrics implements PassObserver {
+  readonly registry: Registry;
+  readonly contentType: string;
+
+  private readonly now: () => number;
+  private readonly history = new Map<string, RemoteHistory>();
+
+  private readonly lastSyncSucceeded: Gauge<'remote'>;
+  private readonly syncHasWorkedOnce: Gauge<'remote'>;
+  private readonly syncHasFailedAfterWorking: Gauge<'remote'>;
+  private readonly lastSuccessfulSyncTime: Gauge<'remote'>;
+  private readonly lastFailedSyncTime: Gauge<'remote'>;
+  private readonly failedRequests: Counter<'remote'>;
+  private readonly syncDuration: Histogram<'remote'>;
+  private readonly entitySyncDuration: Histogram<'remote' | 'entity'>;
+  private readonly recordTransferDuration: Histogram<'remote' | 'entity'>;
+  private readonly recordsTransferred: Counter<'remote' | 'entity'>;
+  private readonly recordsFailed: Counter<'remote' | 'entity'>;
+
+  constructor(options: SyncMetricsOptions = {}) {
+    this.now = options.now ?? Date.now;
+    const registry = new Registry();
+    this.registry = registry;
+    this.contentType = registry.contentType;
+    const registers = [registry];
+    const history = this.history;
+    const now = this.now;
+    const secondsSince = (ms: number): number => Math.max(0, (now() - ms) / 1000);
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+
+    this.lastSyncSucceeded = new Gauge({
+      name: `${PREFIX}last_sync_succeeded`,
+      help: 'Whether the last pass against the remote succeeded: every entity ran to its end with no failed record (1) or not (0). PE: last-sync-succeeded.',
+      labelNames: ['remote'],
+      registers,
+    });
+    this.syncHasWorkedOnce = new Gauge({
+      name: `${PREFIX}sync_has_worked_once`,
+      help: 'Whether a pass against the remote has succeeded since the process started (1) or not (0). PE: sync-has-worked-once.',
+      labelNames: ['remote'],
+      registers,
+    });
+    this.syncHasFailedAfterWorking = new Gauge({
+      name: `${PREFIX}sync_has_failed_after_working`,
+      help: 'Whether the sync with the remote has stopped working after working before: the last pass failed and an earlier one succeeded (1), or not (0). PE: sync-has-failed-after-working.',
+      labelNames: ['remote'],
+      registers,
+    });
+    this.lastSuccessfulSyncTime = new Gauge({
+      name: `${PREFIX}last_successful_sync_time_seconds`,
+      help: 'When the last successful pass against the remote ended, in seconds since the Unix epoch; absent before one. PE: last-successful-sync-time.',
+      labelNames: ['remote'],
+      registers,
+    });
+    this.lastFailedSyncTime = new Gauge({
+      name: `${PREFIX}last_failed_sync_time_seconds`,
+      help: 'When the last failed pass against the remote ended, in seconds since the Unix epoch; absent before one. PE: last-failed-sync-time.',
+      labelNames: ['remote'],
+      registers,
+    });
+    new Gauge({
+      name: `${PREFIX}seconds_since_last_successful_sync`,
+      help: 'Seconds from the end of the last successful pass against the remote to the scrape; absent before one. PE: seconds-since-last-successful-sync.',
+      labelNames: ['remote'],
+      registers,
+      collect: function (this: Gauge<'remote'>) {
+        this.reset();
+        for (const [remote, h] of history) if (h.lastSuccessAt !== undefined) this.set({ remote }, secondsSince(h.lastSuccessAt));
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}seconds_since_last_failed_sync`,
+      help: 'Seconds from the end of the last failed pass against the remote to the scrape; absent before one. PE: seconds-since-last-failed-sync.',
+      labelNames: ['remote'],
+      registers,
+      collect: function (this: Gauge<'remote'>) {
+        this.reset();
+        for (const [remote, h] of history) if (h.lastFailureAt !== undefined) this.set({ remote }, secondsSince(h.lastFailureAt));
+      },
+    });
+    this.failedRequests = new Counter({
+      name: `${PREFIX}failed_requests_total`,
+      help: 'HTTP requests to a PuppetDB server that failed, each attempt of a retried request counted; labelled by the server URL (the local server too). PE: failed-request-counter.',
+      labelNames: ['remote'],
+      registers,
+    });
+    this.syncDuration = new Histogram({
+      name: `${PREFIX}sync_duration_seconds`,
+      help: 'Duration of a pass against the remote, every entity, succeeded or failed. PE: sync-duration.',
+      labelNames: ['remote'],
+      buckets: PASS_BUCKETS,
+      registers,
+    });
+    this.entitySyncDuration = new Histogram({
+      name: `${PREFIX}entity_sync_duration_seconds`,
+      help: 'Duration of one entity of a pass against the remote. PE: catalogs-sync-duration, reports-sync-duration, factsets-sync-duration, nodes-sync-duration.',
+      labelNames: ['remote', 'entity'],
+      buckets: ENTITY_BUCKETS,
+      registers,
+    });
+    this.recordTransferDuration = new Histogram({
+      name: `${PREFIX}record_transfer_duration_seconds`,
+      help: 'Duration of the transfer of one record (fetch from the remote, convert, submit locally), transferred or failed. PE: record-transfer-duration.',
+      labelNames: ['remote', 'entity'],
+      buckets: RECORD_BUCKETS,
+      registers,
+    });
+    this.recordsTransferred = new Counter({
+      name: `${PREFIX}records_transferred_total`,
+      help: 'Records pulled from the remote and submitted to the local PuppetDB.',
+      labelNames: ['remote', 'entity'],
+      registers,
+    });
+    this.recordsFailed = new Counter({
+      name: `${PREFIX}records_failed_total`,
+      help: 'Records of the remote that could not be transferred (pulled again on the next pass).',
+      labelNames: ['remote', 'entity'],
+      registers,
+    });
+
+    for (const remote of options.remotes ?? []) this.remote(remote);
+  }
+
+  recordFinished(remote: string, entity: EntityName, durationMs: number, ok: boolean): void {
+    this.recordTransferDuration.observe({ remote, entity }, durationMs / 1000);
+    (ok ? this.recordsTransferred : this.recordsFailed).inc({ remote, entity });
+  }
+
+  entityFinished(remote: string, result: EntityResult, durationMs: number): void {
+    this.entitySyncDuration.observe({ remote, entity: result.entity }, durationMs / 1000);
+  }
+
+  passFinished(remote: string, result: PassResult, durationMs: number): void {
+    const at = this.now();
+    const h = this.remote(remote);
+    if (result.ok) {
+      h.lastSucceeded = true;
+      h.workedOnce = true;
+      h.failedAfterWorking = false;
+      h.lastSuccessAt = at;
+      this.lastSuccessfulSyncTime.set({ remote }, at / 1000);
+    } else {
+      h.lastSucceeded = false;
+      h.failedAfterWorking = h.workedOnce;
+      h.lastFailureAt = at;
+      this.lastFailedSyncTime.set({ remote }, at / 1000);
+    }
+    this.lastSyncSucceeded.set({ remote }, h.lastSucceeded ? 1 : 0);
+    this.syncHasWorkedOnce.set({ remote }, h.workedOnce ? 1 : 0);
+    this.syncHasFailedAfterWorking.set({ remote }, h.failedAfterWorking ? 1 : 0);
+    this.syncDuration.observe({ remote }, durationMs / 1000);
+  }
+
+  /** A request to `server` (a remote or the local server) failed; for the PuppetDB client. */
+  requestFailed(server: string): void {
+    this.failedRequests.inc({ remote: server });
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The history of a remote, created with its series at 0 on first sight. */
+  private remote(remote: string): RemoteHistory {
+    let h = this.history.get(remote);
+    if (h === undefined) {
+      h = { lastSucceeded: false, workedOnce: false, failedAfterWorking: false, lastSuccessAt: undefined, lastFailureAt: undefined };
+      this.history.set(remote, h);
+      this.lastSyncSucceeded.set({ remote }, 0);
+      this.syncHasWorkedOnce.set({ remote }, 0);
+      this.syncHasFailedAfterWorking.set({ remote }, 0);
+      this.failedRequests.inc({ remote }, 0);
+    }
+    return h;
+  }
+}

@@ -1,0 +1,41 @@
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import { buildHttpApi } from './http.ts';
+import { SyncMetrics } from './metrics.ts';
+import { SyncService } from './service.ts';
+
+/** How long SIGTERM waits for records in flight before closing connections. */
+const STOP_GRACE_MS = 30_000;
+
+/**
+ * `puppetdb-sync run`: the service, its HTTP API, and the signals. Resolves once
+ * SIGTERM or SIGINT has stopped everything; SIGHUP reloads the configuration file.
+ */
+export async function runService(config: Config, log: Logger): Promise<void> {
+  const metrics = new SyncMetrics({ remotes: config.sync.remotes.map((remote) => remote.serverUrl) });
+  const service = new SyncService(config, log, metrics);
+  const api = config.http.port === 0 ? undefined : buildHttpApi(service, metrics, { startupGraceMs: config.http.startupGraceMs });
+  if (api) {
+    const address = await api.listen({ host: config.http.host, port: config.http.port });
+    log.info({ address }, 'HTTP API listening');
+  }
+  service.start();
+
+  const reload = () => {
+    loadConfig(config.file).then(
+      (next) => service.reload(next),
+      (error: unknown) => log.error({ error: (error as Error).message }, 'configuration reload failed: the running configuration stays'),
+    );
+  };
+  process.on('SIGHUP', reload);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  process.off('SIGHUP', reload);
+  log.info({ signal }, 'stopping: no new records, waiting for those in flight');
+  await api?.close();
+  await service.stop(STOP_GRACE_MS);
+  log.info({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }, 'stopped');
+}

@@ -1,0 +1,122 @@
+import type { PassResult } from '../sync/pass.ts';
+import type { PassSummary, RemoteState, RemoteStatus } from './status.ts';
+
+export interface ScheduleSettings {
+  readonly intervalMs: number;
+  /** Each wait is spread by up to this many percent either way. */
+  readonly jitterPercent: number;
+  /** Longest wait after failed passes. */
+  readonly backoffMaxMs: number;
+}
+
+/**
+ * The wait before the next pass: the interval after a success; after consecutive
+ * failures the interval doubled per further failure, up to the cap (never below the
+ * interval), so a remote that is down is polled less and less often and the log is
+ * not flooded; one success brings the interval back. Jitter keeps a fleet of
+ * sidecars from falling into waves.
+ */
+export function nextDelayMs(settings: ScheduleSettings, consecutiveFailures: number, random: () => number = Math.random): number {
+  const { intervalMs, jitterPercent, backoffMaxMs } = settings;
+  const base = consecutiveFailures <= 1 ? intervalMs : Math.min(Math.max(backoffMaxMs, intervalMs), intervalMs * 2 ** (consecutiveFailures - 1));
+  const spread = (jitterPercent / 100) * (2 * random() - 1);
+  return Math.max(0, Math.round(base * (1 + spread)));
+}
+
+export interface RemoteSchedulerOptions {
+  readonly remote: string;
+  readonly settings: () => ScheduleSettings;
+  readonly runPass: () => Promise<PassResult>;
+  /** A pass that threw instead of reporting its failure: a bug, to be logged. */
+  readonly onPassError: (error: unknown) => void;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+/**
+ * Runs passes against one remote: one at start, then one per interval; never two at
+ * once (a trigger during a pass joins it).
+ */
+export class RemoteScheduler {
+  readonly remote: string;
+  private readonly options: RemoteSchedulerOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<PassResult> | undefined;
+  private stopped = false;
+  private nextRunAt: number | undefined;
+  private lastPass: PassSummary | null = null;
+  private lastSuccess: string | null = null;
+  private lastFailure: string | null = null;
+  private consecutiveFailures = 0;
+
+  constructor(options: RemoteSchedulerOptions) {
+    this.remote = options.remote;
+    this.options = options;
+  }
+
+  start(): void {
+    void this.trigger();
+  }
+
+  /** A pass now, or the one already running. */
+  trigger(): Promise<PassResult> {
+    if (this.running) return this.running;
+    clearTimeout(this.timer);
+    this.nextRunAt = undefined;
+    const pass = this.runOnePass();
+    this.running = pass;
+    return pass;
+  }
+
+  /** No more passes; waits for the running one, which the caller has asked to stop. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.nextRunAt = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  status(): RemoteStatus {
+    const state: RemoteState = this.stopped ? 'stopped' : this.running ? 'running' : 'waiting';
+    return {
+      remote: this.remote,
+      state,
+      lastPass: this.lastPass,
+      lastSuccess: this.lastSuccess,
+      lastFailure: this.lastFailure,
+      consecutiveFailures: this.consecutiveFailures,
+      nextRun: this.nextRunAt === undefined ? null : new Date(this.nextRunAt).toISOString(),
+    };
+  }
+
+  private async runOnePass(): Promise<PassResult> {
+    const now = this.options.now ?? Date.now;
+    const start = new Date(now()).toISOString();
+    let result: PassResult;
+    try {
+      result = await this.options.runPass();
+    } catch (error) {
+      this.options.onPassError(error);
+      result = { remote: this.remote, ok: false, entities: [] };
+    }
+    const end = new Date(now()).toISOString();
+    this.lastPass = { start, end, ok: result.ok, entities: result.entities };
+    if (result.ok) {
+      this.lastSuccess = end;
+      this.consecutiveFailures = 0;
+    } else {
+      this.lastFailure = end;
+      this.consecutiveFailures++;
+    }
+    this.running = undefined;
+    this.scheduleNext();
+    return result;
+  }
+
+  private scheduleNext(): void {
+    if (this.stopped) return;
+    const delay = nextDelayMs(this.options.settings(), this.consecutiveFailures, this.options.random);
+    this.nextRunAt = (this.options.now ?? Date.now)() + delay;
+    this.timer = setTimeout(() => void this.trigger(), delay);
+  }
+}

@@ -1,0 +1,121 @@
+import type { Config } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import type { PuppetDbClient } from '../puppetdb/client.ts';
+import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, PassHistory } from '../sync/once.ts';
+import { runPass, type PassObserver, type PassResult } from '../sync/pass.ts';
+import { RemoteScheduler } from './scheduler.ts';
+import type { RemoteStatus, ServiceControl } from './status.ts';
+
+export interface ServiceObserver extends PassObserver {
+  requestFailed(server: string): void;
+}
+
+interface Remote {
+  readonly scheduler: RemoteScheduler;
+  readonly client: PuppetDbClient;
+  intervalMs: number;
+}
+
+/**
+ * `run`: every remote on its own schedule, against one local server, until stopped.
+ * The configuration can be replaced while it runs (SIGHUP): remotes added start,
+ * removed ones finish their pass and stop, settings apply from the next pass.
+ */
+export class SyncService implements ServiceControl {
+  readonly startedAt = Date.now();
+  private config: Config;
+  private readonly log: Logger;
+  private readonly observer: ServiceObserver | undefined;
+  private readonly history = new PassHistory();
+  private readonly remotes = new Map<string, Remote>();
+  private readonly stopping = new AbortController();
+  private readonly local: PuppetDbClient;
+
+  constructor(config: Config, log: Logger, observer?: ServiceObserver) {
+    this.config = config;
+    this.log = log;
+    this.observer = observer;
+    this.local = clientFor(config.local.serverUrl, config, log, {
+      retry: LOCAL_RETRY_POLICY,
+      onRequestFailed: () => observer?.requestFailed(config.local.serverUrl),
+    });
+  }
+
+  start(): void {
+    for (const remote of this.config.sync.remotes) this.addRemote(remote.serverUrl, remote.intervalMs);
+  }
+
+  status(): readonly RemoteStatus[] {
+    return [...this.remotes.values()].map((remote) => remote.scheduler.status());
+  }
+
+  trigger(remote?: string): readonly string[] | undefined {
+    const targets = remote === undefined ? [...this.remotes.keys()] : this.remotes.has(remote) ? [remote] : undefined;
+    for (const url of targets ?? []) void this.remotes.get(url)!.scheduler.trigger();
+    return targets;
+  }
+
+  /** Applies a new configuration; the local server, TLS and HTTP settings need a restart. */
+  reload(next: Config): void {
+    const restartOnly = ['local', 'tls', 'http'] as const;
+    const ignored = restartOnly.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(this.config[key]));
+    if (ignored.length > 0) this.log.warn({ keys: ignored }, 'configuration reload: these settings change only on restart');
+    this.config = { ...next, local: this.config.local, tls: this.config.tls, http: this.config.http };
+    const wanted = new Map(next.sync.remotes.map((remote) => [remote.serverUrl, remote.intervalMs]));
+    for (const [url, remote] of this.remotes) {
+      if (!wanted.has(url)) void this.removeRemote(url, remote);
+    }
+    for (const [url, intervalMs] of wanted) {
+      const existing = this.remotes.get(url);
+      if (existing) existing.intervalMs = intervalMs;
+      else this.addRemote(url, intervalMs);
+    }
+    this.log.info({ remotes: [...wanted.keys()] }, 'configuration reloaded');
+  }
+
+  /** Stops scheduling, lets records in flight finish for at most `graceMs`, closes connections. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping.abort();
+    const stopped = Promise.all([...this.remotes.values()].map((remote) => remote.scheduler.stop()));
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
+    if ((await Promise.race([stopped, timer])) === 'timeout') this.log.warn({ graceMs }, 'stopping without waiting longer for passes in flight');
+    await Promise.allSettled([...[...this.remotes.values()].map((remote) => remote.client.close()), this.local.close()]);
+  }
+
+  private addRemote(url: string, intervalMs: number): void {
+    const client = clientFor(url, this.config, this.log, { onRequestFailed: () => this.observer?.requestFailed(url) });
+    const remote: Remote = {
+      client,
+      intervalMs,
+      scheduler: new RemoteScheduler({
+        remote: url,
+        settings: () => ({ intervalMs: remote.intervalMs, jitterPercent: this.config.sync.jitterPercent, backoffMaxMs: this.config.sync.backoffMaxMs }),
+        runPass: () => this.pass(url, client),
+        onPassError: (error) => this.log.error({ remote: url, error: (error as Error).stack }, 'pass failed unexpectedly'),
+      }),
+    };
+    this.remotes.set(url, remote);
+    remote.scheduler.start();
+  }
+
+  private async removeRemote(url: string, remote: Remote): Promise<void> {
+    this.remotes.delete(url);
+    await remote.scheduler.stop();
+    await remote.client.close();
+  }
+
+  private async pass(url: string, remote: PuppetDbClient): Promise<PassResult> {
+    const result = await runPass({
+      remote,
+      local: this.local,
+      log: this.log,
+      settings: this.config.sync,
+      entities: ENTITIES,
+      firstPass: this.history.isFirst(url),
+      signal: this.stopping.signal,
+      ...(this.observer && { observer: this.observer }),
+    });
+    if (result.entities.length === ENTITIES.length) this.history.record(url);
+    return result;
+  }
+}

@@ -1,0 +1,177 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitForQueueDrained } from '../../scripts/cluster.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/types.ts';
+import { createLogger } from '../../src/log.ts';
+import { divergenceExitCode, formatDivergenceTable, measureDivergence, type DivergenceReport } from '../../src/sync/divergence.ts';
+import { ENTITIES } from '../../src/sync/once.ts';
+import { DAY_MS, iso, query, submit, syncInto, writeConfig } from './pdb.ts';
+
+const [serverA, serverB] = inject('pdbServers') as [string, string];
+const prefix = `dv-${Date.now().toString(36)}`;
+const base = Date.now() - 3600_000;
+const log = createLogger('error');
+
+function factset(name: string, at: number, values: Record<string, unknown>) {
+  return {
+    certname: `${prefix}-${name}`,
+    environment: 'production',
+    producer_timestamp: iso(at),
+    producer: 'puppet-a.example.net',
+    values: { os: { family: 'Debian' }, ...values },
+    package_inventory: [['bash', '5.2.15', 'apt']],
+  };
+}
+
+function report(name: string, at: number) {
+  return {
+    certname: `${prefix}-${name}`,
+    puppet_version: '7.30.0',
+    report_format: 12,
+    configuration_version: `cv-${name}`,
+    start_time: iso(at - 60_000),
+    end_time: iso(at - 10_000),
+    producer_timestamp: iso(at),
+    producer: 'puppet-a.example.net',
+    corrective_change: false,
+    noop: false,
+    noop_pending: false,
+    transaction_uuid: randomUUID(),
+    catalog_uuid: randomUUID(),
+    code_id: null,
+    job_id: null,
+    cached_catalog_status: 'not_used',
+    environment: 'production',
+    status: 'unchanged',
+    type: 'agent',
+    metrics: [{ category: 'time', name: 'total', value: 1.5 }],
+    logs: [{ file: null, line: null, level: 'notice', message: `Applied catalog ${name}`, source: 'Puppet', tags: ['notice'], time: iso(at - 20_000) }],
+    resources: [],
+  };
+}
+
+async function factsetHash(url: string, name: string): Promise<string> {
+  const rows = await query(url, ['from', 'factsets', ['extract', ['hash'], ['=', 'certname', `${prefix}-${name}`]]]);
+  expect(rows).toHaveLength(1);
+  return rows[0]!.hash as string;
+}
+
+/** A config pulling from `remote` into `local`, read as the CLI reads one. */
+function configInto(local: string, remote: string): Promise<Config> {
+  return parseConfig(`local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}", interval: 2m } ] }\n`, 'diff-test.conf');
+}
+
+type Counts = Record<string, { missing: number; older: number; tied: number }>;
+
+/** The counts by entity of the only remote; fails on an entity that could not be measured. */
+function countsOf(report: DivergenceReport): Counts {
+  expect(report.remotes).toHaveLength(1);
+  const out: Counts = {};
+  for (const entity of report.remotes[0]!.entities) {
+    if ('error' in entity) throw new Error(`${entity.entity}: ${entity.error.message}`);
+    out[entity.entity] = { missing: entity.missing, older: entity.older, tied: entity.tied };
+  }
+  return out;
+}
+
+const zero = { missing: 0, older: 0, tied: 0 };
+const allZero: Counts = Object.fromEntries(ENTITIES.map((entity) => [entity.name, zero]));
+/** What beforeAll creates that a pass into B from A would pull. */
+const created: Counts = { ...allZero, factsets: { missing: 1, older: 1, tied: 1 }, reports: { missing: 1, older: 0, tied: 0 } };
+const ours = (certname: string) => certname.startsWith(`${prefix}-`);
+
+describe('diff: divergence between two real PuppetDBs', () => {
+  let intoB: Config;
+  let intoA: Config;
+
+  beforeAll(async () => {
+    intoB = await configInto(serverB, serverA);
+    intoA = await configInto(serverA, serverB);
+    // The counts are per entity for the whole server: start from servers in step.
+    // Two rounds, for the ties of catalog inputs and facts expiration.
+    for (let round = 0; round < 2; round++) {
+      await syncInto(serverB, serverA);
+      await syncInto(serverA, serverB);
+    }
+    await Promise.all([waitForQueueDrained(serverA), waitForQueueDrained(serverB)]);
+
+    const tieA = factset('tie', base, { role: 'tie-a' });
+    const tieB = factset('tie', base, { role: 'tie-b' });
+    await Promise.all([
+      submit(serverA, 'replace_facts', 5, factset('only-a', base, { role: 'web' })),
+      submit(serverA, 'replace_facts', 5, factset('newer-on-a', base + 60_000, { role: 'new' })),
+      submit(serverB, 'replace_facts', 5, factset('newer-on-a', base, { role: 'old' })),
+      submit(serverA, 'replace_facts', 5, tieA),
+      submit(serverB, 'replace_facts', 5, tieB),
+      submit(serverA, 'store_report', 8, report('reported-on-a', base)),
+      // Left out, as a pass leaves them out: a node deactivated on A 20 days ago
+      // (node-purge-ttl 14d) and a report 20 days old (report-ttl 14d).
+      submit(serverA, 'replace_facts', 5, factset('purged-on-a', Date.now() - 30 * DAY_MS, { role: 'ancient' })),
+      submit(serverA, 'store_report', 8, report('old-report', Date.now() - 20 * DAY_MS)),
+    ]);
+    await Promise.all([waitForQueueDrained(serverA), waitForQueueDrained(serverB)]);
+    await submit(serverA, 'deactivate_node', 3, { certname: `${prefix}-purged-on-a`, producer_timestamp: iso(Date.now() - 20 * DAY_MS) });
+    // The tie is counted for B <- A only when A's content wins it (the greater hash): swap if not.
+    if ((await factsetHash(serverA, 'tie')) < (await factsetHash(serverB, 'tie'))) {
+      await Promise.all([submit(serverA, 'replace_facts', 5, tieB), submit(serverB, 'replace_facts', 5, tieA)]);
+    }
+    await Promise.all([waitForQueueDrained(serverA), waitForQueueDrained(serverB)]);
+    expect(await factsetHash(serverA, 'tie')).toMatch(/^[0-9a-f]+$/);
+    expect(await factsetHash(serverA, 'tie') > (await factsetHash(serverB, 'tie'))).toBe(true);
+  });
+
+  it('counts exactly the records created, for the prefix and for the whole server', async () => {
+    const scoped = await measureDivergence(intoB, log, { certnameFilter: ours });
+    expect(countsOf(scoped)).toEqual(created);
+    const whole = await measureDivergence(intoB, log);
+    console.log(`diff B <- A over the whole servers: ${whole.elapsedMs} ms\n${formatDivergenceTable(whole)}`);
+    expect(countsOf(whole)).toEqual(created);
+    expect(divergenceExitCode(whole)).toBe(1);
+    expect(formatDivergenceTable(whole)).toContain('not in step: 4 records differ (2 missing, 1 older, 1 tied)');
+  });
+
+  it('counts nothing the other way: B has no record newer than A, and loses the tie', async () => {
+    const scoped = await measureDivergence(intoA, log, { certnameFilter: ours });
+    expect(countsOf(scoped)).toEqual(allZero);
+    const whole = await measureDivergence(intoA, log);
+    expect(countsOf(whole)).toEqual(allZero);
+    expect(divergenceExitCode(whole)).toBe(0);
+  });
+
+  it('counts nothing into B after one pass into B', async () => {
+    await syncInto(serverB, serverA);
+    const scoped = await measureDivergence(intoB, log, { certnameFilter: ours });
+    expect(countsOf(scoped)).toEqual(allZero);
+    const whole = await measureDivergence(intoB, log);
+    expect(countsOf(whole)).toEqual(allZero);
+    expect(divergenceExitCode(whole)).toBe(0);
+    expect(formatDivergenceTable(whole).trimEnd().split('\n').at(-1)).toBe('in step: no record differs');
+  });
+
+  it('reports an unreachable remote as an error (exit 2)', async () => {
+    const config = await configInto(serverB, 'http://127.0.0.1:9');
+    const report = await measureDivergence({ ...config, sync: { ...config.sync, requestTimeoutMs: 2_000 } }, createLogger('fatal'));
+    expect(report.remotes[0]!.entities).toHaveLength(ENTITIES.length);
+    for (const entity of report.remotes[0]!.entities) expect(entity).toMatchObject({ error: { code: 'PDBSYNC_ERR_HTTP_CONNECT' } });
+    expect(divergenceExitCode(report)).toBe(2);
+  });
+
+  it('CLI: `diff --config FILE --json` exits 1 while B differs, 0 after a pass, 2 for an unreachable remote', async () => {
+    const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+    const diff = (file: string) => spawnSync(process.execPath, [cli, 'diff', '--config', file, '--json'], { encoding: 'utf8' });
+    await submit(serverA, 'replace_facts', 5, factset('cli-only-on-a', base, { role: 'cli' }));
+    await waitForQueueDrained(serverA);
+    const file = writeConfig(serverB, [serverA]);
+    const before = diff(file);
+    expect(before.status).toBe(1);
+    const json = JSON.parse(before.stdout) as { inStep: boolean; remotes: Array<{ entities: Record<string, { missing?: number }> }> };
+    expect(json.inStep).toBe(false);
+    expect(json.remotes[0]!.entities.factsets).toMatchObject({ missing: 1 });
+    await syncInto(serverB, serverA);
+    expect(diff(file).status).toBe(0);
+    const unreachable = diff(writeConfig(serverB, ['http://127.0.0.1:9'], '  request-timeout: 2s\n'));
+    expect(unreachable.status).toBe(2);
+  });
+});

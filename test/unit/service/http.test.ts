@@ -1,0 +1,267 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { createLogger } from '../../../src/log.ts';
+import { buildHttpApi } from '../../../src/service/http.ts';
+import { SyncMetrics } from '../../../src/service/metrics.ts';
+import type { PassSummary, RemoteStatus, ServiceControl } from '../../../src/service/status.ts';
+
+const A = 'https://pdb2.example.net:8081';
+const B = 'http://pdb3.example.net:8080';
+const STARTED = Date.parse('2026-11-22T10:00:00.000Z');
+const GRACE_MS = 10 * 60_000;
+
+const okPass: PassSummary = {
+  start: '2026-11-22T10:00:01.000Z',
+  end: '2026-11-22T10:00:05.000Z',
+  ok: true,
+  entities: [
+    { entity: 'catalogs', ok: true, transferred: 3, failed: 0 },
+    { entity: 'reports', ok: true, transferred: 7, failed: 0 },
+  ],
+};
+const failedPass: PassSummary = {
+  start: '2026-11-22T10:02:00.000Z',
+  end: '2026-11-22T10:02:09.000Z',
+  ok: false,
+  entities: [
+    { entity: 'catalogs', ok: false, transferred: 1, failed: 2 },
+    { entity: 'factsets', ok: true, transferred: 4, failed: 0 },
+    { entity: 'reports', ok: false, transferred: 0, failed: 0 },
+  ],
+};
+
+function remote(url: string, lastPass: PassSummary | null, overrides: Partial<RemoteStatus> = {}): RemoteStatus {
+  return {
+    remote: url,
+    state: 'waiting',
+    lastPass,
+    lastSuccess: lastPass?.ok ? lastPass.end : null,
+    lastFailure: lastPass && !lastPass.ok ? lastPass.end : null,
+    consecutiveFailures: lastPass && !lastPass.ok ? 1 : 0,
+    nextRun: '2026-11-22T10:04:00.000Z',
+    ...overrides,
+  };
+}
+
+/** A plain-object service: its remotes' status, and the triggers it was asked for. */
+function fakeService(remotes: RemoteStatus[]) {
+  const triggers: (string | undefined)[] = [];
+  const service: ServiceControl = {
+    startedAt: STARTED,
+    status: () => remotes,
+    trigger(url?: string) {
+      triggers.push(url);
+      if (url === undefined) return remotes.map((r) => r.remote);
+      return remotes.some((r) => r.remote === url) ? [url] : undefined;
+    },
+  };
+  return { service, triggers };
+}
+
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+function api(remotes: RemoteStatus[], nowMs = STARTED + 60_000, metrics = new SyncMetrics({ processMetrics: false })) {
+  const { service, triggers } = fakeService(remotes);
+  app = buildHttpApi(service, metrics, { startupGraceMs: GRACE_MS, now: () => nowMs });
+  return { app, triggers };
+}
+
+describe('GET /status', () => {
+  it('answers the start time and every remote as the service reports it', async () => {
+    const remotes = [remote(A, okPass, { state: 'running', nextRun: null }), remote(B, null)];
+    const { app } = api(remotes);
+    const response = await app.inject({ method: 'GET', url: '/status' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.json()).toEqual({
+      startedAt: '2026-11-22T10:00:00.000Z',
+      remotes: [
+        {
+          remote: A,
+          state: 'running',
+          lastPass: okPass,
+          lastSuccess: okPass.end,
+          lastFailure: null,
+          consecutiveFailures: 0,
+          nextRun: null,
+        },
+        {
+          remote: B,
+          state: 'waiting',
+          lastPass: null,
+          lastSuccess: null,
+          lastFailure: null,
+          consecutiveFailures: 0,
+          nextRun: '2026-11-22T10:04:00.000Z',
+        },
+      ],
+    });
+  });
+});
+
+describe('GET /health', () => {
+  it('is ok when every remote last passed', async () => {
+    const { app } = api([remote(A, okPass), remote(B, okPass)], STARTED + 3_600_000);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('fails when a remote last failed, naming the remote, the time and the entities that failed', async () => {
+    const { app } = api([remote(A, okPass), remote(B, failedPass)]);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({
+      status: 'failing',
+      reasons: [`${B}: last pass failed at 2026-11-22T10:02:09.000Z (entities: catalogs failed 2, reports did not finish)`],
+    });
+  });
+
+  it('fails for a pass that failed before any entity', async () => {
+    const { app } = api([remote(A, { ...failedPass, entities: [] })]);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({ status: 'failing', reasons: [`${A}: last pass failed at 2026-11-22T10:02:09.000Z (before any entity)`] });
+  });
+
+  it('is ok within the start-up grace for a remote with no finished pass yet', async () => {
+    const { app } = api([remote(A, okPass), remote(B, null, { state: 'running', nextRun: null })], STARTED + GRACE_MS - 1);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('fails within the start-up grace when a pass has failed already', async () => {
+    const { app } = api([remote(A, failedPass)], STARTED + 1_000);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json<{ reasons: string[] }>().reasons).toEqual([expect.stringContaining(`${A}: last pass failed at`)]);
+  });
+
+  it('fails past the start-up grace for a remote with no finished pass', async () => {
+    const { app } = api([remote(A, okPass), remote(B, null, { state: 'running', nextRun: null })], STARTED + GRACE_MS);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({ status: 'failing', reasons: [`${B}: no successful pass within the start-up grace`] });
+  });
+
+  it('lists every remote that fails', async () => {
+    const { app } = api([remote(A, failedPass), remote(B, null)], STARTED + GRACE_MS + 1);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json<{ reasons: string[] }>().reasons).toEqual([
+      `${A}: last pass failed at 2026-11-22T10:02:09.000Z (entities: catalogs failed 2, reports did not finish)`,
+      `${B}: no successful pass within the start-up grace`,
+    ]);
+  });
+});
+
+describe('POST /sync', () => {
+  it('triggers every remote when none is given', async () => {
+    const { app, triggers } = api([remote(A, okPass), remote(B, null)]);
+    const response = await app.inject({ method: 'POST', url: '/sync' });
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toEqual({ triggered: [A, B] });
+    expect(triggers).toEqual([undefined]);
+  });
+
+  it('triggers the remote given', async () => {
+    const { app, triggers } = api([remote(A, okPass), remote(B, null)]);
+    const response = await app.inject({ method: 'POST', url: '/sync', query: { remote: B } });
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toEqual({ triggered: [B] });
+    expect(triggers).toEqual([B]);
+  });
+
+  it('finds a remote written without its default port', async () => {
+    const { app, triggers } = api([remote(A, okPass), remote(B, null)]);
+    const https = await app.inject({ method: 'POST', url: '/sync', query: { remote: 'https://pdb2.example.net' } });
+    expect(https.statusCode).toBe(202);
+    expect(https.json()).toEqual({ triggered: [A] });
+    const http = await app.inject({ method: 'POST', url: `/sync?remote=${encodeURIComponent('http://PDB3.example.net/')}` });
+    expect(http.statusCode).toBe(202);
+    expect(http.json()).toEqual({ triggered: [B] });
+    expect(triggers).toEqual([A, B]);
+  });
+
+  it('accepts and ignores a body', async () => {
+    const { app } = api([remote(A, okPass)]);
+    const empty = await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' } });
+    expect(empty.statusCode).toBe(202);
+    const json = await app.inject({ method: 'POST', url: '/sync', payload: { remote: 'ignored' } });
+    expect(json.statusCode).toBe(202);
+    expect(json.json()).toEqual({ triggered: [A] });
+  });
+
+  it('answers 404 for a remote that is not configured', async () => {
+    const { app } = api([remote(A, okPass)]);
+    const response = await app.inject({ method: 'POST', url: '/sync', query: { remote: 'https://elsewhere.example.net:8081' } });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({ error: 'https://elsewhere.example.net:8081 is not a configured remote' });
+  });
+
+  it('answers 400 for a remote that is not a server URL, or more than one', async () => {
+    const { app, triggers } = api([remote(A, okPass)]);
+    const bad = await app.inject({ method: 'POST', url: '/sync', query: { remote: 'pdb2.example.net' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ error: string }>().error).toMatch(/^remote: .*is not a URL/);
+    const two = await app.inject({ method: 'POST', url: `/sync?remote=${encodeURIComponent(A)}&remote=${encodeURIComponent(A)}` });
+    expect(two.statusCode).toBe(400);
+    expect(two.json()).toEqual({ error: 'give at most one remote' });
+    expect(triggers).toEqual([]);
+  });
+});
+
+describe('GET /metrics', () => {
+  it('answers the Prometheus text of the metrics', async () => {
+    const metrics = new SyncMetrics({ processMetrics: false, now: () => STARTED });
+    metrics.passFinished(A, { remote: A, ok: true, entities: [] }, 2_000);
+    const { app } = api([remote(A, okPass)], STARTED, metrics);
+    const response = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe(metrics.contentType);
+    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(response.body).toContain(`pdbsync_last_sync_succeeded{remote="${A}"} 1\n`);
+    expect(response.body).toContain('# TYPE pdbsync_records_failed_total counter');
+  });
+});
+
+describe('other routes', () => {
+  it('answer 404 with a JSON error', async () => {
+    const { app } = api([remote(A, okPass)]);
+    const unknown = await app.inject({ method: 'GET', url: '/nothing?x=1' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ error: 'no route GET /nothing' });
+    const wrongMethod = await app.inject({ method: 'GET', url: '/sync' });
+    expect(wrongMethod.statusCode).toBe(404);
+    expect(wrongMethod.json()).toEqual({ error: 'no route GET /sync' });
+  });
+
+  it('answer 500 with a JSON error when the service throws', async () => {
+    const { service } = fakeService([]);
+    app = buildHttpApi({ ...service, status: () => { throw new Error('boom'); } }, new SyncMetrics({ processMetrics: false }), { startupGraceMs: GRACE_MS });
+    const response = await app.inject({ method: 'GET', url: '/status' });
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toEqual({ error: 'internal error' });
+  });
+
+  it('log server errors to the logger given, and no request', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
+    const { service } = fakeService([remote(A, okPass)]);
+    let fail = false;
+    const control: ServiceControl = { ...service, status: () => { if (fail) throw new Error('boom'); return service.status(); } };
+    app = buildHttpApi(control, new SyncMetrics({ processMetrics: false }), { startupGraceMs: GRACE_MS, logger });
+    expect((await app.inject({ method: 'GET', url: '/status' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/nothing' })).statusCode).toBe(404);
+    expect(lines).toEqual([]);
+    fail = true;
+    expect((await app.inject({ method: 'GET', url: '/status' })).statusCode).toBe(500);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', message: 'HTTP API request failed', err: { message: 'boom' } });
+  });
+});

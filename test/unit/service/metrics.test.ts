@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { SyncMetrics } from '../../../src/service/metrics.ts';
+import type { EntityResult, PassResult } from '../../../src/sync/pass.ts';
+
+const A = 'https://pdb2.example.net:8081';
+const B = 'http://pdb3.example.net:8080';
+const T0 = Date.parse('2026-11-22T10:00:00.000Z');
+
+function pass(remote: string, entities: EntityResult[]): PassResult {
+  return { remote, ok: entities.every((e) => e.ok), entities };
+}
+const catalogsOk: EntityResult = { entity: 'catalogs', ok: true, transferred: 3, failed: 0 };
+const catalogsFailed: EntityResult = { entity: 'catalogs', ok: false, transferred: 1, failed: 2 };
+
+/** A clock the test moves, and metrics on it. */
+function setup(options: { remotes?: string[] } = {}) {
+  const clock = { ms: T0 };
+  const metrics = new SyncMetrics({ now: () => clock.ms, processMetrics: false, ...options });
+  return { clock, metrics };
+}
+
+/** The value of the sample `name{labels}` in the text, or undefined when absent. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  const wanted = Object.entries(labels)
+    .map(([key, value]) => `${key}="${value}"`)
+    .sort()
+    .join(',');
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = (match[2] ?? '').split(',').filter(Boolean).sort().join(',');
+    if (have === wanted) return Number(match[3]);
+  }
+  return undefined;
+}
+
+describe('SyncMetrics', () => {
+  it('defines every metric once, with help and type, on a registry of its own', async () => {
+    const { metrics } = setup();
+    const text = await metrics.text();
+    const names = [
+      ['pdbsync_last_sync_succeeded', 'gauge'],
+      ['pdbsync_sync_has_worked_once', 'gauge'],
+      ['pdbsync_sync_has_failed_after_working', 'gauge'],
+      ['pdbsync_last_successful_sync_time_seconds', 'gauge'],
+      ['pdbsync_last_failed_sync_time_seconds', 'gauge'],
+      ['pdbsync_seconds_since_last_successful_sync', 'gauge'],
+      ['pdbsync_seconds_since_last_failed_sync', 'gauge'],
+      ['pdbsync_failed_requests_total', 'counter'],
+      ['pdbsync_sync_duration_seconds', 'histogram'],
+      ['pdbsync_entity_sync_duration_seconds', 'histogram'],
+      ['pdbsync_record_transfer_duration_seconds', 'histogram'],
+      ['pdbsync_records_transferred_total', 'counter'],
+      ['pdbsync_records_failed_total', 'counter'],
+    ];
+    for (const [name, type] of names) {
+      expect(text.match(new RegExp(`^# HELP ${name} \\S`, 'gm'))).toHaveLength(1);
+      expect(text).toContain(`# TYPE ${name} ${type}\n`);
+    }
+    expect(metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    // Two instances do not collide (no global registry).
+    expect(() => new SyncMetrics({ processMetrics: false })).not.toThrow();
+  });
+
+  it('includes the process metrics under the pdbsync_ prefix', async () => {
+    const metrics = new SyncMetrics();
+    const text = await metrics.text();
+    expect(text).toContain('# TYPE pdbsync_process_cpu_user_seconds_total counter');
+    expect(text).toContain('pdbsync_nodejs_heap_size_used_bytes');
+  });
+
+  it('starts the remotes it is given at 0, with no times', async () => {
+    const { metrics } = setup({ remotes: [A] });
+    const text = await metrics.text();
+    expect(sample(text, 'pdbsync_last_sync_succeeded', { remote: A })).toBe(0);
+    expect(sample(text, 'pdbsync_sync_has_worked_once', { remote: A })).toBe(0);
+    expect(sample(text, 'pdbsync_sync_has_failed_after_working', { remote: A })).toBe(0);
+    expect(sample(text, 'pdbsync_failed_requests_total', { remote: A })).toBe(0);
+    expect(sample(text, 'pdbsync_last_successful_sync_time_seconds', { remote: A })).toBeUndefined();
+    expect(sample(text, 'pdbsync_seconds_since_last_successful_sync', { remote: A })).toBeUndefined();
+    expect(sample(text, 'pdbsync_seconds_since_last_failed_sync', { remote: A })).toBeUndefined();
+  });
+
+  it('follows success, then failure after working, then success again, per remote', async () => {
+    const { clock, metrics } = setup();
+    metrics.passFinished(A, pass(A, [catalogsOk]), 12_000);
+    let text = await metrics.text();
+    expect(sample(text, 'pdbsync_last_sync_succeeded', { remote: A })).toBe(1);
+    expect(sample(text, 'pdbsync_sync_has_worked_once', { remote: A })).toBe(1);
+    expect(sample(text, 'pdbsync_sync_has_failed_after_working', { remote: A })).toBe(0);
+    expect(sample(text, 'pdbsync_last_successful_sync_time_seconds', { remote: A })).toBe(T0 / 1000);
+    expect(sample(text, 'pdbsync_last_failed_sync_time_seconds', { remote: A })).toBeUndefined();
+    expect(sample(text, 'pdbsync_seconds_since_last_successful_sync', { remote: A })).toBe(0);
+
+    clock.ms = T0 + 90_000;
+    metrics.passFinished(A, pass(A, [catalogsFailed]), 30_000);
+    clock.ms = T0 + 100_500;
+    text = await metrics.text();
+    expect(sample(text, 'pdbsync_last_sync_succeeded', { remote: A })).toBe(0);
+    expect(sample(text, 'pdbsync_sync_has_worked_once', { remote: A })).toBe(1);
+    expect(sample(text, 'pdbsync_sync_has_failed_after_working', { remote: A })).toBe(1);
+    expect(sample(text, 'pdbsync_last_successful_sync_time_seconds', { remote: A })).toBe(T0 / 1000);
+    expect(sample(text, 'pdbsync_last_failed_sync_time_seconds', { remote: A })).toBe(T0 / 1000 + 90);
+    expect(sample(text, 'pdbsync_seconds_since_last_successful_sync', { remote: A })).toBe(100.5);
+    expect(sample(text, 'pdbsync_seconds_since_last_failed_sync', { remote: A })).toBe(10.5);
+    expect(sample(text, 'pdbsync_sync_duration_seconds_count', { remote: A })).toBe(2);
+    expect(sample(text, 'pdbsync_sync_duration_seconds_sum', { remote: A })).toBe(42);
+    expect(sample(text, 'pdbsync_sync_duration_seconds_bucket', { remote: A, le: '10' })).toBe(0);
+    expect(sample(text, 'pdbsync_sync_duration_seconds_bucket', { remote: A, le: '30' })).toBe(2);
+    expect(sample(text, 'pdbsync_sync_duration_seconds_bucket', { remote: A, le: '3600' })).toBe(2);
+
+    clock.ms = T0 + 200_000;
+    metrics.passFinished(A, pass(A, [catalogsOk]), 1_000);
+    text = await metrics.text();
+    expect(sample(text, 'pdbsync_last_sync_succeeded', { remote: A })).toBe(1);
+    expect(sample(text, 'pdbsync_sync_has_failed_after_working', { remote: A })).toBe(0);
+    expect(sample(text, 'pdbsync_seconds_since_last_successful_sync', { remote: A })).toBe(0);
+    expect(sample(text, 'pdbsync_seconds_since_last_failed_sync', { remote: A })).toBe(110);
+  });
+
+  it('does not count a failure before any success as failed after working', async () => {
+    const { metrics } = setup();
+    metrics.passFinished(B, pass(B, [catalogsFailed]), 5_000);
+    const text = await metrics.text();
+    expect(sample(text, 'pdbsync_last_sync_succeeded', { remote: B })).toBe(0);
+    expect(sample(text, 'pdbsync_sync_has_worked_once', { remote: B })).toBe(0);
+    expect(sample(text, 'pdbsync_sync_has_failed_after_working', { remote: B })).toBe(0);
+    expect(sample(text, 'pdbsync_last_failed_sync_time_seconds', { remote: B })).toBe(T0 / 1000);
+    expect(sample(text, 'pdbsync_seconds_since_last_successful_sync', { remote: B })).toBeUndefined();
+    expect(sample(text, 'pdbsync_last_sync_succeeded', { remote: A })).toBeUndefined();
+  });
+
+  it('counts records and times records and entities per remote and entity', async () => {
+    const { metrics } = setup();
+    metrics.recordFinished(A, 'catalogs', 40, true);
+    metrics.recordFinished(A, 'catalogs', 2_000, true);
+    metrics.recordFinished(A, 'catalogs', 60_000, false);
+    metrics.recordFinished(A, 'reports', 3, true);
+    metrics.recordFinished(B, 'catalogs', 10, true);
+    metrics.entityFinished(A, catalogsFailed, 75_000);
+    metrics.entityFinished(A, { entity: 'nodes', ok: true, transferred: 0, failed: 0 }, 200);
+    const text = await metrics.text();
+
+    expect(sample(text, 'pdbsync_records_transferred_total', { remote: A, entity: 'catalogs' })).toBe(2);
+    expect(sample(text, 'pdbsync_records_failed_total', { remote: A, entity: 'catalogs' })).toBe(1);
+    expect(sample(text, 'pdbsync_records_transferred_total', { remote: A, entity: 'reports' })).toBe(1);
+    expect(sample(text, 'pdbsync_records_failed_total', { remote: A, entity: 'reports' })).toBeUndefined();
+    expect(sample(text, 'pdbsync_records_transferred_total', { remote: B, entity: 'catalogs' })).toBe(1);
+
+    expect(sample(text, 'pdbsync_record_transfer_duration_seconds_count', { remote: A, entity: 'catalogs' })).toBe(3);
+    expect(sample(text, 'pdbsync_record_transfer_duration_seconds_sum', { remote: A, entity: 'catalogs' })).toBe(62.04);
+    expect(sample(text, 'pdbsync_record_transfer_duration_seconds_bucket', { remote: A, entity: 'catalogs', le: '0.005' })).toBe(0);
+    expect(sample(text, 'pdbsync_record_transfer_duration_seconds_bucket', { remote: A, entity: 'catalogs', le: '0.05' })).toBe(1);
+    expect(sample(text, 'pdbsync_record_transfer_duration_seconds_bucket', { remote: A, entity: 'catalogs', le: '2.5' })).toBe(2);
+    expect(sample(text, 'pdbsync_record_transfer_duration_seconds_bucket', { remote: A, entity: 'catalogs', le: '60' })).toBe(3);
+    expect(sample(text, 'pdbsync_record_transfer_duration_seconds_bucket', { remote: A, entity: 'reports', le: '0.005' })).toBe(1);
+
+    expect(sample(text, 'pdbsync_entity_sync_duration_seconds_count', { remote: A, entity: 'catalogs' })).toBe(1);
+    expect(sample(text, 'pdbsync_entity_sync_duration_seconds_sum', { remote: A, entity: 'catalogs' })).toBe(75);
+    expect(sample(text, 'pdbsync_entity_sync_duration_seconds_bucket', { remote: A, entity: 'catalogs', le: '60' })).toBe(0);
+    expect(sample(text, 'pdbsync_entity_sync_duration_seconds_bucket', { remote: A, entity: 'catalogs', le: '120' })).toBe(1);
+    expect(sample(text, 'pdbsync_entity_sync_duration_seconds_sum', { remote: A, entity: 'nodes' })).toBe(0.2);
+  });
+
+  it('counts failed requests per server', async () => {
+    const { metrics } = setup({ remotes: [A] });
+    metrics.requestFailed(A);
+    metrics.requestFailed(A);
+    metrics.requestFailed('http://127.0.0.1:8080');
+    const text = await metrics.text();
+    expect(sample(text, 'pdbsync_failed_requests_total', { remote: A })).toBe(2);
+    expect(sample(text, 'pdbsync_failed_requests_total', { remote: 'http://127.0.0.1:8080' })).toBe(1);
+  });
+});
