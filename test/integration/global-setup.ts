@@ -18,7 +18,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   const started = Date.now();
   const cluster = await startCluster({
-    servers: Number(process.env.PDBSYNC_TEST_SERVERS ?? 2),
+    servers: Number(process.env.PDBSYNC_TEST_SERVERS ?? 3),
     log: (line) => console.log(`[cluster] ${line}`),
   });
   console.log(`[cluster] ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
