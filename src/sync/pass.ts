@@ -143,6 +143,8 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
       await gate.wait(signal);
       if (signal.aborted) break;
       void queue.add(async () => {
+        // Queued before the stop but not started: left for the next pass.
+        if (signal.aborted) return;
         if (await transferRecord(entity, action, transfer)) transferred++;
         else failed++;
       });

@@ -1,38 +1,19 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PuppetDbClient, type Command } from '../../../src/puppetdb/client.ts';
+import { fakeServer, json, type FakeServer, type Handler } from '../fake-server.ts';
 
-/** A fake PuppetDB for faults a real one cannot be made to show on demand. */
-type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
-
-let server: Server | undefined;
+let server: FakeServer | undefined;
 let client: PuppetDbClient | undefined;
 
-async function fake(handlers: Handler[]): Promise<{ url: string; requests: Array<{ url: string; body: string }> }> {
-  const requests: Array<{ url: string; body: string }> = [];
-  server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => (body += chunk));
-    request.on('end', () => {
-      requests.push({ url: request.url ?? '', body });
-      const handler = handlers[Math.min(requests.length - 1, handlers.length - 1)]!;
-      handler(request, body, response);
-    });
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+async function fake(handlers: Handler[]): Promise<{ url: string; requests: FakeServer['requests'] }> {
+  server = await fakeServer(handlers);
+  return server;
 }
 
 function makeClient(url: string, timeoutMs = 2000): PuppetDbClient {
   client = new PuppetDbClient(url, { timeoutMs, retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 5 } });
   return client;
 }
-
-const json = (status: number, value: unknown): Handler => (_request, _body, response) => {
-  response.writeHead(status, { 'content-type': 'application/json' });
-  response.end(JSON.stringify(value));
-};
 
 const command: Command = { command: 'replace_facts', version: 5, certname: 'a', producerTimestamp: '2026-11-20T10:00:00.000Z', payload: { certname: 'a' } };
 
@@ -44,7 +25,7 @@ async function rows(c: PuppetDbClient): Promise<unknown[]> {
 
 afterEach(async () => {
   await client?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  await server?.close();
   client = undefined;
   server = undefined;
 });
@@ -89,7 +70,7 @@ describe('PuppetDbClient', () => {
 
   it('maps a refused connection to PDBSYNC_ERR_HTTP_CONNECT', async () => {
     const { url } = await fake([json(200, [])]);
-    await new Promise((resolve) => server!.close(resolve));
+    await server!.close();
     await expect(rows(makeClient(url))).rejects.toThrow(/PDBSYNC_ERR_HTTP_CONNECT/);
   });
 

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/log.ts';
+import { PuppetDbClient } from '../../../src/puppetdb/client.ts';
+import { ENTITIES } from '../../../src/sync/once.ts';
+import { runPass } from '../../../src/sync/pass.ts';
+import { fakeServer, json, type FakeServer, type Handler } from '../fake-server.ts';
+import { summaryContext } from '../fixtures.ts';
+
+const servers: FakeServer[] = [];
+const clients: PuppetDbClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+const factset = (certname: string) => ({
+  certname,
+  environment: 'production',
+  producer_timestamp: '2026-11-21T10:00:00.000Z',
+  producer: 'p',
+  hash: `h-${certname}`,
+  facts: { data: [{ name: 'role', value: 'web' }] },
+  package_inventory: [],
+});
+
+/** A remote whose factset records each take `slowMs` to answer; every other query is empty. */
+function slowRemote(slowMs: number): Handler {
+  return (_request, body, response) => {
+    const query = (JSON.parse(body) as { query: unknown[] }).query;
+    const [, entity, clause] = query as [string, string, unknown[]];
+    const isSummary = Array.isArray(clause) && clause[0] === 'extract';
+    if (entity === 'factsets' && isSummary) {
+      json(200, ['a', 'b', 'c'].map((c) => ({ certname: c, hash: `h-${c}`, producer_timestamp: '2026-11-21T10:00:00.000Z', producer: 'p' })))(_request, body, response);
+    } else if (entity === 'factsets') {
+      const certname = JSON.stringify(clause).match(/"certname","([^"]+)"/)![1]!;
+      setTimeout(() => json(200, [factset(certname)])(_request, body, response), slowMs);
+    } else {
+      json(200, [])(_request, body, response);
+    }
+  };
+}
+
+/** A local server that holds nothing and applies every command at once. */
+const emptyLocal: Handler = (request, body, response) => {
+  if (request.url?.startsWith('/pdb/cmd/v1')) json(200, { uuid: 'u', processed: true, timed_out: false })(request, body, response);
+  else if (request.url?.startsWith('/status')) json(200, { status: { queue_depth: 0 } })(request, body, response);
+  else json(200, [])(request, body, response);
+};
+
+async function client(handler: Handler): Promise<PuppetDbClient> {
+  const server = await fakeServer([handler]);
+  servers.push(server);
+  const made = new PuppetDbClient(server.url, { timeoutMs: 5_000 });
+  clients.push(made);
+  return made;
+}
+
+describe('runPass: sync.entity-time-limit', () => {
+  it('stops an entity past the limit after its record in flight, and goes on with the next entities', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const settings = { ...summaryContext().settings, entityTimeLimitMs: 300, concurrency: 1 };
+    const result = await runPass({ remote: await client(slowRemote(500)), local: await client(emptyLocal), log, settings, entities: ENTITIES, firstPass: false });
+
+    expect(result.ok).toBe(false);
+    expect(result.entities.map((entity) => entity.entity)).toEqual(ENTITIES.map((entity) => entity.name));
+    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', ok: false, transferred: 1, failed: 0 });
+    const stopped = lines.find((line) => line.phase === 'entity' && line.entity === 'factsets' && line.event === 'error');
+    expect(stopped).toMatchObject({ ok: false, transferred: 1, failed: 0, error: { code: 'PDBSYNC_ERR_ENTITY_TIME_LIMIT' } });
+    expect(lines.filter((line) => line.phase === 'entity' && line.event === 'finished').map((line) => line.entity)).toEqual(
+      ENTITIES.map((entity) => entity.name).filter((name) => name !== 'factsets'),
+    );
+  });
+
+  it('stops between records when the sidecar stops, and runs no further entity', async () => {
+    const log = createLogger('fatal');
+    const stopping = new AbortController();
+    const settings = { ...summaryContext().settings, concurrency: 1 };
+    setTimeout(() => stopping.abort(), 200);
+    const result = await runPass({
+      remote: await client(slowRemote(400)),
+      local: await client(emptyLocal),
+      log,
+      settings,
+      entities: ENTITIES,
+      firstPass: false,
+      signal: stopping.signal,
+    });
+    expect(result.ok).toBe(false);
+    expect(result.entities.at(-1)).toEqual({ entity: 'factsets', ok: false, transferred: 1, failed: 0 });
+  });
+});
