@@ -71,7 +71,7 @@ describe('the local PuppetDB under load or in maintenance', () => {
     // Large factsets straight into B's queue: PuppetDB applies about a dozen a second.
     const [sample] = readSamples('facts');
     await Promise.all(
-      Array.from({ length: 80 }, (_, i) => submit(serverB, 'replace_facts', 5, { ...sample, ...factset(`flood-${i}`), values: sample!.values })),
+      Array.from({ length: 150 }, (_, i) => submit(serverB, 'replace_facts', 5, { ...sample, ...factset(`flood-${i}`), values: sample!.values })),
     );
     const result = await runCli(['once', '--config', writeConfig(serverB, [serverA], '  queue-limit: 2\n'), '--log-level', 'debug']);
     expect(result.code).toBe(0);
