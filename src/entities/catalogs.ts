@@ -29,32 +29,23 @@ async function* summary(source: QuerySource): AsyncGenerator<SummaryRow> {
   for await (const raw of source.query(SUMMARY)) yield parseCatalogSummary(raw);
 }
 
-function expandedData(record: FieldReader, field: string): unknown[] {
-  const expanded = record.raw(field) as { data?: unknown } | null | undefined;
-  if (!expanded || !Array.isArray(expanded.data)) throw record.fail(`${field}.data is not an array`);
-  return expanded.data;
-}
-
 function toResource(raw: unknown, what: string): Record<string, unknown> {
   const resource = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', what);
   const exported = resource.raw('exported');
   if (typeof exported !== 'boolean') throw resource.fail('exported is not a boolean');
-  const tags = resource.raw('tags');
-  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) throw resource.fail('tags is not an array of strings');
   const parameters = resource.raw('parameters');
   if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) throw resource.fail('parameters is not an object');
-  const line = resource.raw('line');
-  if (line !== null && line !== undefined && !Number.isInteger(line)) throw resource.fail('line is not an integer');
+  const line = resource.optionalInteger('line');
   const file = resource.optionalString('file');
   // A null file or line must be left out, not sent as null: a null-valued key changes the catalog hash.
   return {
     type: resource.string('type'),
     title: resource.string('title'),
     exported,
-    tags,
+    tags: resource.stringArray('tags'),
     parameters,
     ...(file !== null && { file }),
-    ...(line !== null && line !== undefined && { line }),
+    ...(line !== null && { line }),
   };
 }
 
@@ -82,8 +73,8 @@ export function catalogToCommand(raw: unknown): Command {
     producer: record.optionalString('producer'),
     code_id: record.optionalString('code_id'),
     job_id: record.optionalString('job_id'),
-    resources: expandedData(record, 'resources').map((resource, i) => toResource(resource, `catalog ${certname} resource ${i}`)),
-    edges: expandedData(record, 'edges').map((edge, i) => toEdge(edge, `catalog ${certname} edge ${i}`)),
+    resources: record.expandedData('resources').map((resource, i) => toResource(resource, `catalog ${certname} resource ${i}`)),
+    edges: record.expandedData('edges').map((edge, i) => toEdge(edge, `catalog ${certname} edge ${i}`)),
   };
   return { command: 'replace_catalog', version: 9, certname, producerTimestamp, payload };
 }

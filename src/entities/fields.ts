@@ -38,6 +38,39 @@ export class FieldReader {
     return this.object[field] === null || this.object[field] === undefined ? null : this.timestamp(field);
   }
 
+  optionalBoolean(field: string): boolean | null {
+    const value = this.object[field];
+    if (value === null || value === undefined) return null;
+    if (typeof value !== 'boolean') throw this.fail(`${field} is not a boolean`);
+    return value;
+  }
+
+  optionalInteger(field: string): number | null {
+    const value = this.object[field];
+    if (value === null || value === undefined) return null;
+    if (!Number.isInteger(value)) throw this.fail(`${field} is not an integer`);
+    return value as number;
+  }
+
+  stringArray(field: string): string[] {
+    const value = this.object[field];
+    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw this.fail(`${field} is not an array of strings`);
+    return value;
+  }
+
+  /**
+   * The elements of an expanded field (`{ data, href }`): PuppetDB answers data: null
+   * when there are none (a catalog without edges, a report without events).
+   */
+  expandedData(field: string): unknown[] {
+    const expanded = this.object[field];
+    if (typeof expanded !== 'object' || expanded === null || !('data' in expanded)) throw this.fail(`${field} is not expanded`);
+    const { data } = expanded as { data: unknown };
+    if (data === null) return [];
+    if (!Array.isArray(data)) throw this.fail(`${field}.data is not an array`);
+    return data;
+  }
+
   raw(field: string): unknown {
     return this.object[field];
   }

@@ -46,35 +46,6 @@ const HEADER_OPTIONAL_STRINGS = ['producer', 'transaction_uuid', 'catalog_uuid',
 const HEADER_OPTIONAL_BOOLEANS = ['noop', 'noop_pending', 'corrective_change'] as const;
 const REPORT_TYPES = new Set(['agent', 'plan']);
 
-function expandedData(record: FieldReader, field: string): unknown[] {
-  const expanded = record.raw(field) as { data?: unknown } | null | undefined;
-  if (!expanded || typeof expanded !== 'object') throw record.fail(`${field} is not expanded`);
-  // PuppetDB answers data: null for a report without events, logs or metrics.
-  if (expanded.data === null || expanded.data === undefined) return [];
-  if (!Array.isArray(expanded.data)) throw record.fail(`${field}.data is not an array`);
-  return expanded.data;
-}
-
-function optionalBoolean(reader: FieldReader, field: string): boolean | null {
-  const value = reader.raw(field);
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'boolean') throw reader.fail(`${field} is not a boolean`);
-  return value;
-}
-
-function optionalLine(reader: FieldReader): number | null {
-  const line = reader.raw('line');
-  if (line === null || line === undefined) return null;
-  if (!Number.isInteger(line)) throw reader.fail('line is not an integer');
-  return line as number;
-}
-
-function stringArray(reader: FieldReader, field: string): string[] {
-  const value = reader.raw(field);
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw reader.fail(`${field} is not an array of strings`);
-  return value;
-}
-
 interface WireResource {
   readonly resource_type: string;
   readonly resource_title: string;
@@ -102,8 +73,8 @@ export function eventsToResources(events: readonly unknown[], what: string): Wir
       resource_type: event.string('resource_type'),
       resource_title: event.string('resource_title'),
       file: event.optionalString('file'),
-      line: optionalLine(event),
-      containment_path: stringArray(event, 'containment_path'),
+      line: event.optionalInteger('line'),
+      containment_path: event.stringArray('containment_path'),
       timestamp: event.timestamp('timestamp').text,
     };
     const key = JSON.stringify(resource);
@@ -117,7 +88,7 @@ export function eventsToResources(events: readonly unknown[], what: string): Wir
       new_value: event.raw('new_value') ?? null,
       old_value: event.raw('old_value') ?? null,
       message: event.optionalString('message'),
-      corrective_change: optionalBoolean(event, 'corrective_change'),
+      corrective_change: event.optionalBoolean('corrective_change'),
       name: event.optionalString('name'),
     });
   });
@@ -145,26 +116,26 @@ export function reportToCommand(raw: unknown): Command {
   };
   for (const field of HEADER_STRINGS) payload[field] = record.string(field);
   for (const field of HEADER_OPTIONAL_STRINGS) payload[field] = record.optionalString(field);
-  for (const field of HEADER_OPTIONAL_BOOLEANS) payload[field] = optionalBoolean(record, field);
-  payload.metrics = expandedData(record, 'metrics').map((raw, i) => {
+  for (const field of HEADER_OPTIONAL_BOOLEANS) payload[field] = record.optionalBoolean(field);
+  payload.metrics = record.expandedData('metrics').map((raw, i) => {
     const metric = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', `${what} metric ${i}`);
     const value = metric.raw('value');
     if (typeof value !== 'number' && typeof value !== 'object') throw metric.fail('value is not a number');
     return { category: metric.string('category'), name: metric.string('name'), value };
   });
-  payload.logs = expandedData(record, 'logs').map((raw, i) => {
+  payload.logs = record.expandedData('logs').map((raw, i) => {
     const log = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', `${what} log ${i}`);
     return {
       file: log.optionalString('file'),
-      line: optionalLine(log),
+      line: log.optionalInteger('line'),
       level: log.string('level'),
       message: log.string('message'),
       source: log.string('source'),
-      tags: stringArray(log, 'tags'),
+      tags: log.stringArray('tags'),
       time: log.timestamp('time').text,
     };
   });
-  payload.resources = eventsToResources(expandedData(record, 'resource_events'), what);
+  payload.resources = eventsToResources(record.expandedData('resource_events'), what);
   return { command: 'store_report', version: 8, certname, producerTimestamp, payload };
 }
 

@@ -97,6 +97,21 @@ export function transferredWithPrefix(result: RunResult, prefix: string): Record
   return out;
 }
 
+/** What a pass logs when the servers are in step: every entity transferred nothing. */
+export const NOTHING_TRANSFERRED = { catalogs: 0, 'catalog-inputs': 0, factsets: 0, 'fact-expiration': 0, reports: 0, nodes: 0 };
+
+/** One pass each way between `a` and `b`: both exit 0 and transfer nothing. */
+export async function expectQuietBothWays(a: string, b: string): Promise<void> {
+  for (const [local, remote] of [
+    [b, a],
+    [a, b],
+  ] as const) {
+    const result = await syncInto(local, remote);
+    expect(result.code).toBe(0);
+    expect(transferredByEntity(result)).toEqual(NOTHING_TRANSFERRED);
+  }
+}
+
 /** `transferred` of each entity/finished line, by entity name. */
 export function transferredByEntity(result: RunResult): Record<string, number> {
   const out: Record<string, number> = {};

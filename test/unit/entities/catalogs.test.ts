@@ -22,6 +22,11 @@ describe('catalogs: query result -> replace_catalog v9', () => {
     expect(main).not.toHaveProperty('line');
   });
 
+  it('reads a catalog without edges (PuppetDB answers data: null)', async () => {
+    const payload = catalogToCommand(await record((c) => (c.edges.data = null))).payload;
+    expect(payload).toMatchObject({ edges: [] });
+  });
+
   const malformed: Array<[string, (catalog: Record<string, any>) => void]> = [
     ['resources not expanded', (c) => (c.resources = { href: '/x' })],
     ['edges missing', (c) => delete c.edges],
