@@ -21,6 +21,9 @@ export interface SummaryRow {
   readonly version: Version;
 }
 
+/** The rows of an entity's recordListQueries, by the same names. */
+export type RecordLists = Readonly<Record<string, readonly unknown[]>>;
+
 export interface QuerySource {
   query(spec: QuerySpec): AsyncIterable<unknown>;
 }
@@ -49,10 +52,17 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
   localSummary(local: QuerySource, context: SummaryContext): AsyncIterable<Row>;
   /** Fields that identify a row in its record log lines besides its certname. */
   logFields?(row: Row): Record<string, unknown>;
-  /** The remote query for the whole record, or undefined when the summary row is enough. */
+  /** The remote query for the whole record (one row), or undefined when the summary row is enough. */
   recordQuery(row: Row): QuerySpec | undefined;
+  /**
+   * Further remote queries, by name, whose rows (all of them) complete the record, for
+   * a part PuppetDB serves far more cheaply on its own. They run after `recordQuery`, so
+   * if the record changes in between, the copy submitted keeps the older version and
+   * is pulled again on the next pass, never left holding older parts than its version.
+   */
+  recordListQueries?(row: Row): Readonly<Record<string, QuerySpec>>;
   /** Pure conversion; throws PDBSYNC_ERR_RECORD_MALFORMED for a record it cannot convert. */
-  toCommand(row: Row, record: unknown, reason: PullReason): Command;
+  toCommand(row: Row, record: unknown, reason: PullReason, lists: RecordLists): Command;
 }
 
 /**

@@ -41,8 +41,8 @@ function comparePackages(a: PackageTuple, b: PackageTuple): number {
   return 0;
 }
 
-/** A factsets query row (with include_package_inventory) -> replace_facts v5 payload. */
-export function factsetToCommand(raw: unknown): Command {
+/** A factsets query row and its package_inventory query rows -> replace_facts v5 payload. */
+export function factsetToCommand(raw: unknown, packageRows: readonly unknown[]): Command {
   const record = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', 'factset');
   const certname = record.string('certname');
   const producerTimestamp = record.timestamp('producer_timestamp').text;
@@ -63,18 +63,12 @@ export function factsetToCommand(raw: unknown): Command {
     producer: record.optionalString('producer'),
     values,
   };
-  const inventory = record.raw('package_inventory');
-  if (inventory !== null && inventory !== undefined) {
-    if (!Array.isArray(inventory)) throw record.fail('package_inventory is not an array');
-    const packages = inventory.map((entry: unknown) => {
-      if (!Array.isArray(entry) || entry.length !== 3 || !entry.every((part) => typeof part === 'string')) {
-        throw record.fail(`package_inventory entry ${JSON.stringify(entry)} is not [name, version, provider]`);
-      }
-      return entry as unknown as PackageTuple;
-    });
-    // Sorted so that the payload does not depend on the order PostgreSQL aggregated them in.
-    if (packages.length > 0) payload.package_inventory = packages.sort(comparePackages);
-  }
+  const packages = packageRows.map((raw): PackageTuple => {
+    const row = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', `factset ${certname} package`);
+    return [row.string('package_name'), row.string('version'), row.string('provider')];
+  });
+  // Sorted so that the payload does not depend on the order PostgreSQL returned them in.
+  if (packages.length > 0) payload.package_inventory = packages.sort(comparePackages);
   return { command: 'replace_facts', version: 5, certname, producerTimestamp, payload };
 }
 
@@ -84,9 +78,12 @@ export const factsets: Entity<FactsetRow> = {
   pullWhenMissing: true,
   remoteSummary: summary,
   localSummary: summary,
-  recordQuery: (row) => ({
-    query: from('factsets', withAnyNodeState(certnameIs(row.certname))),
-    options: { include_package_inventory: true },
+  recordQuery: (row) => ({ query: from('factsets', withAnyNodeState(certnameIs(row.certname))) }),
+  // include_package_inventory makes PuppetDB 7 aggregate the inventory of every node
+  // for each factset (0.1 s idle, 0.3-0.6 s under load at 200 nodes); the
+  // package_inventory query reads one node's packages only.
+  recordListQueries: (row) => ({
+    packages: { query: from('package_inventory', extract(['package_name', 'version', 'provider'], withAnyNodeState(certnameIs(row.certname)))) },
   }),
-  toCommand: (_row, record) => factsetToCommand(record),
+  toCommand: (_row, record, _reason, lists) => factsetToCommand(record, lists.packages ?? []),
 };

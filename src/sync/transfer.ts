@@ -38,7 +38,11 @@ export async function transferRecord<Row extends SummaryRow>(
   const observe = (ok: boolean) => context.observer?.recordFinished(context.remote.url, entity.name, performance.now() - started, ok);
   try {
     const record = spec ? await fetchOne(context.remote, { ...spec, maxBytes: context.maxRecordBytes }, action.row.certname) : undefined;
-    const command = entity.toCommand(action.row, record, action.reason);
+    const lists: Record<string, unknown[]> = {};
+    for (const [name, listSpec] of Object.entries(entity.recordListQueries?.(action.row) ?? {})) {
+      lists[name] = await fetchAll(context.remote, { ...listSpec, maxBytes: context.maxRecordBytes });
+    }
+    const command = entity.toCommand(action.row, record, action.reason, lists);
     const result = await context.local.submit(command, context.commandWaitSeconds, context.signal);
     if (!result.applied) {
       context.log.warn({ ...fields, uuid: result.uuid }, 'command queued but not applied within the wait; counted as transferred');
@@ -61,4 +65,10 @@ async function fetchOne(remote: PuppetDbClient, spec: Parameters<PuppetDbClient[
   }
   if (rows.length === 0) throw new SyncError('PDBSYNC_ERR_RECORD_MISSING', `no record for ${certname} any more`);
   return rows[0];
+}
+
+async function fetchAll(remote: PuppetDbClient, spec: Parameters<PuppetDbClient['query']>[0]): Promise<unknown[]> {
+  const rows: unknown[] = [];
+  for await (const row of remote.query(spec)) rows.push(row);
+  return rows;
 }

@@ -2,22 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { factsetToCommand, factsets, parseFactsetSummary } from '../../../src/entities/factsets.ts';
 import { canonical, canonicalFixture, parseFixture } from '../fixtures.ts';
 
+const packages = async () => (await parseFixture('factsets/package-inventory.json')) as unknown[];
+
 describe('factsets: query result -> replace_facts v5', () => {
   it('converts the fixture into the expected payload, numbers and package order included', async () => {
-    const command = factsetToCommand(await parseFixture('factsets/query-result.json'));
+    const command = factsetToCommand(await parseFixture('factsets/query-result.json'), await packages());
     expect(command).toMatchObject({ command: 'replace_facts', version: 5, certname: 'web01.example.net', producerTimestamp: '2026-11-20T10:00:00.123Z' });
     expect(canonical(command.payload)).toBe(await canonicalFixture('factsets/command-payload.json'));
   });
 
   it('keeps "__proto__" as an ordinary fact name', async () => {
-    const payload = factsetToCommand(await parseFixture('factsets/query-result.json')).payload as { values: object };
+    const payload = factsetToCommand(await parseFixture('factsets/query-result.json'), []).payload as { values: object };
     expect(Object.keys(payload.values)).toContain('__proto__');
     expect(Object.getPrototypeOf(payload.values)).toBe(Object.prototype);
   });
 
   it('leaves package_inventory out when the node has none', async () => {
-    const record = { ...((await parseFixture('factsets/query-result.json')) as object), package_inventory: null };
-    expect(factsetToCommand(record).payload).not.toHaveProperty('package_inventory');
+    expect(factsetToCommand(await parseFixture('factsets/query-result.json'), []).payload).not.toHaveProperty('package_inventory');
   });
 
   const malformed: Array<[string, Record<string, unknown>]> = [
@@ -27,12 +28,20 @@ describe('factsets: query result -> replace_facts v5', () => {
     ['a fact without a name', { facts: { data: [{ value: 1 }] } }],
     ['a fact named twice', { facts: { data: [{ name: 'a', value: 1 }, { name: 'a', value: 2 }] } }],
     ['a bad producer_timestamp', { producer_timestamp: 'yesterday' }],
-    ['a package that is not a triple', { package_inventory: [['bash', '5']] }],
-    ['package_inventory not an array', { package_inventory: 'bash' }],
   ];
   it.each(malformed)('rejects a record with %s', async (_name, change) => {
     const record = { ...((await parseFixture('factsets/query-result.json')) as object), ...change };
-    expect(() => factsetToCommand(record)).toThrow(/PDBSYNC_ERR_RECORD_MALFORMED/);
+    expect(() => factsetToCommand(record, [])).toThrow(/PDBSYNC_ERR_RECORD_MALFORMED/);
+  });
+
+  const badPackages: Array<[string, unknown]> = [
+    ['without a version', { package_name: 'bash', provider: 'apt' }],
+    ['with a numeric name', { package_name: 5, version: '5', provider: 'apt' }],
+    ['that is not an object', ['bash', '5', 'apt']],
+  ];
+  it.each(badPackages)('rejects a package row %s', async (_name, row) => {
+    const record = await parseFixture('factsets/query-result.json');
+    expect(() => factsetToCommand(record, [row])).toThrow(/PDBSYNC_ERR_RECORD_MALFORMED/);
   });
 });
 
@@ -52,11 +61,12 @@ describe('factsets: summary rows', () => {
     expect(() => parseFactsetSummary({ certname: 'a', producer_timestamp: '2026-11-20T10:00:00Z' })).toThrow(/PDBSYNC_ERR_RESPONSE_MALFORMED/);
   });
 
-  it('fetches the record with its package inventory and whatever the node state', () => {
+  it('fetches the record and, on their own, its packages, whatever the node state', () => {
     const row = parseFactsetSummary({ certname: 'a', hash: 'ff', producer_timestamp: '2026-11-20T10:00:00Z', producer: null });
-    expect(factsets.recordQuery(row)).toEqual({
-      query: ['from', 'factsets', ['and', ['=', 'node_state', 'any'], ['=', 'certname', 'a']]],
-      options: { include_package_inventory: true },
+    const anyState = ['and', ['=', 'node_state', 'any'], ['=', 'certname', 'a']];
+    expect(factsets.recordQuery(row)).toEqual({ query: ['from', 'factsets', anyState] });
+    expect(factsets.recordListQueries?.(row)).toEqual({
+      packages: { query: ['from', 'package_inventory', ['extract', ['package_name', 'version', 'provider'], anyState]] },
     });
   });
 });
