@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool, request, undiciErrors } from './undici.ts';
 import type { TlsConfig } from '../config/types.ts';
 import { SyncError } from '../errors.ts';
 import { streamJsonArray } from './json-stream.ts';
@@ -21,6 +21,18 @@ export interface Command {
   readonly certname: string;
   readonly producerTimestamp: string;
   readonly payload: unknown;
+}
+
+/**
+ * A command with its payload already written out: a large record's objects can be
+ * collected before the request is sent, only its bytes stay in memory.
+ */
+export interface SerializedCommand extends Omit<Command, 'payload'> {
+  readonly body: Buffer;
+}
+
+export function serializeCommand({ payload, ...command }: Command): SerializedCommand {
+  return { ...command, body: Buffer.from(JSON.stringify(payload)) };
 }
 
 export interface CommandResult {
@@ -81,7 +93,7 @@ export class PuppetDbClient {
    * (secondsToWaitForCompletion): the sync then knows the command took effect before
    * it reads local state again, and the waiting bounds how much it queues.
    */
-  async submit(command: Command, waitSeconds: number, signal?: AbortSignal): Promise<CommandResult> {
+  async submit(command: Command | SerializedCommand, waitSeconds: number, signal?: AbortSignal): Promise<CommandResult> {
     const params = new URLSearchParams({
       command: command.command,
       version: String(command.version),
@@ -89,7 +101,7 @@ export class PuppetDbClient {
       'producer-timestamp': command.producerTimestamp,
     });
     if (waitSeconds > 0) params.set('secondsToWaitForCompletion', String(waitSeconds));
-    const body = JSON.stringify(command.payload);
+    const body = 'body' in command ? command.body : JSON.stringify(command.payload);
     return this.retrying(async () => {
       const response = await this.send('POST', `/pdb/cmd/v1?${params}`, body);
       const text = await response.body.text();
@@ -134,9 +146,9 @@ export class PuppetDbClient {
     return withRetry(counted, this.options.retry ?? DEFAULT_RETRY_POLICY, this.options.onRetry, signal);
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body?: string): Promise<Response> {
+  private async send(method: 'GET' | 'POST', path: string, body?: string | Buffer): Promise<Response> {
     try {
-      return (await this.pool.request({
+      return (await request(this.pool, {
         method,
         path,
         body,

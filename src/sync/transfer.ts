@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Entity, SummaryRow } from '../entities/entity.ts';
 import { SyncError } from '../errors.ts';
 import { startPhase, type Logger } from '../log.ts';
-import { describeQuery, type PuppetDbClient } from '../puppetdb/client.ts';
+import { describeQuery, serializeCommand, type PuppetDbClient, type QuerySpec, type SerializedCommand } from '../puppetdb/client.ts';
 import type { PullAction } from './diff.ts';
 import type { PassObserver } from './pass.ts';
 
@@ -37,12 +37,7 @@ export async function transferRecord<Row extends SummaryRow>(
   const started = performance.now();
   const observe = (ok: boolean) => context.observer?.recordFinished(context.remote.url, entity.name, performance.now() - started, ok);
   try {
-    const record = spec ? await fetchOne(context.remote, { ...spec, maxBytes: context.maxRecordBytes }, action.row.certname) : undefined;
-    const lists: Record<string, unknown[]> = {};
-    for (const [name, listSpec] of Object.entries(entity.recordListQueries?.(action.row) ?? {})) {
-      lists[name] = await fetchAll(context.remote, { ...listSpec, maxBytes: context.maxRecordBytes });
-    }
-    const command = entity.toCommand(action.row, record, action.reason, lists);
+    const command = await fetchCommand(entity, action, spec, context);
     const result = await context.local.submit(command, context.commandWaitSeconds, context.signal);
     if (!result.applied) {
       context.log.warn({ ...fields, uuid: result.uuid }, 'command queued but not applied within the wait; counted as transferred');
@@ -55,6 +50,21 @@ export async function transferRecord<Row extends SummaryRow>(
     observe(false);
     return false;
   }
+}
+
+/** The record fetched and converted; only its bytes outlive this function, not its objects. */
+async function fetchCommand<Row extends SummaryRow>(
+  entity: Entity<Row>,
+  action: PullAction<Row>,
+  spec: QuerySpec | undefined,
+  context: TransferContext,
+): Promise<SerializedCommand> {
+  const record = spec ? await fetchOne(context.remote, { ...spec, maxBytes: context.maxRecordBytes }, action.row.certname) : undefined;
+  const lists: Record<string, unknown[]> = {};
+  for (const [name, listSpec] of Object.entries(entity.recordListQueries?.(action.row) ?? {})) {
+    lists[name] = await fetchAll(context.remote, { ...listSpec, maxBytes: context.maxRecordBytes });
+  }
+  return serializeCommand(entity.toCommand(action.row, record, action.reason, lists));
 }
 
 async function fetchOne(remote: PuppetDbClient, spec: Parameters<PuppetDbClient['query']>[0], certname: string): Promise<unknown> {

@@ -16,6 +16,8 @@ describe('streamJsonArray', () => {
     ['1.0 stays 1.0', ['[{"x":1.0,"y":0.0}]'], '[{"x":1.0,"y":0.0}]'],
     ['integers past 2^53 stay exact', ['[12345678901234567890]'], '[12345678901234567890]'],
     ['exponents stay as written', ['[1e3,-0]'], '[1e3,-0]'],
+    ['whitespace anywhere', [' [ {"a" : [ 1 , 2 ] } ,\n"x" ]\n'], '[{"a":[1,2]},"x"]'],
+    ['brackets, commas and escaped quotes inside strings', [JSON.stringify([{ s: '],[{"\\', t: '}' }])], JSON.stringify([{ s: '],[{"\\', t: '}' }])],
   ];
   it.each(good)('%s', async (_name, chunks, expected) => {
     expect(await parse(chunks)).toBe(expected);
@@ -26,9 +28,27 @@ describe('streamJsonArray', () => {
     ['not an array', ['{"a":1}']],
     ['garbage', ['[1,,2]']],
     ['nothing at all', ['']],
+    ['a trailing comma', ['[1,]']],
+    ['a leading comma', ['[,1]']],
+    ['a missing comma', ['[1 {"a":1}]']],
+    ['a missing comma after an object', ['[{"a":1} 2]']],
+    ['more after the array', ['[1] [2]']],
+    ['an unterminated string', ['["abc]']],
   ];
   it.each(bad)('fails on %s with PDBSYNC_ERR_RESPONSE_MALFORMED', async (_name, chunks) => {
     await expect(parse(chunks)).rejects.toThrow(/PDBSYNC_ERR_RESPONSE_MALFORMED/);
+  });
+});
+
+describe('streamJsonArray chunk boundaries', () => {
+  it('reads the same elements whatever byte the response is split at', async () => {
+    const text = JSON.stringify([{ s: '],[{"\\', n: 1 }, 'é', [[], {}], null, 12.5]);
+    const bytes = Buffer.from(text);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const out: unknown[] = [];
+      for await (const element of streamJsonArray(Readable.from([bytes.subarray(0, cut), bytes.subarray(cut)]), 'test')) out.push(element);
+      expect(JSON.stringify(out)).toBe(text);
+    }
   });
 });
 
