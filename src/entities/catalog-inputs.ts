@@ -1,5 +1,5 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
+import { ascendingBy, certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
 import type { PullReason } from '../sync/precedence.ts';
 import { submittedTimestamp, type Entity, type QuerySource, type SummaryRow } from './entity.ts';
 import { FieldReader } from './fields.ts';
@@ -7,6 +7,7 @@ import { FieldReader } from './fields.ts';
 /** The inputs (hiera keys, ...) a catalog was compiled from, one set per node. */
 const SUMMARY: QuerySpec = {
   query: from('catalog_inputs', extract(['certname', 'producer_timestamp', 'catalog_uuid'], withAnyNodeState())),
+  options: ascendingBy('certname'),
 };
 
 export function parseCatalogInputsSummary(raw: unknown): SummaryRow {

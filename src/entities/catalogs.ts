@@ -1,5 +1,5 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
+import { ascendingBy, certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
 import type { Entity, QuerySource, SummaryRow } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
@@ -12,6 +12,7 @@ const METADATA = ['catalog_uuid', 'transaction_uuid', 'version', 'code_id', 'job
 
 const SUMMARY: QuerySpec = {
   query: from('catalogs', extract(['certname', 'hash', 'producer_timestamp', ...METADATA], withAnyNodeState())),
+  options: ascendingBy('certname'),
 };
 
 export function parseCatalogSummary(raw: unknown): SummaryRow {

@@ -1,5 +1,5 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { extract, from, withAnyNodeState } from '../puppetdb/query.ts';
+import { ascendingBy, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
 import type { PullReason } from '../sync/precedence.ts';
 import { submittedTimestamp, type Entity, type QuerySource, type SummaryRow } from './entity.ts';
 import { FieldReader } from './fields.ts';
@@ -16,7 +16,7 @@ export interface ExpirationRow extends SummaryRow {
 
 const SUMMARY: QuerySpec = {
   query: from('nodes', extract(['certname', 'expires_facts', 'expires_facts_updated'], withAnyNodeState(['null?', 'expires_facts_updated', false]))),
-  options: { include_facts_expiration: true },
+  options: { include_facts_expiration: true, ...ascendingBy('certname') },
 };
 
 export function parseExpirationSummary(raw: unknown): ExpirationRow {

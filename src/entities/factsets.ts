@@ -1,5 +1,5 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
+import { ascendingBy, certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
 import type { Entity, QuerySource, SummaryRow } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
@@ -10,6 +10,7 @@ export interface FactsetRow extends SummaryRow {
 
 const SUMMARY: QuerySpec = {
   query: from('factsets', extract(['certname', 'hash', 'producer_timestamp', 'producer'], withAnyNodeState())),
+  options: ascendingBy('certname'),
 };
 
 export function parseFactsetSummary(raw: unknown): FactsetRow {

@@ -1,5 +1,5 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { extract, from, inactiveNodes, withAnyNodeState } from '../puppetdb/query.ts';
+import { ascendingBy, extract, from, inactiveNodes, withAnyNodeState } from '../puppetdb/query.ts';
 import type { Entity, QuerySource, SummaryRow } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
@@ -15,9 +15,9 @@ export interface NodeRow extends SummaryRow {
   readonly deactivated: string | null;
 }
 
-const REMOTE_DEACTIVATED: QuerySpec = { query: inactiveNodes(['certname', 'deactivated'], 'deactivated') };
+const REMOTE_DEACTIVATED: QuerySpec = { query: inactiveNodes(['certname', 'deactivated'], 'deactivated'), options: ascendingBy('certname') };
 
-const LOCAL_NODES: QuerySpec = { query: from('nodes', extract(['certname', 'deactivated'], withAnyNodeState())) };
+const LOCAL_NODES: QuerySpec = { query: from('nodes', extract(['certname', 'deactivated'], withAnyNodeState())), options: ascendingBy('certname') };
 
 /** The newest producer_timestamp per certname of each kind of record. */
 const LOCAL_NEWEST_DATA: readonly QuerySpec[] = [
@@ -52,14 +52,15 @@ async function* remoteSummary(remote: QuerySource): AsyncGenerator<NodeRow> {
 
 async function* localSummary(local: QuerySource): AsyncGenerator<NodeRow> {
   const newest = new Map<string, number>();
-  for (const spec of LOCAL_NEWEST_DATA) {
+  const readNewest = async (spec: QuerySpec) => {
     for await (const raw of local.query(spec)) {
       const record = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'node data summary row');
       const certname = record.string('certname');
       const time = (record.optionalTimestamp('producer_timestamp') ?? record.optionalTimestamp('max'))?.ms;
       if (time !== undefined) newest.set(certname, Math.max(time, newest.get(certname) ?? time));
     }
-  }
+  };
+  await Promise.all(LOCAL_NEWEST_DATA.map(readNewest));
   for await (const raw of local.query(LOCAL_NODES)) {
     const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'node summary row');
     const certname = node.string('certname');

@@ -1,5 +1,5 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { extract, from, withAnyNodeState } from '../puppetdb/query.ts';
+import { ascendingBy, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
 import type { Entity, QuerySource, SummaryContext, SummaryRow } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
@@ -17,7 +17,7 @@ const EVERY_TYPE = ['null?', 'type', false];
 
 function summaryQuery(since: number): QuerySpec {
   const newer = ['>', 'producer_timestamp', new Date(since).toISOString()];
-  return { query: from('reports', extract(['hash', 'certname', 'producer_timestamp'], withAnyNodeState(['and', EVERY_TYPE, newer]))) };
+  return { query: from('reports', extract(['hash', 'certname', 'producer_timestamp'], withAnyNodeState(['and', EVERY_TYPE, newer]))), options: ascendingBy('hash') };
 }
 
 /** The oldest producer_timestamp a pass looks at; on the first pass also initial-report-threshold. */

@@ -31,3 +31,8 @@ export function inactiveNodes(fields: readonly string[], which: 'deactivated' | 
   const filter = which === 'deactivated' ? ['null?', 'deactivated', false] : ['or', ['null?', 'deactivated', false], ['null?', 'expired', false]];
   return from('nodes', extract(fields, withAnyNodeState(filter)));
 }
+
+/** Query options sorting by `field` ascending: the engine merges summaries by key (src/sync/diff.ts). */
+export function ascendingBy(field: string): Readonly<Record<string, unknown>> {
+  return { order_by: [{ field, order: 'asc' }] };
+}

@@ -8,7 +8,7 @@ import { startPhase, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
 import { inactiveNodes } from '../puppetdb/query.ts';
 import { LocalQueueGate } from './backpressure.ts';
-import { diffSummaries, indexByKey } from './diff.ts';
+import { diffSummaries, indexByKey, mergeSummaries, SummaryOutOfOrder, type PullAction } from './diff.ts';
 import { transferRecord, type TransferContext } from './transfer.ts';
 
 export interface EntityResult {
@@ -131,23 +131,32 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
   let transferred = 0;
   let failed = 0;
   try {
-    const localIndex = await indexByKey(entity.localSummary(context.local, summary));
-    const actions = diffSummaries(entity.remoteSummary(context.remote, summary), localIndex, {
-      pullWhenMissing: entity.pullWhenMissing,
-      excludedCertnames,
-    });
-    for await (const action of actions) {
-      // Backpressure: read the remote summary no faster than records are transferred,
-      // and transfer nothing while the local queue is too deep.
-      await queue.onSizeLessThan(concurrency);
-      await gate.wait(signal);
-      if (signal.aborted) break;
-      void queue.add(async () => {
-        // Queued before the stop but not started: left for the next pass.
-        if (signal.aborted) return;
-        if (await transferRecord(entity, action, transfer)) transferred++;
-        else failed++;
-      });
+    const diffOptions = { pullWhenMissing: entity.pullWhenMissing, excludedCertnames };
+    const transferAll = async (actions: AsyncIterable<PullAction<Row>>) => {
+      for await (const action of actions) {
+        // Backpressure: read the summaries no faster than records are transferred,
+        // and transfer nothing while the local queue is too deep.
+        await queue.onSizeLessThan(concurrency);
+        await gate.wait(signal);
+        if (signal.aborted) break;
+        void queue.add(async () => {
+          // Queued before the stop but not started: left for the next pass.
+          if (signal.aborted) return;
+          if (await transferRecord(entity, action, transfer)) transferred++;
+          else failed++;
+        });
+      }
+    };
+    try {
+      await transferAll(mergeSummaries(entity.remoteSummary(context.remote, summary), entity.localSummary(context.local, summary), diffOptions));
+    } catch (error) {
+      if (!(error instanceof SummaryOutOfOrder)) throw error;
+      // What was transferred is applied before the local summary is read again, so
+      // it reads as in step and is not pulled twice.
+      await queue.onIdle();
+      context.log.warn({ ...fields, reason: error.message }, 'summary not sorted by key; diffing with the local summary held whole');
+      const localIndex = await indexByKey(entity.localSummary(context.local, summary));
+      await transferAll(diffSummaries(entity.remoteSummary(context.remote, summary), localIndex, diffOptions));
     }
     await queue.onIdle();
     if (signal.aborted) {

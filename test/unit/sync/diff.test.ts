@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SummaryRow } from '../../../src/entities/entity.ts';
-import { diffSummaries, indexByKey } from '../../../src/sync/diff.ts';
+import { diffSummaries, indexByKey, mergeSummaries, SummaryOutOfOrder } from '../../../src/sync/diff.ts';
 
 const row = (key: string, time: number, hash = 'h'): SummaryRow => ({ key, certname: key, version: { time, tieBreak: [hash] } });
 
@@ -8,20 +8,25 @@ async function* stream<T>(items: T[]): AsyncGenerator<T> {
   yield* items;
 }
 
-async function pulls(remote: SummaryRow[], local: SummaryRow[], options: { pullWhenMissing?: boolean; excluded?: string[] } = {}) {
-  const index = await indexByKey(stream(local));
+type Options = { pullWhenMissing?: boolean; excluded?: string[] };
+type Diff = (remote: SummaryRow[], local: SummaryRow[], options?: Options) => Promise<string[]>;
+
+const diffOptions = (options: Options) => ({ pullWhenMissing: options.pullWhenMissing ?? true, excludedCertnames: new Set(options.excluded ?? []) });
+
+async function collect(actions: AsyncIterable<{ row: SummaryRow; reason: string }>): Promise<string[]> {
   const out: string[] = [];
-  for await (const action of diffSummaries(stream(remote), index, {
-    pullWhenMissing: options.pullWhenMissing ?? true,
-    excludedCertnames: new Set(options.excluded ?? []),
-  })) {
-    out.push(`${action.row.key}:${action.reason}`);
-  }
+  for await (const action of actions) out.push(`${action.row.key}:${action.reason}`);
   return out;
 }
 
-describe('diffSummaries', () => {
-  const cases: Array<[string, SummaryRow[], SummaryRow[], Parameters<typeof pulls>[2], string[]]> = [
+const byIndex: Diff = async (remote, local, options = {}) => collect(diffSummaries(stream(remote), await indexByKey(stream(local)), diffOptions(options)));
+const byMerge: Diff = async (remote, local, options = {}) => collect(mergeSummaries(stream(remote), stream(local), diffOptions(options)));
+
+describe.each([
+  ['diffSummaries (local summary indexed)', byIndex],
+  ['mergeSummaries (both sorted by key)', byMerge],
+])('%s', (_name, pulls) => {
+  const cases: Array<[string, SummaryRow[], SummaryRow[], Options, string[]]> = [
     ['everything in step', [row('a', 1), row('b', 2)], [row('a', 1), row('b', 2)], {}, []],
     ['empty local pulls all', [row('a', 1), row('b', 2)], [], {}, ['a:missing', 'b:missing']],
     ['empty remote pulls nothing', [], [row('a', 1)], {}, []],
@@ -29,8 +34,20 @@ describe('diffSummaries', () => {
     ['missing rows skipped when the entity says so', [row('a', 1), row('b', 2)], [row('b', 1)], { pullWhenMissing: false }, ['b:newer']],
     ['excluded certnames never pulled', [row('a', 1), row('b', 1)], [], { excluded: ['a'] }, ['b:missing']],
     ['a key listed twice is pulled once', [row('a', 2), row('a', 3)], [row('a', 1)], {}, ['a:newer']],
+    ['local rows on both sides of each remote row', [row('b', 2), row('d', 1)], [row('a', 1), row('c', 1), row('d', 2), row('e', 1)], {}, ['b:missing']],
+    ['a remote row past the end of the local summary', [row('a', 1), row('z', 1)], [row('a', 1)], {}, ['z:missing']],
   ];
   it.each(cases)('%s', async (_name, remote, local, options, expected) => {
     expect(await pulls(remote, local, options)).toEqual(expected);
+  });
+});
+
+describe('mergeSummaries on summaries out of key order', () => {
+  it.each([
+    ['remote', [row('b', 1), row('a', 1)], [row('a', 1), row('b', 1)]],
+    ['local', [row('a', 1), row('c', 1)], [row('b', 1), row('a', 1)]],
+  ])('throws SummaryOutOfOrder for the %s side', async (side, remote, local) => {
+    await expect(byMerge(remote, local)).rejects.toThrow(SummaryOutOfOrder);
+    await expect(byMerge(remote, local)).rejects.toThrow(new RegExp(`the ${side} summary`));
   });
 });

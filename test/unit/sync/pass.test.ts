@@ -23,14 +23,14 @@ const factset = (certname: string) => ({
   package_inventory: [],
 });
 
-/** A remote whose factset records each take `slowMs` to answer; every other query is empty. */
-function slowRemote(slowMs: number): Handler {
+/** A remote whose factset records each take `slowMs` to answer, summary rows in `order`; every other query is empty. */
+function slowRemote(slowMs: number, order = ['a', 'b', 'c']): Handler {
   return (_request, body, response) => {
     const query = (JSON.parse(body) as { query: unknown[] }).query;
     const [, entity, clause] = query as [string, string, unknown[]];
     const isSummary = Array.isArray(clause) && clause[0] === 'extract';
     if (entity === 'factsets' && isSummary) {
-      json(200, ['a', 'b', 'c'].map((c) => ({ certname: c, hash: `h-${c}`, producer_timestamp: '2026-11-21T10:00:00.000Z', producer: 'p' })))(_request, body, response);
+      json(200, order.map((c) => ({ certname: c, hash: `h-${c}`, producer_timestamp: '2026-11-21T10:00:00.000Z', producer: 'p' })))(_request, body, response);
     } else if (entity === 'factsets') {
       const certname = JSON.stringify(clause).match(/"certname","([^"]+)"/)![1]!;
       setTimeout(() => json(200, [factset(certname)])(_request, body, response), slowMs);
@@ -88,5 +88,28 @@ describe('runPass: sync.entity-time-limit', () => {
     });
     expect(result.ok).toBe(false);
     expect(result.entities.at(-1)).toEqual({ entity: 'factsets', ok: false, transferred: 1, failed: 0 });
+  });
+});
+
+describe('runPass: summaries out of key order', () => {
+  it('diffs the entity with the local summary held whole, and transfers each record once', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const settings = { ...summaryContext().settings, concurrency: 1 };
+    const applied: string[] = [];
+    const remembering: Handler = (request, body, response) => {
+      if (request.url?.startsWith('/pdb/cmd/v1?command=replace_facts')) applied.push(new URL(request.url, 'http://x').searchParams.get('certname')!);
+      const query = request.url === '/pdb/query/v4' ? (JSON.parse(body) as { query: unknown[] }).query : [];
+      if (query[1] === 'factsets') {
+        const rows = applied.map((c) => ({ certname: c, hash: `h-${c}`, producer_timestamp: '2026-11-21T10:00:00.000Z', producer: 'p' }));
+        json(200, rows.sort((x, y) => (x.certname < y.certname ? -1 : 1)))(request, body, response);
+      } else emptyLocal(request, body, response);
+    };
+    const result = await runPass({ remote: await client(slowRemote(0, ['a', 'c', 'b'])), local: await client(remembering), log, settings, entities: ENTITIES, firstPass: false });
+
+    expect(result.ok).toBe(true);
+    expect(applied.sort()).toEqual(['a', 'b', 'c']);
+    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', ok: true, transferred: 3, failed: 0 });
+    expect(lines.find((line) => line.msg === 'summary not sorted by key; diffing with the local summary held whole' || line.message === 'summary not sorted by key; diffing with the local summary held whole')).toMatchObject({ entity: 'factsets' });
   });
 });
