@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitForQueueDrained } from './cluster.ts';
 import { readSamples } from './samples.ts';
 
-export const PRODUCER = 'puppet.example.net';
+const PRODUCER = 'puppet.example.net';
 
 export type Payload = { certname: string; producer_timestamp: string; [field: string]: unknown };
 
@@ -69,18 +69,21 @@ export async function drainedAt(url: string, timeoutMs = 1_800_000): Promise<num
   throw new Error(`${url}: queue not drained after ${timeoutMs} ms`);
 }
 
-/** Deletes every node of `url` with the admin `delete` command (synchronous). */
+/** Removes one node and all its data from `url` (admin delete, synchronous). */
+export async function deleteNode(url: string, certname: string): Promise<void> {
+  const res = await fetch(`${url}/pdb/admin/v1/cmd`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ command: 'delete', version: 1, payload: { certname } }),
+  });
+  if (!res.ok) throw new Error(`delete ${certname}: HTTP ${res.status} ${await res.text()}`);
+  await res.arrayBuffer();
+}
+
+/** Deletes every node of `url` with the admin `delete` command. */
 export async function emptyServer(url: string): Promise<void> {
   const nodes = await query(url, ['from', 'nodes', ['extract', ['certname'], ANY]]);
-  await pool(nodes.map((n) => String(n.certname)), 4, async (certname) => {
-    const res = await fetch(`${url}/pdb/admin/v1/cmd`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ command: 'delete', version: 1, payload: { certname } }),
-    });
-    if (!res.ok) throw new Error(`delete ${certname}: HTTP ${res.status} ${await res.text()}`);
-    await res.arrayBuffer();
-  });
+  await pool(nodes.map((n) => String(n.certname)), 4, (certname) => deleteNode(url, certname));
   const left = (await count(url, 'nodes')) + (await count(url, 'reports')) + (await count(url, 'catalogs')) + (await count(url, 'factsets'));
   if (left !== 0) throw new Error(`${url} not empty after deleting its nodes: ${await counts(url)}`);
 }
@@ -90,8 +93,8 @@ export async function emptyServer(url: string): Promise<void> {
 const facts = readSamples('facts');
 const catalogs = readSamples('catalogs');
 const reports = readSamples('reports');
-export const certname = (i: number) => `host-${String(i).padStart(5, '0')}.example.net`;
-export const iso = (ms: number) => new Date(ms).toISOString();
+const certname = (i: number) => `host-${String(i).padStart(5, '0')}.example.net`;
+const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The three records of host `i` at `at`; generation > 0 changes the facts and the catalog's content. */
 export function hostRecords(i: number, at: number, generation: number): Array<[string, number, Payload]> {

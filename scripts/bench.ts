@@ -1,39 +1,44 @@
 // The benchmark: puppetdb-sync against PuppetDB's own export/import, on a fresh
 // cluster of two real PuppetDBs it starts and stops itself.
 //
-//   npm run bench [-- --hosts 200 --repeat 3 --noop-nodes 10000 --hosts-series 50,100 --no-doc]
+//   npm run bench [-- --hosts 200 --repeat 3 --noop-nodes 10000,100000 --hosts-series 50,100 --no-doc]
 //
-// About 18 minutes with the defaults on 2 cores (cluster start-up ~1.5 min, 10,000 small
-// factsets loaded into both servers ~2.5 min); --noop-nodes 0 skips that step, --no-doc
-// prints the table without writing the docs. The figures are also saved in
-// $TMPDIR/pdbsync-bench-figures.json; scripts/bench-report.ts renders them again.
+// About 25 minutes with the defaults on 2 cores (cluster start-up ~1.5 min); --noop-nodes 0
+// skips the large no-op passes, --no-doc prints the table without writing the docs. The
+// figures are also saved in $TMPDIR/pdbsync-bench-figures.json; scripts/bench-report.ts
+// renders them again.
 //
 // 1. loads N hosts (factset with package inventory, ~230 KB catalog, report) into A;
-// 2. full sync into an empty B vs export of A + import into an empty B;
+// 2. full sync into an empty B vs export of A + import into an empty B, and vs the same
+//    commands fed to an empty B directly (its physical limit);
 // 3. incremental: 10% of the hosts changed on A, a pass into B vs export+import of everything;
-// 4. no-op pass (elapsed, peak RSS) at N hosts, then with --noop-nodes small factsets on both;
-// 5. prints the table and writes docs/benchmarks.md and docs/bench-sync-time.svg.
+// 4. peak RSS of a pass carrying a 20 MB catalog;
+// 5. no-op pass (elapsed, peak RSS) at N hosts, then with small factsets written straight
+//    into both servers' databases up to each --noop-nodes count (commands would take
+//    20 minutes per 100,000 nodes);
+// 6. prints the table and writes docs/benchmarks.md and docs/bench-sync-time.svg.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.ts';
-import { counts, drainedAt, emptyServer, feed, hostRecords, iso, PRODUCER, type DirectRate, type Payload } from './bench-pdb.ts';
+import { bigCatalog } from './big-catalog.ts';
+import { counts, deleteNode, drainedAt, emptyServer, feed, hostRecords, submit, type DirectRate } from './bench-pdb.ts';
 import { machine, writeReport, type ExportImportFigures, type Figures, type PassFigures } from './bench-report.ts';
 
 const { values: args } = parseArgs({
   options: {
     hosts: { type: 'string', default: '200' },
     repeat: { type: 'string', default: '3' },
-    'noop-nodes': { type: 'string', default: '10000' },
+    'noop-nodes': { type: 'string', default: '10000,100000' },
     'hosts-series': { type: 'string', default: '50,100' },
     'no-doc': { type: 'boolean', default: false },
   },
 });
 const HOSTS = positiveInt('hosts', args.hosts);
 const REPEAT = positiveInt('repeat', args.repeat);
-const NOOP_NODES = args['noop-nodes'] === '0' ? 0 : positiveInt('noop-nodes', args['noop-nodes']);
+const NOOP_NODES = args['noop-nodes'] === '0' ? [] : [...new Set(args['noop-nodes'].split(',').map((v) => positiveInt('noop-nodes', v)))].sort((a, b) => a - b);
 const SERIES = [...new Set([...args['hosts-series'].split(',').filter(Boolean).map((v) => positiveInt('hosts-series', v)), HOSTS])]
   .filter((n) => n <= HOSTS)
   .sort((a, b) => a - b);
@@ -104,12 +109,43 @@ async function exportImport(from: string, to: string): Promise<ExportImport> {
   return { ms: end - t, exportMs, bytes: archive.byteLength };
 }
 
+/** How long `url` alone takes to answer the factsets summary a pass reads, read whole. */
+async function factsetSummaryMs(url: string): Promise<number> {
+  const t = Date.now();
+  const res = await fetch(`${url}/pdb/query/v4`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: ['from', 'factsets', ['extract', ['certname', 'hash', 'producer_timestamp', 'producer'], ['=', 'node_state', 'any']]],
+      order_by: [{ field: 'certname', order: 'asc' }],
+    }),
+  });
+  await res.arrayBuffer();
+  return Date.now() - t;
+}
+
+/**
+ * SQL writing nodes small-<from>..small-<to - 1> with a small factset each, the same rows
+ * in either database so that both servers are in step: PuppetDB serves them like any
+ * other, and 100,000 are written in seconds instead of 20 minutes of commands.
+ */
+function smallNodesSql(from: number, to: number, at: string): string {
+  const name = "format('small-%s.example.net', lpad(i::text, 6, '0'))";
+  return [
+    `INSERT INTO certnames (certname) SELECT ${name} FROM generate_series(${from}, ${to - 1}) AS i;`,
+    'INSERT INTO factsets (certname, timestamp, hash, producer_timestamp, stable, volatile)',
+    `SELECT ${name}, '${at}', decode(md5(${name}), 'hex'), '${at}',`,
+    "  jsonb_build_object('fact_2', 'shared-2', 'fact_3', 'shared-3'), jsonb_build_object('fact_0', 'value-' || i, 'fact_1', 'value-' || i)",
+    `FROM generate_series(${from}, ${to - 1}) AS i;`,
+  ].join('\n');
+}
+
 // ---------------------------------------------------------------- the run
 
-interface FullPoint { hosts: number; sync: Pass[]; ei: ExportImport[] }
+interface FullPoint { hosts: number; sync: Pass[]; ei: ExportImport[]; direct: DirectRate[] }
 
 const startedAt = new Date();
-say(`hosts ${HOSTS}, repeat ${REPEAT}, series ${SERIES.join(',')}, noop-nodes ${NOOP_NODES}`);
+say(`hosts ${HOSTS}, repeat ${REPEAT}, series ${SERIES.join(',')}, noop-nodes ${NOOP_NODES.join(',') || 'none'}`);
 say('building dist/cli.js');
 const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
 if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
@@ -130,22 +166,31 @@ try {
   const load: DirectRate = { commands: 0, ms: 0 };
   const points: FullPoint[] = [];
   let loaded = 0;
-  for (const n of SERIES) {
+  const generation0 = (from: number, to: number) => {
     const commands = [];
-    for (let i = loaded; i < n; i++) commands.push(...hostRecords(i, base + i * 1000, 0));
-    const rate = await feed(A, commands);
+    for (let i = from; i < to; i++) commands.push(...hostRecords(i, base + i * 1000, 0));
+    return commands;
+  };
+  for (const n of SERIES) {
+    const rate = await feed(A, generation0(loaded, n));
     load.commands += rate.commands;
     load.ms += rate.ms;
     loaded = n;
     say(`loaded ${n} hosts into A (${rate.commands} commands, ${(rate.commands / (rate.ms / 1000)).toFixed(1)}/s applied): ${await counts(A)}`);
     const reps = n === HOSTS ? REPEAT : 1;
-    const point: FullPoint = { hosts: n, sync: [], ei: [] };
+    const point: FullPoint = { hosts: n, sync: [], ei: [], direct: [] };
     for (let r = 0; r < reps; r++) {
       // Export+import first: it leaves B without package inventories; the sync last, so B ends in step.
       await emptyServer(B);
       const ei = await exportImport(A, B);
       point.ei.push(ei);
       say(`  ${n} hosts, export+import ${secs(ei.ms)} s (export ${secs(ei.exportMs)} s, ${(ei.bytes / 1e6).toFixed(1)} MB): B ${await counts(B)}`);
+      if (n === HOSTS) {
+        await emptyServer(B);
+        const direct = await feed(B, generation0(0, n));
+        point.direct.push(direct);
+        say(`  ${n} hosts fed to B directly: ${secs(direct.ms)} s, ${(direct.commands / (direct.ms / 1000)).toFixed(1)} commands/s applied`);
+      }
       await emptyServer(B);
       const pass = await syncPass(B, A);
       point.sync.push(pass);
@@ -180,25 +225,33 @@ try {
     say(`  (B back in step: ${repair.transferred} records)`);
   }
 
-  // 4: no-op passes.
+  // 4: a 20 MB catalog, pulled into B again at each repetition.
+  const big = bigCatalog('big-catalog.example.net', 20_000);
+  await submit(A, 'replace_catalog', 9, big);
+  await drainedAt(A);
+  const bigPasses: Pass[] = [];
+  for (let r = 0; r < REPEAT; r++) {
+    await deleteNode(B, big.certname);
+    bigPasses.push(await syncPass(B, A));
+    say(`  20 MB catalog: pass elapsed ${secs(bigPasses.at(-1)!.elapsedMs)} s, peak RSS ${mb(bigPasses.at(-1)!.maxRssBytes)} MB`);
+  }
+
+  // 5: no-op passes.
   const noop: Pass[] = [];
   for (let r = 0; r < REPEAT; r++) noop.push(await syncPass(B, A));
   say(`  no-op at ${HOSTS} hosts: elapsed ${noop.map((p) => p.elapsedMs).join(', ')} ms, transferred ${noop.map((p) => p.transferred).join(', ')}`);
-  const noopBig: Pass[] = [];
-  let noopLoad: DirectRate | undefined;
-  if (NOOP_NODES > 0) {
-    const commands: Array<[string, number, Payload]> = [];
-    for (let i = 0; i < NOOP_NODES; i++) {
-      const values: Record<string, unknown> = {};
-      for (let k = 0; k < 10; k++) values[`fact_${k}`] = k < 2 ? `value-${i}-${k}` : `shared-${k}`;
-      commands.push(['replace_facts', 5, { certname: `small-${String(i).padStart(6, '0')}.example.net`, environment: 'production', producer: PRODUCER, producer_timestamp: iso(base - 3600_000 + i), values }]);
-    }
+  const noopSeries: Figures['noopSeries'] = [];
+  let seeded = 0;
+  for (const nodes of NOOP_NODES) {
     const t = Date.now();
-    const [ra, rb] = await Promise.all([feed(A, commands), feed(B, commands)]);
-    noopLoad = { commands: ra.commands + rb.commands, ms: Math.max(ra.ms, rb.ms) };
-    say(`loaded ${NOOP_NODES} small factsets into A and B in ${secs(Date.now() - t)} s: A ${await counts(A)}; B ${await counts(B)}`);
-    for (let r = 0; r < REPEAT; r++) noopBig.push(await syncPass(B, A));
-    say(`  no-op at ${HOSTS + NOOP_NODES} nodes: elapsed ${noopBig.map((p) => p.elapsedMs).join(', ')} ms, transferred ${noopBig.map((p) => p.transferred).join(', ')}`);
+    await Promise.all(cluster.servers.map((s) => cluster.sql(s.database, smallNodesSql(seeded, nodes, new Date(base - 3600_000).toISOString()))));
+    seeded = nodes;
+    say(`wrote ${nodes} small factsets into both databases (${secs(Date.now() - t)} s): A ${await counts(A)}; B ${await counts(B)}`);
+    const passes: Pass[] = [];
+    for (let r = 0; r < REPEAT; r++) passes.push(await syncPass(B, A));
+    const summaryMs = await factsetSummaryMs(A);
+    noopSeries.push({ nodes, passes, factsetSummaryMs: summaryMs });
+    say(`  no-op at ${HOSTS} hosts + ${nodes} nodes: elapsed ${passes.map((p) => p.elapsedMs).join(', ')} ms, peak RSS ${passes.map((p) => mb(p.maxRssBytes)).join(', ')} MB, transferred ${passes.map((p) => p.transferred).join(', ')}`);
   }
 
   // 5: figures, saved first so that the report can be rendered again without a rerun.
@@ -211,15 +264,14 @@ try {
     hosts: HOSTS,
     repeat: REPEAT,
     changed: CHANGED,
-    noopNodes: NOOP_NODES,
     points,
     incSync,
     incEi,
+    bigCatalog: { bytes: Buffer.byteLength(JSON.stringify(big)), passes: bigPasses },
     noop,
-    noopBig,
-    directRate: load.commands / (load.ms / 1000),
+    noopSeries,
+    loadRate: load.commands / (load.ms / 1000),
     ...(footprintKb > 0 ? { footprintBytes: footprintKb * 1024 } : {}),
-    ...(noopLoad ? { noopLoadRate: noopLoad.commands / (noopLoad.ms / 1000) } : {}),
   };
   writeFileSync(FIGURES, JSON.stringify(figures, null, 1));
   say(`figures saved in ${FIGURES}`);

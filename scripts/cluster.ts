@@ -12,6 +12,8 @@ export interface Cluster {
   servers: ClusterServer[];
   postgres: { port: number; dir: string };
   baseDir: string;
+  /** Runs SQL as PostgreSQL's superuser in `database` (a server's `database`, or postgres); its output. */
+  sql(database: string, statement: string): Promise<string>;
   stop(): Promise<void>;
 }
 export interface StartOptions { servers: number; baseDir?: string; log?: (line: string) => void }
@@ -219,12 +221,12 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
     ]), { cwd: pgDir });
     log(`postgres on port ${pgPort} (${Date.now() - t0} ms)`);
 
+    const psql = (db: string, sql: string) =>
+      run(join(pgBin, 'psql'), ['-h', sockDir, '-p', String(pgPort), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
     const servers: ClusterServer[] = [];
     for (let i = 1; i <= options.servers; i++) {
       const database = `puppetdb${i}`;
       const password = `pw-${database}`;
-      const psql = (db: string, sql: string) =>
-        run(join(pgBin, 'psql'), ['-h', sockDir, '-p', String(pgPort), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
       await psql('postgres', `CREATE ROLE ${database} LOGIN PASSWORD '${password}'`);
       await psql('postgres', `CREATE DATABASE ${database} OWNER ${database} ENCODING 'UTF8' TEMPLATE template0`);
       await psql(database, 'CREATE EXTENSION pg_trgm; CREATE EXTENSION pgcrypto;');
@@ -263,7 +265,7 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
     }
     await Promise.all(servers.map((s, i) => waitRunning(s, l.pdbs[i]!, t1, log)));
     log(`${servers.length} PuppetDB(s) running after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
-    return { servers, postgres: { port: pgPort, dir: pgDir }, baseDir, stop: () => stopLive(l, pgBin) };
+    return { servers, postgres: { port: pgPort, dir: pgDir }, baseDir, sql: psql, stop: () => stopLive(l, pgBin) };
   } catch (err) {
     await stopLive(l, pgBin).catch(() => {});
     throw err;
