@@ -51,7 +51,11 @@ export async function* mergeSummaries<Row extends SummaryRow>(
   const remote = ascending(remoteRows, 'remote');
   const local = ascending(localRows, 'local');
   try {
-    let [next, localNext] = await Promise.all([remote.next(), local.next()]);
+    // The local summary is read once the remote has a row: an entity the remote has
+    // nothing of (often nodes, fact-expiration, catalog-inputs) costs one query.
+    let next = await remote.next();
+    if (next.done) return;
+    let localNext = await local.next();
     while (!next.done) {
       const row = next.value;
       while (!localNext.done && localNext.value.key < row.key) localNext = await local.next();
