@@ -51,3 +51,15 @@ describe('mergeSummaries on summaries out of key order', () => {
     await expect(byMerge(remote, local)).rejects.toThrow(new RegExp(`the ${side} summary`));
   });
 });
+
+describe('mergeSummaries when the remote has nothing', () => {
+  it('never reads the local summary', async () => {
+    let localRead = false;
+    async function* local(): AsyncGenerator<SummaryRow> {
+      localRead = true;
+      yield row('a', 1);
+    }
+    expect(await collect(mergeSummaries(stream<SummaryRow>([]), local(), diffOptions({})))).toEqual([]);
+    expect(localRead).toBe(false);
+  });
+});
