@@ -93,7 +93,7 @@ export class PuppetDbClient {
    * (secondsToWaitForCompletion): the sync then knows the command took effect before
    * it reads local state again, and the waiting bounds how much it queues.
    */
-  async submit(command: Command | SerializedCommand, waitSeconds: number, signal?: AbortSignal): Promise<CommandResult> {
+  async submit(command: SerializedCommand, waitSeconds: number, signal?: AbortSignal): Promise<CommandResult> {
     const params = new URLSearchParams({
       command: command.command,
       version: String(command.version),
@@ -101,9 +101,8 @@ export class PuppetDbClient {
       'producer-timestamp': command.producerTimestamp,
     });
     if (waitSeconds > 0) params.set('secondsToWaitForCompletion', String(waitSeconds));
-    const body = 'body' in command ? command.body : JSON.stringify(command.payload);
     return this.retrying(async () => {
-      const response = await this.send('POST', `/pdb/cmd/v1?${params}`, body);
+      const response = await this.send('POST', `/pdb/cmd/v1?${params}`, command.body);
       const text = await response.body.text();
       const answer = parseCommandAnswer(text);
       // A blocking submission answers 503 with a uuid when the command timed out or

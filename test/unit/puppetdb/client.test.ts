@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PuppetDbClient, type Command } from '../../../src/puppetdb/client.ts';
+import { PuppetDbClient, serializeCommand, type Command } from '../../../src/puppetdb/client.ts';
 import { fakeServer, json, type FakeServer, type Handler } from '../fake-server.ts';
 
 let server: FakeServer | undefined;
@@ -76,7 +76,7 @@ describe('PuppetDbClient', () => {
 
   it('submits a command with its parameters and reports it applied', async () => {
     const { url, requests } = await fake([json(200, { uuid: 'u1', processed: true, timed_out: false })]);
-    expect(await makeClient(url).submit(command, 30)).toEqual({ uuid: 'u1', applied: true });
+    expect(await makeClient(url).submit(serializeCommand(command), 30)).toEqual({ uuid: 'u1', applied: true });
     const sent = new URL(requests[0]!.url, url);
     expect(Object.fromEntries(sent.searchParams)).toEqual({
       command: 'replace_facts',
@@ -90,13 +90,13 @@ describe('PuppetDbClient', () => {
 
   it('reports a command still queued after the wait without submitting it again', async () => {
     const { url, requests } = await fake([json(503, { uuid: 'u2', processed: false, timed_out: true })]);
-    expect(await makeClient(url).submit(command, 1)).toEqual({ uuid: 'u2', applied: false });
+    expect(await makeClient(url).submit(serializeCommand(command), 1)).toEqual({ uuid: 'u2', applied: false });
     expect(requests).toHaveLength(1);
   });
 
   it('fails a command PuppetDB could not apply, without retrying it', async () => {
     const { url, requests } = await fake([json(503, { uuid: 'u3', processed: true, timed_out: false, error: 'java.lang.NullPointerException' })]);
-    await expect(makeClient(url).submit(command, 1)).rejects.toThrow(/PDBSYNC_ERR_COMMAND_FAILED.*NullPointerException/);
+    await expect(makeClient(url).submit(serializeCommand(command), 1)).rejects.toThrow(/PDBSYNC_ERR_COMMAND_FAILED.*NullPointerException/);
     expect(requests).toHaveLength(1);
   });
 
