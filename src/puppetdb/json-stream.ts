@@ -38,6 +38,122 @@ const ZERO = 0x30;
 /** Integers of 16 digits or more may lie past 2^53 (9007199254740992). */
 const UNSAFE_DIGITS = 16;
 
+/** Where the elements of a top-level JSON array end, byte by byte, across chunks. */
+class ElementScanner {
+  private opened = false;
+  private closed = false;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private afterComma = false;
+  private digits = 0;
+  private previous = 0;
+  private previousButOne = 0;
+  /** Inside an element; it began at `start` of the current chunk, or in an earlier one. */
+  inElement = false;
+  start = 0;
+  /** Whether the element being read, or the one just ended, has a number to keep exact. */
+  needsExact = false;
+  elementsEnded = 0;
+  private readonly malformed: (detail: string) => Error;
+
+  constructor(malformed: (detail: string) => Error) {
+    this.malformed = malformed;
+  }
+
+  get complete(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Scans `chunk` from `from`: the index of the ',' or ']' that ends an element (the
+   * element is chunk[start..index), plus earlier chunks' bytes), or -1 at the end of
+   * the chunk. A plain loop in a method, not in the async generator, so V8 optimizes it.
+   */
+  scan(chunk: Buffer, from: number): number {
+    for (let i = from; i < chunk.length; i++) {
+      if (this.inString) {
+        i = this.skipString(chunk, i);
+        continue;
+      }
+      const byte = chunk[i]!;
+      if (isDigit(byte)) {
+        if (++this.digits >= UNSAFE_DIGITS) this.needsExact = true;
+      } else {
+        if (this.digits > 0 && isFractionOrExponent(byte)) this.needsExact = true;
+        // "-0" prints back as "0".
+        if (this.digits === 1 && this.previous === ZERO && this.previousButOne === MINUS) this.needsExact = true;
+        this.digits = 0;
+      }
+      this.previousButOne = this.previous;
+      this.previous = byte;
+      if (isSpace(byte)) continue;
+      if (this.closed) throw this.malformed('more after the end of the array');
+      if (!this.opened) {
+        if (byte !== OPEN_ARRAY) throw this.malformed(`expected a JSON array, got ${String.fromCharCode(byte)}`);
+        this.opened = true;
+        this.depth = 1;
+        continue;
+      }
+      if (this.depth === 1 && (byte === COMMA || byte === CLOSE_ARRAY)) {
+        const ended = this.inElement;
+        if (!ended && (byte === COMMA || this.afterComma)) {
+          throw this.malformed(`an element is missing before a ${String.fromCharCode(byte)}`);
+        }
+        this.afterComma = byte === COMMA;
+        if (byte === CLOSE_ARRAY) {
+          this.closed = true;
+          this.depth = 0;
+        }
+        if (ended) {
+          this.inElement = false;
+          this.elementsEnded++;
+          return i;
+        }
+        continue;
+      }
+      if (this.depth === 1 && !this.inElement) {
+        if (this.elementsEnded > 0 && !this.afterComma) throw this.malformed(`a comma is missing after element ${this.elementsEnded}`);
+        this.inElement = true;
+        this.start = i;
+        this.needsExact = false;
+      }
+      if (byte === QUOTE) this.inString = true;
+      else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) this.depth++;
+      else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) this.depth--;
+    }
+    return -1;
+  }
+
+  /**
+   * Inside a string at `from`: the index of its closing quote (the string has ended),
+   * or the chunk's last index (it goes on). Jumps from quote to quote with indexOf; a
+   * quote after an odd run of backslashes is escaped.
+   */
+  private skipString(chunk: Buffer, from: number): number {
+    let i = from;
+    if (this.escaped) {
+      this.escaped = false;
+      i++;
+    }
+    for (;;) {
+      const quote = chunk.indexOf(QUOTE, i);
+      const end = quote < 0 ? chunk.length : quote;
+      let backslashes = 0;
+      while (end - backslashes - 1 >= i && chunk[end - backslashes - 1] === BACKSLASH) backslashes++;
+      if (quote < 0) {
+        this.escaped = backslashes % 2 === 1;
+        return chunk.length - 1;
+      }
+      if (backslashes % 2 === 0) {
+        this.inString = false;
+        return quote;
+      }
+      i = quote + 1;
+    }
+  }
+}
+
 /**
  * Yields the elements of a top-level JSON array as they arrive, holding only the
  * bytes of the element being read: PuppetDB answers every query with one array, and
@@ -57,93 +173,37 @@ export async function* streamJsonArray(
   maxBytes = Number.POSITIVE_INFINITY,
 ): AsyncGenerator<unknown> {
   const malformed = (detail: string) => new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `${what}: ${detail}`);
+  const scanner = new ElementScanner(malformed);
   let bytes = 0;
-  let opened = false;
-  let closed = false;
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
   /** Bytes of the element being read from earlier chunks. */
-  let parts: Uint8Array[] = [];
-  let inElement = false;
-  let afterComma = false;
-  let elementsEnded = 0;
-  let needsExact = false;
-  let digits = 0;
-  let previous = 0;
-  let previousButOne = 0;
+  let parts: Buffer[] = [];
 
-  const parse = (chunk: Uint8Array, start: number, end: number): unknown => {
-    parts.push(chunk.subarray(start, end));
-    const text = Buffer.concat(parts).toString('utf8');
-    parts = [];
-    inElement = false;
-    const exact = needsExact;
-    needsExact = false;
+  const parse = (chunk: Buffer, end: number): unknown => {
+    let text: string;
+    if (parts.length === 0) text = chunk.toString('utf8', scanner.start, end);
+    else {
+      parts.push(chunk.subarray(0, end));
+      text = Buffer.concat(parts).toString('utf8');
+      parts = [];
+    }
     try {
-      return exact ? JSON.parse(text, exactNumbers) : JSON.parse(text);
+      return scanner.needsExact ? JSON.parse(text, exactNumbers) : JSON.parse(text);
     } catch (error) {
-      throw malformed(`element ${elementsEnded + 1} is not valid JSON: ${(error as Error).message}`);
+      throw malformed(`element ${scanner.elementsEnded} is not valid JSON: ${(error as Error).message}`);
     }
   };
 
   for await (const received of body) {
-    const chunk = typeof received === 'string' ? Buffer.from(received) : received;
+    const chunk = Buffer.isBuffer(received) ? received : Buffer.from(received);
     // Counted before scanning, so an oversized record fails before it is parsed.
     bytes += chunk.length;
     if (bytes > maxBytes) throw new SyncError('PDBSYNC_ERR_RECORD_TOO_LARGE', `${what}: more than ${maxBytes} bytes`);
-    let start = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const byte = chunk[i]!;
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (byte === BACKSLASH) escaped = true;
-        else if (byte === QUOTE) inString = false;
-        continue;
-      }
-      if (isDigit(byte)) {
-        if (++digits >= UNSAFE_DIGITS) needsExact = true;
-      } else {
-        if (digits > 0 && isFractionOrExponent(byte)) needsExact = true;
-        // "-0" prints back as "0".
-        if (digits === 1 && previous === ZERO && previousButOne === MINUS) needsExact = true;
-        digits = 0;
-      }
-      previousButOne = previous;
-      previous = byte;
-      if (isSpace(byte)) continue;
-      if (closed) throw malformed('more after the end of the array');
-      if (!opened) {
-        if (byte !== OPEN_ARRAY) throw malformed(`expected a JSON array, got ${String.fromCharCode(byte)}`);
-        opened = true;
-        depth = 1;
-        continue;
-      }
-      if (depth === 1 && (byte === COMMA || byte === CLOSE_ARRAY)) {
-        if (inElement) {
-          yield parse(chunk, start, i);
-          elementsEnded++;
-          afterComma = false;
-        } else if (byte === COMMA || afterComma) {
-          throw malformed(`an element is missing before a ${String.fromCharCode(byte)}`);
-        }
-        if (byte === COMMA) afterComma = true;
-        else {
-          closed = true;
-          depth = 0;
-        }
-        continue;
-      }
-      if (depth === 1 && !inElement) {
-        if (elementsEnded > 0 && !afterComma) throw malformed(`a comma is missing after element ${elementsEnded}`);
-        inElement = true;
-        start = i;
-      }
-      if (byte === QUOTE) inString = true;
-      else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) depth++;
-      else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) depth--;
+    // An element begun in an earlier chunk goes on from this chunk's first byte.
+    scanner.start = 0;
+    for (let end = scanner.scan(chunk, 0); end >= 0; end = scanner.scan(chunk, end + 1)) {
+      yield parse(chunk, end);
     }
-    if (inElement) parts.push(chunk.subarray(start));
+    if (scanner.inElement) parts.push(chunk.subarray(scanner.start));
   }
-  if (!closed) throw malformed(`the JSON array is incomplete after ${bytes} bytes`);
+  if (!scanner.complete) throw malformed(`the JSON array is incomplete after ${bytes} bytes`);
 }
