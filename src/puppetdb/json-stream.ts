@@ -1,4 +1,5 @@
 import { SyncError } from '../errors.ts';
+import { collectGarbage } from './collect-garbage.ts';
 
 /**
  * Numbers keep their exact text when a JS number would not print the same way
@@ -37,6 +38,8 @@ const MINUS = 0x2d;
 const ZERO = 0x30;
 /** Integers of 16 digits or more may lie past 2^53 (9007199254740992). */
 const UNSAFE_DIGITS = 16;
+/** Characters from which an element's text is worth a full collection once parsed. */
+const LARGE_ELEMENT = 4 * 1024 * 1024;
 
 /** Where the elements of a top-level JSON array end, byte by byte, across chunks. */
 class ElementScanner {
@@ -186,11 +189,21 @@ export async function* streamJsonArray(
       text = Buffer.concat(parts).toString('utf8');
       parts = [];
     }
+    const large = text.length >= LARGE_ELEMENT;
+    // A large element's bytes are garbage once decoded, its text once parsed: each
+    // collected before the next copy is made.
+    if (large) collectGarbage();
+    let element: unknown;
     try {
-      return scanner.needsExact ? JSON.parse(text, exactNumbers) : JSON.parse(text);
+      element = scanner.needsExact ? JSON.parse(text, exactNumbers) : JSON.parse(text);
     } catch (error) {
       throw malformed(`element ${scanner.elementsEnded} is not valid JSON: ${(error as Error).message}`);
     }
+    if (large) {
+      text = '';
+      collectGarbage();
+    }
+    return element;
   };
 
   for await (const received of body) {
