@@ -150,7 +150,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: { kind: 'integer', min: 1024, max: 2_147_483_647 },
     required: false,
     default: 67_108_864,
-    doc: 'Bytes: a remote record (one catalog, factset, ...) whose response is larger fails alone; a record in flight takes about 11 times its size in memory.',
+    doc: 'Bytes: a remote record (one catalog, factset, ...) whose response is larger fails alone; a record in flight takes about 7 times its size in memory.',
   },
   {
     key: 'tls',
