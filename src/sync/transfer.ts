@@ -67,7 +67,7 @@ async function fetchCommand<Row extends SummaryRow>(
   return serializeCommand(entity.toCommand(action.row, record, action.reason, lists));
 }
 
-async function fetchOne(remote: PuppetDbClient, spec: Parameters<PuppetDbClient['query']>[0], certname: string): Promise<unknown> {
+async function fetchOne(remote: PuppetDbClient, spec: QuerySpec, certname: string): Promise<unknown> {
   const rows: unknown[] = [];
   for await (const row of remote.query(spec)) {
     rows.push(row);
@@ -77,7 +77,7 @@ async function fetchOne(remote: PuppetDbClient, spec: Parameters<PuppetDbClient[
   return rows[0];
 }
 
-async function fetchAll(remote: PuppetDbClient, spec: Parameters<PuppetDbClient['query']>[0]): Promise<unknown[]> {
+async function fetchAll(remote: PuppetDbClient, spec: QuerySpec): Promise<unknown[]> {
   const rows: unknown[] = [];
   for await (const row of remote.query(spec)) rows.push(row);
   return rows;
