@@ -16,14 +16,14 @@ export async function submit(url: string, command: string, version: number, payl
   await response.arrayBuffer();
 }
 
-export async function query(url: string, ast: unknown): Promise<Record<string, unknown>[]> {
+async function query(url: string, ast: unknown): Promise<Record<string, unknown>[]> {
   const response = await fetch(`${url}/pdb/query/v4`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: ast }) });
   if (!response.ok) throw new Error(`query ${JSON.stringify(ast)}: HTTP ${response.status} ${await response.text()}`);
   return (await response.json()) as Record<string, unknown>[];
 }
 
-export const ANY = ['=', 'node_state', 'any'];
-export async function count(url: string, entity: string, extra?: unknown): Promise<number> {
+const ANY = ['=', 'node_state', 'any'];
+async function count(url: string, entity: string, extra?: unknown): Promise<number> {
   const filter = entity === 'reports' ? ['and', ANY, ['null?', 'type', false]] : ANY;
   const rows = await query(url, ['from', entity, ['extract', [['function', 'count']], extra ? ['and', filter, extra] : filter]]);
   return Number(rows[0]?.count ?? 0);
@@ -36,7 +36,7 @@ export async function counts(url: string): Promise<string> {
 }
 
 /** Runs `fn` over `items`, at most `limit` at once. */
-export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);

@@ -189,17 +189,15 @@ export async function* streamJsonArray(
       text = Buffer.concat(parts).toString('utf8');
       parts = [];
     }
-    const large = text.length >= LARGE_ELEMENT;
-    // A large element's bytes are garbage once decoded, its text once parsed: each
-    // collected before the next copy is made.
-    if (large) collectGarbage();
     let element: unknown;
     try {
       element = scanner.needsExact ? JSON.parse(text, exactNumbers) : JSON.parse(text);
     } catch (error) {
       throw malformed(`element ${scanner.elementsEnded} is not valid JSON: ${(error as Error).message}`);
     }
-    if (large) {
+    // A large element's text and bytes are garbage once it is parsed: collected
+    // before the record is converted and written out, which then reuse the space.
+    if (text.length >= LARGE_ELEMENT) {
       text = '';
       collectGarbage();
     }
