@@ -1,4 +1,5 @@
 // Runs a throw-away PostgreSQL + PuppetDB cluster until SIGINT/SIGTERM.
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.ts';
 
@@ -29,5 +30,7 @@ const cluster = await startCluster({
   log: (line) => console.error(line),
 });
 console.log(JSON.stringify(cluster.servers.map((s) => s.url)));
+// For the integration tests that write into the servers' databases.
+console.error(`PDBSYNC_TEST_PG=${join(cluster.postgres.dir, 'sock')}:${cluster.postgres.port}`);
 console.error('running; press Ctrl-C to stop');
 // cluster.ts's SIGINT/SIGTERM handlers stop the cluster and exit; the child processes keep us alive until then.

@@ -17,6 +17,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       messageKey: 'message',
       timestamp: () => `,"@timestamp":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: serializeError },
     },
     destination ?? pino.destination({ fd: 1, sync: true }),
   );
@@ -47,15 +48,20 @@ export function startPhase(log: Logger, phase: Phase, fields: Record<string, unk
     },
     error(error, extra) {
       log.error(
-        { phase, event: 'error', ok: false, elapsed: elapsed(), ...fields, ...extra, error: describeError(error) },
+        { phase, event: 'error', ok: false, elapsed: elapsed(), ...fields, ...extra, err: error },
         `${phase} error: ${error instanceof Error ? error.message : String(error)}`,
       );
     },
   };
 }
 
-export function describeError(error: unknown): Record<string, unknown> {
-  if (error instanceof SyncError) return { code: error.code, retryable: error.retryable, message: error.message };
-  if (error instanceof Error) return { message: error.message, stack: error.stack };
-  return { message: String(error) };
+/**
+ * The one shape of an error in the log, under `err` on every line: an expected fault
+ * (a SyncError) is its code, whether it is retried and its message, with no stack; an
+ * unexpected one (a bug) keeps its stack.
+ */
+export function serializeError(error: unknown): Record<string, unknown> {
+  if (error instanceof SyncError) return { type: error.name, code: error.code, retryable: error.retryable, message: error.message };
+  if (error instanceof Error) return { type: error.name, message: error.message, stack: error.stack };
+  return { type: typeof error, message: String(error) };
 }

@@ -88,6 +88,9 @@ function toConfig(tree: Tree, file: string): Config {
       jitterPercent: sync['jitter-percent'] as number,
       backoffMaxMs: sync['backoff-max'] as number,
       queueLimit: sync['queue-limit'] as number,
+      reconcileIntervalMs: sync['reconcile-interval'] as number,
+      watermarkOverlapMs: sync['watermark-overlap'] as number,
+      lateArrivalWindowMs: sync['late-arrival-window'] as number,
     },
     http: {
       host: obj(tree, 'http')['host'] as string,

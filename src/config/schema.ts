@@ -79,8 +79,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'sync.remotes[].interval',
     type: { kind: 'duration', min: '1ms' },
     required: false,
-    default: '2m',
-    doc: 'How long to wait between the end of one sync with this remote and the start of the next.',
+    default: '5s',
+    doc: 'How long to wait between the end of one pass against this remote and the start of the next; an incremental pass costs what changed, so seconds are cheap.',
   },
   {
     key: 'sync.node-purge-ttl',
@@ -102,6 +102,27 @@ export const OPTIONS: readonly OptionSpec[] = [
     required: false,
     default: '0s',
     doc: 'The first pass after start pulls only reports newer than this, later passes the rest (Puppet Enterprise\'s meaning); 0s pulls every report from the first pass.',
+  },
+  {
+    key: 'sync.reconcile-interval',
+    type: { kind: 'duration', min: '1s' },
+    required: false,
+    default: '1h',
+    doc: '`run` compares everything each remote holds with the local server (an exact reconciliation) at start and then this often; the passes in between read only what the remote received since the previous one.',
+  },
+  {
+    key: 'sync.watermark-overlap',
+    type: { kind: 'duration', min: '0s' },
+    required: false,
+    default: '5m',
+    doc: 'Incremental passes read again what the remote received this long before the newest record already seen: PuppetDB stamps a record when it receives the command and stores it after the command waited in its queue.',
+  },
+  {
+    key: 'sync.late-arrival-window',
+    type: { kind: 'duration', min: '0s' },
+    required: false,
+    default: '1h',
+    doc: 'Incremental passes see a report (and a catalog input, facts-expiration setting or deactivation) that reaches the remote up to this long after its producer_timestamp; later arrivals wait for the next reconciliation.',
   },
   {
     key: 'sync.entity-time-limit',

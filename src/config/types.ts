@@ -8,7 +8,7 @@ export interface ServerConfig {
 }
 
 export interface RemoteConfig extends ServerConfig {
-  /** How often `run` pulls from this remote; PuppetDB duration syntax in the file. */
+  /** How long `run` waits between two passes against this remote; PuppetDB duration syntax in the file. */
   readonly intervalMs: number;
 }
 
@@ -41,6 +41,12 @@ export interface SyncSettings {
   readonly backoffMaxMs: number;
   /** Transfers wait while the local command queue is deeper than this; 0: never. */
   readonly queueLimit: number;
+  /** `run` reconciles each remote this often (and at start); incremental passes in between. */
+  readonly reconcileIntervalMs: number;
+  /** Incremental queries on a receive time start this long before the watermark (commands wait in the remote's queue). */
+  readonly watermarkOverlapMs: number;
+  /** How long after its producer_timestamp a record may reach a remote and still be seen by an incremental pass. */
+  readonly lateArrivalWindowMs: number;
 }
 
 export interface HttpConfig {

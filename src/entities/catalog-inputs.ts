@@ -1,14 +1,13 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { ascendingBy, certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
-import type { PullReason } from '../sync/precedence.ts';
-import { submittedTimestamp, type Entity, type QuerySource, type SummaryRow } from './entity.ts';
+import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
+import type { PullReason, SummaryRow } from '../types.ts';
+import { producedSince, readMax, submittedTimestamp, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 /** The inputs (hiera keys, ...) a catalog was compiled from, one set per node. */
-const SUMMARY: QuerySpec = {
-  query: from('catalog_inputs', extract(['certname', 'producer_timestamp', 'catalog_uuid'], withAnyNodeState())),
-  options: ascendingBy('certname'),
-};
+const FIELDS = ['certname', 'producer_timestamp', 'catalog_uuid'];
+
+const SUMMARY: QuerySpec = { query: from('catalog_inputs', extract(FIELDS, withAnyNodeState())), options: ascendingBy('certname') };
 
 export function parseCatalogInputsSummary(raw: unknown): SummaryRow {
   const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'catalog inputs summary row');
@@ -19,6 +18,16 @@ export function parseCatalogInputsSummary(raw: unknown): SummaryRow {
 
 async function* summary(source: QuerySource): AsyncGenerator<SummaryRow> {
   for await (const raw of source.query(SUMMARY)) yield parseCatalogInputsSummary(raw);
+}
+
+async function* rows(source: QuerySource, filter: Ast): AsyncGenerator<SummaryRow> {
+  for await (const raw of source.query({ query: from('catalog_inputs', extract(FIELDS, withAnyNodeState(filter))) })) yield parseCatalogInputsSummary(raw);
+}
+
+/** Catalog inputs carry no receive time: their producer_timestamp, within the late-arrival window, is the watermark. */
+async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change> {
+  const filter = since === null ? ['null?', 'producer_timestamp', false] : atOrAfter('producer_timestamp', producedSince(since, context.settings));
+  for await (const row of rows(remote, filter)) yield { row, mark: row.version.time };
 }
 
 function compareInputs(a: readonly [string, string], b: readonly [string, string]): number {
@@ -55,6 +64,9 @@ export const catalogInputs: Entity = {
   pullWhenMissing: true,
   remoteSummary: summary,
   localSummary: summary,
+  watermark: (remote) => readMax(remote, { query: newest('catalog_inputs', 'producer_timestamp', withAnyNodeState()) }, 'newest catalog inputs'),
+  changes,
+  counterparts: (source, batch) => rows(source, fieldIn('certname', batch.map((row) => row.certname))),
   recordQuery: (row) => ({ query: from('catalog_inputs', withAnyNodeState(certnameIs(row.certname))) }),
   toCommand: (_row, record, reason) => catalogInputsToCommand(record, reason),
 };

@@ -1,6 +1,7 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { ascendingBy, certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
-import type { Entity, QuerySource, SummaryRow } from './entity.ts';
+import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, withAnyNodeState } from '../puppetdb/query.ts';
+import type { SummaryRow } from '../types.ts';
+import { BATCH_SIZE, readMax, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 /**
@@ -10,10 +11,9 @@ import { FieldReader } from './fields.ts';
  */
 const METADATA = ['catalog_uuid', 'transaction_uuid', 'version', 'code_id', 'job_id', 'environment', 'producer'] as const;
 
-const SUMMARY: QuerySpec = {
-  query: from('catalogs', extract(['certname', 'hash', 'producer_timestamp', ...METADATA], withAnyNodeState())),
-  options: ascendingBy('certname'),
-};
+const FIELDS = ['certname', 'hash', 'producer_timestamp', ...METADATA];
+
+const SUMMARY: QuerySpec = { query: from('catalogs', extract(FIELDS, withAnyNodeState())), options: ascendingBy('certname') };
 
 export function parseCatalogSummary(raw: unknown): SummaryRow {
   const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'catalog summary row');
@@ -28,6 +28,31 @@ export function parseCatalogSummary(raw: unknown): SummaryRow {
 
 async function* summary(source: QuerySource): AsyncGenerator<SummaryRow> {
   for await (const raw of source.query(SUMMARY)) yield parseCatalogSummary(raw);
+}
+
+async function* summaryOf(source: QuerySource, certnames: readonly string[]): AsyncGenerator<SummaryRow> {
+  const filter = withAnyNodeState(fieldIn('certname', certnames));
+  for await (const raw of source.query({ query: from('catalogs', extract(FIELDS, filter)) })) yield parseCatalogSummary(raw);
+}
+
+/**
+ * The catalogs endpoint has no receive time: the nodes endpoint's catalog_timestamp
+ * is when the server stored the node's catalog, on its own clock. The nodes whose
+ * catalog changed are read first, then their catalogs' summaries, a batch at a time.
+ */
+async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change> {
+  const changed = since === null ? ['null?', 'catalog_timestamp', false] : atOrAfter('catalog_timestamp', receivedSince(since, context.settings));
+  const received = new Map<string, number>();
+  const flush = async function* (): AsyncGenerator<Change> {
+    for await (const row of summaryOf(remote, [...received.keys()])) yield { row, mark: received.get(row.certname) ?? null };
+    received.clear();
+  };
+  for await (const raw of remote.query({ query: from('nodes', extract(['certname', 'catalog_timestamp'], withAnyNodeState(changed))) })) {
+    const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'catalog change row');
+    received.set(node.string('certname'), node.timestamp('catalog_timestamp').ms);
+    if (received.size >= BATCH_SIZE) yield* flush();
+  }
+  if (received.size > 0) yield* flush();
 }
 
 function toResource(raw: unknown, what: string): Record<string, unknown> {
@@ -86,6 +111,9 @@ export const catalogs: Entity = {
   pullWhenMissing: true,
   remoteSummary: summary,
   localSummary: summary,
+  watermark: (remote) => readMax(remote, { query: newest('nodes', 'catalog_timestamp', withAnyNodeState()) }, 'newest catalog'),
+  changes,
+  counterparts: (source, rows) => summaryOf(source, rows.map((row) => row.certname)),
   recordQuery: (row) => ({ query: from('catalogs', withAnyNodeState(certnameIs(row.certname))) }),
   toCommand: (_row, record) => catalogToCommand(record),
 };

@@ -1,25 +1,10 @@
 import type { SyncSettings } from '../config/types.ts';
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import type { PullReason } from '../sync/precedence.ts';
+import type { EntityName, PullReason, SummaryRow } from '../types.ts';
+import { FieldReader } from './fields.ts';
 
-export type EntityName = 'catalogs' | 'catalog-inputs' | 'factsets' | 'fact-expiration' | 'reports' | 'nodes';
-
-/**
- * What precedence compares: the later `time` wins; at equal time the greater
- * `tieBreak` (compared element by element as strings) wins, so every server picks
- * the same winner and a tie never swaps back and forth.
- */
-export interface Version {
-  readonly time: number;
-  readonly tieBreak: readonly string[];
-}
-
-export interface SummaryRow {
-  /** Unique within the entity: the certname for per-node entities. */
-  readonly key: string;
-  readonly certname: string;
-  readonly version: Version;
-}
+/** Rows looked up per query by key in incremental passes: a query stays well under PuppetDB's limits. */
+export const BATCH_SIZE = 500;
 
 /** The rows of an entity's recordListQueries, by the same names. */
 export type RecordLists = Readonly<Record<string, readonly unknown[]>>;
@@ -32,9 +17,16 @@ export interface QuerySource {
 export interface SummaryContext {
   /** Milliseconds since the epoch, fixed for the whole pass. */
   readonly now: number;
-  /** The first pass against this remote since the process started. */
+  /** No reconciliation against this remote has completed since the process started. */
   readonly firstPass: boolean;
   readonly settings: SyncSettings;
+}
+
+/** A remote row an incremental pass read, and the watermark it moves the entity to. */
+export interface Change<Row extends SummaryRow = SummaryRow> {
+  readonly row: Row;
+  /** Milliseconds since the epoch, on the clock the entity's watermark is kept in; null: none. */
+  readonly mark: number | null;
 }
 
 /**
@@ -48,8 +40,24 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
   readonly logPhase: 'record' | 'deactivate';
   /** Whether a row the local server lacks entirely is pulled. */
   readonly pullWhenMissing: boolean;
+  /** Reconciliation: everything the remote holds, sorted by key. */
   remoteSummary(remote: QuerySource, context: SummaryContext): AsyncIterable<Row>;
+  /** Reconciliation: everything the local server holds, sorted by key. */
   localSummary(local: QuerySource, context: SummaryContext): AsyncIterable<Row>;
+  /**
+   * The watermark incremental passes go on from after a reconciliation. Read before
+   * the remote summary, so that nothing the remote receives meanwhile is skipped;
+   * null when the entity keeps no watermark or the remote holds nothing yet.
+   */
+  watermark(remote: QuerySource, context: SummaryContext): Promise<number | null>;
+  /**
+   * Incremental passes: the remote rows that may have changed since the watermark
+   * `since` (null: from the start), each with the watermark it stands for. Rows seen
+   * before are listed again within the overlap; the engine skips those in step.
+   */
+  changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncIterable<Change<Row>>;
+  /** The rows `source` holds under the keys of `rows` (at most a batch: one query each). */
+  counterparts(source: QuerySource, rows: readonly Row[], context: SummaryContext): AsyncIterable<Row>;
   /** Fields that identify a row in its record log lines besides its certname. */
   logFields?(row: Row): Record<string, unknown>;
   /** The remote query for the whole record (one row), or undefined when the summary row is enough. */
@@ -74,4 +82,39 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
 export function submittedTimestamp(text: string, reason: PullReason, overwritesAtEqualTime: boolean): string {
   if (reason !== 'tie' || overwritesAtEqualTime) return text;
   return new Date(Date.parse(text) + 1).toISOString();
+}
+
+/**
+ * Where an incremental query on a receive time starts: PuppetDB stamps a record with
+ * the time it received the command, and commits it after the command waited in its
+ * queue, so a record can appear with a receive time older than one already seen.
+ */
+export function receivedSince(since: number, settings: SyncSettings): string {
+  return new Date(since - settings.watermarkOverlapMs).toISOString();
+}
+
+/**
+ * Where an incremental query on a producer time starts, for records that carry no
+ * receive time (or, for reports, to bound the day partitions read): a record may reach
+ * the remote this late after it was produced (relayed from a third server, queued).
+ */
+export function producedSince(since: number, settings: SyncSettings): string {
+  return new Date(since - settings.lateArrivalWindowMs).toISOString();
+}
+
+/** The value of a one-row `["function", "max", field]` query, or null when there are no rows. */
+export async function readMax(source: QuerySource, spec: QuerySpec, what: string): Promise<number | null> {
+  let max: number | null = null;
+  for await (const raw of source.query(spec)) {
+    const value = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', what).optionalTimestamp('max');
+    if (value) max = Math.max(max ?? value.ms, value.ms);
+  }
+  return max;
+}
+
+/** The greater of two watermarks, null standing for none. */
+export function laterMark(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.max(a, b);
 }

@@ -1,7 +1,7 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { ascendingBy, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
-import type { PullReason } from '../sync/precedence.ts';
-import { submittedTimestamp, type Entity, type QuerySource, type SummaryRow } from './entity.ts';
+import { ascendingBy, atOrAfter, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
+import type { PullReason, SummaryRow } from '../types.ts';
+import { producedSince, readMax, submittedTimestamp, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 /**
@@ -14,10 +14,16 @@ export interface ExpirationRow extends SummaryRow {
   readonly updated: string;
 }
 
-const SUMMARY: QuerySpec = {
-  query: from('nodes', extract(['certname', 'expires_facts', 'expires_facts_updated'], withAnyNodeState(['null?', 'expires_facts_updated', false]))),
-  options: { include_facts_expiration: true, ...ascendingBy('certname') },
-};
+const CONFIGURED = ['null?', 'expires_facts_updated', false];
+
+/** The nodes endpoint answers the expiration fields only when asked. */
+function query(filter: Ast | undefined, options: Readonly<Record<string, unknown>> = {}): QuerySpec {
+  const fields = ['certname', 'expires_facts', 'expires_facts_updated'];
+  const configured = withAnyNodeState(filter ? ['and', CONFIGURED, filter] : CONFIGURED);
+  return { query: from('nodes', extract(fields, configured)), options: { include_facts_expiration: true, ...options } };
+}
+
+const SUMMARY = query(undefined, ascendingBy('certname'));
 
 export function parseExpirationSummary(raw: unknown): ExpirationRow {
   const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'facts expiration row');
@@ -28,8 +34,14 @@ export function parseExpirationSummary(raw: unknown): ExpirationRow {
   return { key: certname, certname, expiresFacts, updated: updated.text, version: { time: updated.ms, tieBreak: [String(expiresFacts)] } };
 }
 
-async function* summary(source: QuerySource): AsyncGenerator<ExpirationRow> {
-  for await (const raw of source.query(SUMMARY)) yield parseExpirationSummary(raw);
+async function* summary(source: QuerySource, spec = SUMMARY): AsyncGenerator<ExpirationRow> {
+  for await (const raw of source.query(spec)) yield parseExpirationSummary(raw);
+}
+
+/** The setting carries the command's time, no receive time: that, within the late-arrival window, is the watermark. */
+async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<ExpirationRow>> {
+  const spec = since === null ? SUMMARY : query(atOrAfter('expires_facts_updated', producedSince(since, context.settings)));
+  for await (const row of summary(remote, spec)) yield { row, mark: row.version.time };
 }
 
 export function expirationToCommand(row: ExpirationRow, reason: PullReason): Command {
@@ -47,8 +59,12 @@ export const factExpiration: Entity<ExpirationRow> = {
   name: 'fact-expiration',
   logPhase: 'record',
   pullWhenMissing: true,
-  remoteSummary: summary,
-  localSummary: summary,
+  remoteSummary: (remote) => summary(remote),
+  localSummary: (local) => summary(local),
+  watermark: (remote) =>
+    readMax(remote, { query: newest('nodes', 'expires_facts_updated', withAnyNodeState()), options: { include_facts_expiration: true } }, 'newest facts expiration'),
+  changes,
+  counterparts: (source, rows) => summary(source, query(fieldIn('certname', rows.map((row) => row.certname)))),
   recordQuery: () => undefined,
   toCommand: (row, _record, reason) => expirationToCommand(row, reason),
 };

@@ -1,6 +1,7 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { ascendingBy, certnameIs, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
-import type { Entity, QuerySource, SummaryRow } from './entity.ts';
+import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, withAnyNodeState } from '../puppetdb/query.ts';
+import type { SummaryRow } from '../types.ts';
+import { readMax, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 export interface FactsetRow extends SummaryRow {
@@ -8,10 +9,9 @@ export interface FactsetRow extends SummaryRow {
   readonly producerTimestamp: string;
 }
 
-const SUMMARY: QuerySpec = {
-  query: from('factsets', extract(['certname', 'hash', 'producer_timestamp', 'producer'], withAnyNodeState())),
-  options: ascendingBy('certname'),
-};
+const FIELDS = ['certname', 'hash', 'producer_timestamp', 'producer'];
+
+const SUMMARY: QuerySpec = { query: from('factsets', extract(FIELDS, withAnyNodeState())), options: ascendingBy('certname') };
 
 export function parseFactsetSummary(raw: unknown): FactsetRow {
   const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'factset summary row');
@@ -31,6 +31,20 @@ export function parseFactsetSummary(raw: unknown): FactsetRow {
 
 async function* summary(source: QuerySource): AsyncGenerator<FactsetRow> {
   for await (const raw of source.query(SUMMARY)) yield parseFactsetSummary(raw);
+}
+
+/** `timestamp` is when the server received the factset, on its own clock. */
+async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<FactsetRow>> {
+  const filter = since === null ? withAnyNodeState() : withAnyNodeState(atOrAfter('timestamp', receivedSince(since, context.settings)));
+  for await (const raw of remote.query({ query: from('factsets', extract([...FIELDS, 'timestamp'], filter)) })) {
+    const received = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'factset change row').timestamp('timestamp');
+    yield { row: parseFactsetSummary(raw), mark: received.ms };
+  }
+}
+
+async function* counterparts(source: QuerySource, rows: readonly FactsetRow[]): AsyncGenerator<FactsetRow> {
+  const filter = withAnyNodeState(fieldIn('certname', rows.map((row) => row.certname)));
+  for await (const raw of source.query({ query: from('factsets', extract(FIELDS, filter)) })) yield parseFactsetSummary(raw);
 }
 
 type PackageTuple = readonly [string, string, string];
@@ -79,6 +93,9 @@ export const factsets: Entity<FactsetRow> = {
   pullWhenMissing: true,
   remoteSummary: summary,
   localSummary: summary,
+  watermark: (remote) => readMax(remote, { query: newest('factsets', 'timestamp', withAnyNodeState()) }, 'newest factset'),
+  changes,
+  counterparts,
   recordQuery: (row) => ({ query: from('factsets', withAnyNodeState(certnameIs(row.certname))) }),
   // include_package_inventory makes PuppetDB 7 aggregate the inventory of every node
   // for each factset (0.1 s idle, 0.3-0.6 s under load at 200 nodes); the

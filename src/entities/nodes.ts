@@ -1,6 +1,7 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { ascendingBy, extract, from, inactiveNodes, withAnyNodeState } from '../puppetdb/query.ts';
-import type { Entity, QuerySource, SummaryRow } from './entity.ts';
+import { ascendingBy, atOrAfter, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
+import type { SummaryRow } from '../types.ts';
+import { producedSince, readMax, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 /**
@@ -15,23 +16,26 @@ export interface NodeRow extends SummaryRow {
   readonly deactivated: string | null;
 }
 
-const REMOTE_DEACTIVATED: QuerySpec = { query: inactiveNodes(['certname', 'deactivated'], 'deactivated'), options: ascendingBy('certname') };
+function deactivatedNodes(filter?: Ast, options?: Readonly<Record<string, unknown>>): QuerySpec {
+  const deactivated = ['null?', 'deactivated', false];
+  return { query: from('nodes', extract(['certname', 'deactivated'], withAnyNodeState(filter ? ['and', deactivated, filter] : deactivated))), ...(options && { options }) };
+}
 
-const LOCAL_NODES: QuerySpec = { query: from('nodes', extract(['certname', 'deactivated'], withAnyNodeState())), options: ascendingBy('certname') };
-
-/** The newest producer_timestamp per certname of each kind of record. */
-const LOCAL_NEWEST_DATA: readonly QuerySpec[] = [
-  { query: from('factsets', extract(['certname', 'producer_timestamp'], withAnyNodeState())) },
-  { query: from('catalogs', extract(['certname', 'producer_timestamp'], withAnyNodeState())) },
-  {
-    query: from('reports', [
-      'extract',
-      ['certname', ['function', 'max', 'producer_timestamp']],
-      withAnyNodeState(['null?', 'type', false]),
-      ['group_by', 'certname'],
-    ]),
-  },
-];
+/** The newest producer_timestamp per certname of each kind of record, among the nodes `filter` selects. */
+function newestData(filter?: Ast): readonly QuerySpec[] {
+  return [
+    { query: from('factsets', extract(['certname', 'producer_timestamp'], withAnyNodeState(filter))) },
+    { query: from('catalogs', extract(['certname', 'producer_timestamp'], withAnyNodeState(filter))) },
+    {
+      query: from('reports', [
+        'extract',
+        ['certname', ['function', 'max', 'producer_timestamp']],
+        withAnyNodeState(filter ? ['and', ['null?', 'type', false], filter] : ['null?', 'type', false]),
+        ['group_by', 'certname'],
+      ]),
+    },
+  ];
+}
 
 function row(certname: string, deactivated: { text: string; ms: number } | null, newestMs: number): NodeRow {
   return {
@@ -42,15 +46,16 @@ function row(certname: string, deactivated: { text: string; ms: number } | null,
   };
 }
 
-async function* remoteSummary(remote: QuerySource): AsyncGenerator<NodeRow> {
-  for await (const raw of remote.query(REMOTE_DEACTIVATED)) {
+async function* remoteRows(remote: QuerySource, spec: QuerySpec): AsyncGenerator<NodeRow> {
+  for await (const raw of remote.query(spec)) {
     const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'node summary row');
     const deactivated = node.timestamp('deactivated');
     yield row(node.string('certname'), deactivated, deactivated.ms);
   }
 }
 
-async function* localSummary(local: QuerySource): AsyncGenerator<NodeRow> {
+/** Every local node, or those `filter` selects, with its own deactivation and its newest data. */
+async function* localRows(local: QuerySource, filter?: Ast): AsyncGenerator<NodeRow> {
   const newest = new Map<string, number>();
   const readNewest = async (spec: QuerySpec) => {
     for await (const raw of local.query(spec)) {
@@ -60,12 +65,19 @@ async function* localSummary(local: QuerySource): AsyncGenerator<NodeRow> {
       if (time !== undefined) newest.set(certname, Math.max(time, newest.get(certname) ?? time));
     }
   };
-  await Promise.all(LOCAL_NEWEST_DATA.map(readNewest));
-  for await (const raw of local.query(LOCAL_NODES)) {
+  await Promise.all(newestData(filter).map(readNewest));
+  const nodes = { query: from('nodes', extract(['certname', 'deactivated'], withAnyNodeState(filter))), ...(filter === undefined && { options: ascendingBy('certname') }) };
+  for await (const raw of local.query(nodes)) {
     const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'node summary row');
     const certname = node.string('certname');
     yield row(certname, node.optionalTimestamp('deactivated'), newest.get(certname) ?? Number.NEGATIVE_INFINITY);
   }
+}
+
+/** A deactivation carries the command's time, no receive time: that, within the late-arrival window, is the watermark. */
+async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<NodeRow>> {
+  const spec = deactivatedNodes(since === null ? undefined : atOrAfter('deactivated', producedSince(since, context.settings)));
+  for await (const node of remoteRows(remote, spec)) yield { row: node, mark: node.version.time };
 }
 
 export function deactivationToCommand(node: NodeRow): Command {
@@ -85,8 +97,11 @@ export const nodes: Entity<NodeRow> = {
   // PuppetDB records a deactivation even for a certname it holds no data of, so a
   // node known only as deactivated converges too.
   pullWhenMissing: true,
-  remoteSummary,
-  localSummary,
+  remoteSummary: (remote) => remoteRows(remote, deactivatedNodes(undefined, ascendingBy('certname'))),
+  localSummary: (local) => localRows(local),
+  watermark: (remote) => readMax(remote, { query: newest('nodes', 'deactivated', withAnyNodeState()) }, 'newest deactivation'),
+  changes,
+  counterparts: (local, rows) => localRows(local, fieldIn('certname', rows.map((node) => node.certname))),
   recordQuery: () => undefined,
   toCommand: (node) => deactivationToCommand(node),
 };

@@ -1,6 +1,7 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { ascendingBy, extract, from, withAnyNodeState } from '../puppetdb/query.ts';
-import type { Entity, QuerySource, SummaryContext, SummaryRow } from './entity.ts';
+import { ascendingBy, atOrAfter, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
+import type { SummaryRow } from '../types.ts';
+import { producedSince, readMax, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 /**
@@ -15,9 +16,18 @@ export interface ReportRow extends SummaryRow {
 /** Every report type: PuppetDB answers with agent reports only unless the query names the type. */
 const EVERY_TYPE = ['null?', 'type', false];
 
-function summaryQuery(since: number): QuerySpec {
-  const newer = ['>', 'producer_timestamp', new Date(since).toISOString()];
-  return { query: from('reports', extract(['hash', 'certname', 'producer_timestamp'], withAnyNodeState(['and', EVERY_TYPE, newer]))), options: ascendingBy('hash') };
+const FIELDS = ['hash', 'certname', 'producer_timestamp'];
+
+function everyType(filter: Ast): Ast {
+  return withAnyNodeState(['and', EVERY_TYPE, filter]);
+}
+
+function newerThan(cutoff: number): Ast {
+  return ['>', 'producer_timestamp', new Date(cutoff).toISOString()];
+}
+
+function summaryQuery(cutoff: number): QuerySpec {
+  return { query: from('reports', extract(FIELDS, everyType(newerThan(cutoff)))), options: ascendingBy('hash') };
 }
 
 /** The oldest producer_timestamp a pass looks at; on the first pass also initial-report-threshold. */
@@ -39,6 +49,34 @@ function summary(side: 'remote' | 'local') {
   return async function* (source: QuerySource, context: SummaryContext): AsyncGenerator<ReportRow> {
     for await (const raw of source.query(summaryQuery(reportCutoff(context, side)))) yield parseReportSummary(raw);
   };
+}
+
+/**
+ * `receive_time` is when the server received the report, on its own clock, and is not
+ * indexed; reports are partitioned by day on producer_timestamp, so the late-arrival
+ * window bounds the partitions PostgreSQL reads.
+ */
+async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<ReportRow>> {
+  const cutoff = newerThan(reportCutoff(context, 'remote'));
+  const filter =
+    since === null
+      ? cutoff
+      : ['and', cutoff, atOrAfter('producer_timestamp', producedSince(since, context.settings)), atOrAfter('receive_time', receivedSince(since, context.settings))];
+  for await (const raw of remote.query({ query: from('reports', extract([...FIELDS, 'receive_time'], everyType(filter))) })) {
+    const received = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'report change row').timestamp('receive_time');
+    yield { row: parseReportSummary(raw), mark: received.ms };
+  }
+}
+
+/** By hash, within the batch's producer times: PostgreSQL then reads only those days' partitions. */
+async function* counterparts(source: QuerySource, rows: readonly ReportRow[]): AsyncGenerator<ReportRow> {
+  const times = rows.map((row) => row.version.time);
+  const within = ['and', fieldIn('hash', rows.map((row) => row.hash)), atOrAfter('producer_timestamp', new Date(Math.min(...times)).toISOString()), ['<=', 'producer_timestamp', new Date(Math.max(...times)).toISOString()]];
+  for await (const raw of source.query({ query: from('reports', extract(FIELDS, everyType(within))) })) yield parseReportSummary(raw);
+}
+
+function watermark(remote: QuerySource, context: SummaryContext): Promise<number | null> {
+  return readMax(remote, { query: newest('reports', 'receive_time', everyType(newerThan(reportCutoff(context, 'remote')))) }, 'newest report');
 }
 
 const HEADER_STRINGS = ['puppet_version', 'configuration_version', 'environment'] as const;
@@ -145,7 +183,10 @@ export const reports: Entity<ReportRow> = {
   pullWhenMissing: true,
   remoteSummary: summary('remote'),
   localSummary: summary('local'),
+  watermark,
+  changes,
+  counterparts,
   logFields: (row) => ({ hash: row.hash }),
-  recordQuery: (row) => ({ query: from('reports', withAnyNodeState(['and', EVERY_TYPE, ['=', 'hash', row.hash]])) }),
+  recordQuery: (row) => ({ query: from('reports', everyType(['=', 'hash', row.hash])) }),
   toCommand: (_row, record) => reportToCommand(record),
 };

@@ -36,3 +36,17 @@ export function inactiveNodes(fields: readonly string[], which: 'deactivated' | 
 export function ascendingBy(field: string): Readonly<Record<string, unknown>> {
   return { order_by: [{ field, order: 'asc' }] };
 }
+
+/** Rows whose `field` is one of `values`: one query for a batch of keys. */
+export function fieldIn(field: string, values: readonly string[]): Ast {
+  return ['in', field, ['array', values]];
+}
+
+export function atOrAfter(field: string, isoTime: string): Ast {
+  return ['>=', field, isoTime];
+}
+
+/** The newest value of a timestamp `field` among the rows `filter` selects, as one row `{ max }`. */
+export function newest(entity: string, field: string, filter: Ast): Ast {
+  return from(entity, ['extract', [['function', 'max', field]], filter]);
+}

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EntityName } from '../entities/entity.ts';
-import type { EntityResult, PassObserver, PassResult } from '../sync/pass.ts';
+import type { EntityName, EntityResult, PassObserver, PassResult } from '../types.ts';
 
 /**
  * Puppet Enterprise's HA sync metrics (namespace puppetlabs.puppetdb.ha) under
@@ -27,6 +26,10 @@ interface RemoteHistory {
   /** Milliseconds since the epoch. */
   lastSuccessAt: number | undefined;
   lastFailureAt: number | undefined;
+  /** When the last pass that succeeded started: everything the remote had received by then is here. */
+  lastSuccessStartedAt: number | undefined;
+  /** When every entity was last reconciled. */
+  reconciledAt: number | undefined;
 }
 
 const PREFIX = 'pdbsync_';
@@ -56,6 +59,9 @@ export class SyncMetrics implements PassObserver {
   private readonly recordTransferDuration: Histogram<'remote' | 'entity'>;
   private readonly recordsTransferred: Counter<'remote' | 'entity'>;
   private readonly recordsFailed: Counter<'remote' | 'entity'>;
+  private readonly rowsRead: Counter<'remote' | 'entity' | 'side' | 'kind'>;
+  private readonly watermark: Gauge<'remote' | 'entity'>;
+  private readonly lastReconcileTime: Gauge<'remote'>;
 
   constructor(options: SyncMetricsOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -158,6 +164,43 @@ export class SyncMetrics implements PassObserver {
       registers,
     });
 
+    this.rowsRead = new Counter({
+      name: `${PREFIX}summary_rows_read_total`,
+      help: 'Summary rows read to compare the servers, from the remote or the local server (side), in reconciliations or incremental passes (kind): what a pass costs.',
+      labelNames: ['remote', 'entity', 'side', 'kind'],
+      registers,
+    });
+    this.watermark = new Gauge({
+      name: `${PREFIX}watermark_timestamp_seconds`,
+      help: 'Where the next incremental pass of the entity reads the remote from: its newest receive time seen (its producer time for records without one), on the remote\'s clock.',
+      labelNames: ['remote', 'entity'],
+      registers,
+    });
+    this.lastReconcileTime = new Gauge({
+      name: `${PREFIX}last_reconcile_timestamp_seconds`,
+      help: 'When the remote was last reconciled (every entity compared in full), Unix time.',
+      labelNames: ['remote'],
+      registers,
+    });
+    new Gauge({
+      name: `${PREFIX}seconds_since_last_reconcile`,
+      help: 'Seconds since the remote was last reconciled; absent before the first reconciliation.',
+      labelNames: ['remote'],
+      registers,
+      collect: function (this: Gauge<'remote'>) {
+        for (const [remote, h] of history) if (h.reconciledAt !== undefined) this.set({ remote }, secondsSince(h.reconciledAt));
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}lag_seconds`,
+      help: 'Seconds since the start of the last pass against the remote that succeeded: an upper bound of how long a record the remote received can have been missing here.',
+      labelNames: ['remote'],
+      registers,
+      collect: function (this: Gauge<'remote'>) {
+        for (const [remote, h] of history) if (h.lastSuccessStartedAt !== undefined) this.set({ remote }, secondsSince(h.lastSuccessStartedAt));
+      },
+    });
+
     for (const remote of options.remotes ?? []) this.remote(remote);
   }
 
@@ -168,6 +211,15 @@ export class SyncMetrics implements PassObserver {
 
   entityFinished(remote: string, result: EntityResult, durationMs: number): void {
     this.entitySyncDuration.observe({ remote, entity: result.entity }, durationMs / 1000);
+    this.rowsRead.inc({ remote, entity: result.entity, side: 'remote', kind: result.kind }, result.remoteRows);
+    this.rowsRead.inc({ remote, entity: result.entity, side: 'local', kind: result.kind }, result.localRows);
+  }
+
+  syncState(remote: string, watermarks: ReadonlyMap<EntityName, number | null>, reconciledAt: number | null): void {
+    for (const [entity, mark] of watermarks) if (mark !== null) this.watermark.set({ remote, entity }, mark / 1000);
+    if (reconciledAt === null) return;
+    this.remote(remote).reconciledAt = reconciledAt;
+    this.lastReconcileTime.set({ remote }, reconciledAt / 1000);
   }
 
   passFinished(remote: string, result: PassResult, durationMs: number): void {
@@ -178,6 +230,7 @@ export class SyncMetrics implements PassObserver {
       h.workedOnce = true;
       h.failedAfterWorking = false;
       h.lastSuccessAt = at;
+      h.lastSuccessStartedAt = at - durationMs;
       this.lastSuccessfulSyncTime.set({ remote }, at / 1000);
     } else {
       h.lastSucceeded = false;
@@ -205,7 +258,15 @@ export class SyncMetrics implements PassObserver {
   private remote(remote: string): RemoteHistory {
     let h = this.history.get(remote);
     if (h === undefined) {
-      h = { lastSucceeded: false, workedOnce: false, failedAfterWorking: false, lastSuccessAt: undefined, lastFailureAt: undefined };
+      h = {
+        lastSucceeded: false,
+        workedOnce: false,
+        failedAfterWorking: false,
+        lastSuccessAt: undefined,
+        lastFailureAt: undefined,
+        lastSuccessStartedAt: undefined,
+        reconciledAt: undefined,
+      };
       this.history.set(remote, h);
       this.lastSyncSucceeded.set({ remote }, 0);
       this.syncHasWorkedOnce.set({ remote }, 0);

@@ -25,7 +25,7 @@ export async function runService(config: Config, log: Logger): Promise<void> {
   const reload = () => {
     loadConfig(config.file).then(
       (next) => service.reload(next),
-      (error: unknown) => log.error({ error: (error as Error).message }, 'configuration reload failed: the running configuration stays'),
+      (error: unknown) => log.error({ err: error }, 'configuration reload failed: the running configuration stays'),
     );
   };
   process.on('SIGHUP', reload);

@@ -1,5 +1,5 @@
-import type { PassResult } from '../sync/pass.ts';
-import type { PassSummary, RemoteState, RemoteStatus } from './status.ts';
+import type { PassResult } from '../types.ts';
+import type { PassSummary, RemoteState, ScheduleStatus } from './status.ts';
 
 export interface ScheduleSettings {
   readonly intervalMs: number;
@@ -76,7 +76,7 @@ export class RemoteScheduler {
     await this.running?.catch(() => undefined);
   }
 
-  status(): RemoteStatus {
+  status(): ScheduleStatus {
     const state: RemoteState = this.stopped ? 'stopped' : this.running ? 'running' : 'waiting';
     return {
       remote: this.remote,
@@ -97,10 +97,10 @@ export class RemoteScheduler {
       result = await this.options.runPass();
     } catch (error) {
       this.options.onPassError(error);
-      result = { remote: this.remote, ok: false, entities: [] };
+      result = { remote: this.remote, kind: 'incremental', ok: false, entities: [] };
     }
     const end = new Date(now()).toISOString();
-    this.lastPass = { start, end, ok: result.ok, entities: result.entities };
+    this.lastPass = { start, end, kind: result.kind, ok: result.ok, entities: result.entities };
     if (result.ok) {
       this.lastSuccess = end;
       this.consecutiveFailures = 0;

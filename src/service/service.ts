@@ -1,13 +1,17 @@
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
-import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, PassHistory } from '../sync/once.ts';
-import { runPass, type PassObserver, type PassResult } from '../sync/pass.ts';
+import { runPass } from '../sync/pass.ts';
+import { lastReconciliation, MemorySyncState, type SyncStateStore } from '../sync/sync-state.ts';
+import type { EntityName, PassKind, PassObserver, PassResult } from '../types.ts';
+import { clientFor, ENTITIES, ENTITY_NAMES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS, PassHistory } from '../wiring.ts';
 import { RemoteScheduler } from './scheduler.ts';
 import type { RemoteStatus, ServiceControl } from './status.ts';
 
 export interface ServiceObserver extends PassObserver {
   requestFailed(server: string): void;
+  /** After each pass: where each entity's watermark stands and when the remote was last reconciled (ms; null: none). */
+  syncState(remote: string, watermarks: ReadonlyMap<EntityName, number | null>, reconciledAt: number | null): void;
 }
 
 interface Remote {
@@ -27,6 +31,7 @@ export class SyncService implements ServiceControl {
   private readonly log: Logger;
   private readonly observer: ServiceObserver | undefined;
   private readonly history = new PassHistory();
+  private readonly state: SyncStateStore = new MemorySyncState();
   private readonly remotes = new Map<string, Remote>();
   private readonly stopping = new AbortController();
   private readonly local: PuppetDbClient;
@@ -46,7 +51,12 @@ export class SyncService implements ServiceControl {
   }
 
   status(): readonly RemoteStatus[] {
-    return [...this.remotes.values()].map((remote) => remote.scheduler.status());
+    return [...this.remotes.entries()].map(([url, remote]) => {
+      const reconciledAt = lastReconciliation(this.state, url, ENTITY_NAMES);
+      const watermarks = Object.fromEntries(this.watermarks(url));
+      const mark = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+      return { ...remote.scheduler.status(), lastReconcile: mark(reconciledAt), watermarks: Object.fromEntries(Object.entries(watermarks).map(([entity, ms]) => [entity, mark(ms)])) };
+    });
   }
 
   trigger(remote?: string): readonly string[] | undefined {
@@ -91,7 +101,7 @@ export class SyncService implements ServiceControl {
         remote: url,
         settings: () => ({ intervalMs: remote.intervalMs, jitterPercent: this.config.sync.jitterPercent, backoffMaxMs: this.config.sync.backoffMaxMs }),
         runPass: () => this.pass(url, client),
-        onPassError: (error) => this.log.error({ remote: url, error: (error as Error).stack }, 'pass failed unexpectedly'),
+        onPassError: (error) => this.log.error({ remote: url, err: error }, 'pass failed unexpectedly'),
       }),
     };
     this.remotes.set(url, remote);
@@ -104,6 +114,22 @@ export class SyncService implements ServiceControl {
     await remote.client.close();
   }
 
+  /**
+   * A reconciliation when the remote has none yet or its last is older than
+   * sync.reconcile-interval; an incremental pass otherwise.
+   */
+  private nextKind(url: string): PassKind {
+    const reconciledAt = lastReconciliation(this.state, url, ENTITY_NAMES);
+    return reconciledAt === undefined || Date.now() - reconciledAt >= this.config.sync.reconcileIntervalMs ? 'reconcile' : 'incremental';
+  }
+
+  private watermarks(url: string): Map<EntityName, number | null> {
+    return new Map(ENTITY_NAMES.flatMap((entity) => {
+      const state = this.state.get(url, entity);
+      return state ? [[entity, state.mark] as const] : [];
+    }));
+  }
+
   private async pass(url: string, remote: PuppetDbClient): Promise<PassResult> {
     const result = await runPass({
       remote,
@@ -111,11 +137,15 @@ export class SyncService implements ServiceControl {
       log: this.log,
       settings: this.config.sync,
       entities: ENTITIES,
+      kind: this.nextKind(url),
+      state: this.state,
+      exclusions: NODE_PURGE_EXCLUSIONS,
       firstPass: this.history.isFirst(url),
       signal: this.stopping.signal,
       ...(this.observer && { observer: this.observer }),
     });
-    if (result.entities.length === ENTITIES.length) this.history.record(url);
+    this.history.record(result);
+    this.observer?.syncState(url, this.watermarks(url), lastReconciliation(this.state, url, ENTITY_NAMES) ?? null);
     return result;
   }
 }

@@ -1,4 +1,4 @@
-import type { EntityResult } from '../sync/pass.ts';
+import type { EntityName, EntityResult, PassKind } from '../types.ts';
 
 /** What `run` knows of each remote, for GET /status, /health and the metrics. */
 
@@ -8,11 +8,13 @@ export interface PassSummary {
   /** ISO 8601. */
   readonly start: string;
   readonly end: string;
+  readonly kind: PassKind;
   readonly ok: boolean;
   readonly entities: readonly EntityResult[];
 }
 
-export interface RemoteStatus {
+/** What the scheduler knows of a remote's passes. */
+export interface ScheduleStatus {
   readonly remote: string;
   readonly state: RemoteState;
   readonly lastPass: PassSummary | null;
@@ -22,6 +24,17 @@ export interface RemoteStatus {
   readonly consecutiveFailures: number;
   /** When the next pass is due, ISO 8601; null while a pass runs or once stopped. */
   readonly nextRun: string | null;
+}
+
+export interface RemoteStatus extends ScheduleStatus {
+  /** When every entity was last reconciled with this remote, ISO 8601; null before the first. */
+  readonly lastReconcile: string | null;
+  /**
+   * Per entity, where the next incremental pass reads from, ISO 8601 on the remote's
+   * clock (receive times; producer times for records without one); null when the
+   * remote held none; absent before the entity's first reconciliation.
+   */
+  readonly watermarks: Readonly<Partial<Record<EntityName, string | null>>>;
 }
 
 /** What the HTTP API needs of the running service. */

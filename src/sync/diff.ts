@@ -1,5 +1,5 @@
-import type { SummaryRow } from '../entities/entity.ts';
-import { pullReason, type PullReason } from './precedence.ts';
+import type { PullReason, SummaryRow } from '../types.ts';
+import { pullReason } from './precedence.ts';
 
 export interface PullAction<Row extends SummaryRow> {
   readonly row: Row;
@@ -95,4 +95,26 @@ export async function* diffSummaries<Row extends SummaryRow>(
     const reason = pullReason(row.version, localIndex.get(row.key)?.version, options.pullWhenMissing);
     if (reason) yield { row, reason };
   }
+}
+
+export interface BatchDiff<Row extends SummaryRow> {
+  readonly pull: readonly PullAction<Row>[];
+  /** Remote rows that need nothing: in step, older than the local row, or excluded. */
+  readonly settled: readonly Row[];
+}
+
+/**
+ * Incremental passes: a batch of remote rows against the local rows under the same
+ * keys. Each remote row is either pulled or settled; rows are expected unique by key.
+ */
+export function diffBatch<Row extends SummaryRow>(remoteRows: readonly Row[], localRows: readonly Row[], options: DiffOptions): BatchDiff<Row> {
+  const local = new Map(localRows.map((row) => [row.key, row]));
+  const pull: PullAction<Row>[] = [];
+  const settled: Row[] = [];
+  for (const row of remoteRows) {
+    const reason = options.excludedCertnames.has(row.certname) ? undefined : pullReason(row.version, local.get(row.key)?.version, options.pullWhenMissing);
+    if (reason) pull.push({ row, reason });
+    else settled.push(row);
+  }
+  return { pull, settled };
 }

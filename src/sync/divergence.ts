@@ -1,13 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/types.ts';
-import type { Entity, EntityName, SummaryContext, SummaryRow } from '../entities/entity.ts';
+import type { Entity, SummaryContext } from '../entities/entity.ts';
 import { SyncError, type ErrorCode } from '../errors.ts';
-import { describeError, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
 import { diffSummaries, indexByKey } from './diff.ts';
-import { ENTITIES, clientFor as defaultClientFor } from './once.ts';
-import { remoteNodesGoneBefore } from './pass.ts';
-import type { PullReason } from './precedence.ts';
+import type { EntityName, PullReason, SummaryRow } from '../types.ts';
+import { ENTITIES, NODE_PURGE_EXCLUSIONS, clientFor as defaultClientFor } from '../wiring.ts';
 
 /**
  * `diff`: how far the local server is from each remote, counted with the very
@@ -92,7 +91,7 @@ export async function measureDivergence(config: Config, log: Logger, options: Di
     const remotes = config.sync.remotes.map((remote) => openClient(remote.serverUrl));
     const excluded = await Promise.all(
       remotes.map((remote) =>
-        remoteNodesGoneBefore(remote, now - config.sync.nodePurgeTtlMs).then(
+        NODE_PURGE_EXCLUSIONS(remote, summary).then(
           (certnames) => ({ certnames }),
           (error: unknown) => ({ error: failure(log, error, { remote: remote.url }) }),
         ),
@@ -157,7 +156,7 @@ async function countEntity<Row extends SummaryRow>(
 }
 
 function failure(log: Logger, error: unknown, fields: Record<string, unknown>): DivergenceError {
-  log.error({ ...fields, error: describeError(error) }, `divergence not measured: ${error instanceof Error ? error.message : String(error)}`);
+  log.error({ ...fields, err: error }, `divergence not measured: ${error instanceof Error ? error.message : String(error)}`);
   return { code: error instanceof SyncError ? error.code : null, message: error instanceof Error ? error.message : String(error) };
 }
 

@@ -1,36 +1,18 @@
 import { performance } from 'node:perf_hooks';
-import PQueue from 'p-queue';
 import type { SyncSettings } from '../config/types.ts';
-import type { Entity, EntityName, SummaryContext, SummaryRow } from '../entities/entity.ts';
-import { FieldReader } from '../entities/fields.ts';
+import type { Entity, QuerySource, SummaryContext } from '../entities/entity.ts';
 import { SyncError } from '../errors.ts';
 import { startPhase, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
-import { inactiveNodes } from '../puppetdb/query.ts';
+import type { EntityResult, PassKind, PassObserver, PassResult, SummaryRow } from '../types.ts';
 import { LocalQueueGate } from './backpressure.ts';
-import { diffSummaries, indexByKey, mergeSummaries, SummaryOutOfOrder, type PullAction } from './diff.ts';
-import { transferRecord, type TransferContext } from './transfer.ts';
+import { EntityRun } from './entity-run.ts';
+import { incrementalEntity } from './incremental.ts';
+import { reconcileEntity } from './reconcile.ts';
+import type { SyncStateStore } from './sync-state.ts';
 
-export interface EntityResult {
-  readonly entity: EntityName;
-  /** True when the entity ran to its end and no record failed. */
-  readonly ok: boolean;
-  readonly transferred: number;
-  readonly failed: number;
-}
-
-export interface PassResult {
-  readonly remote: string;
-  readonly ok: boolean;
-  readonly entities: readonly EntityResult[];
-}
-
-/** Told of every pass, entity and record as they end: the metrics. */
-export interface PassObserver {
-  recordFinished(remote: string, entity: EntityName, durationMs: number, ok: boolean): void;
-  entityFinished(remote: string, result: EntityResult, durationMs: number): void;
-  passFinished(remote: string, result: PassResult, durationMs: number): void;
-}
+/** Certnames no entity pulls in this pass (the wiring's node-purge policy). */
+export type Exclusions = (remote: QuerySource, summary: SummaryContext) => Promise<ReadonlySet<string>>;
 
 export interface PassContext {
   readonly remote: PuppetDbClient;
@@ -38,7 +20,11 @@ export interface PassContext {
   readonly log: Logger;
   readonly settings: SyncSettings;
   readonly entities: readonly Entity[];
-  /** The first pass against this remote since the process started (initial-report-threshold). */
+  readonly kind: PassKind;
+  /** Watermarks and what the last passes left; an entity without state is reconciled. */
+  readonly state: SyncStateStore;
+  readonly exclusions: Exclusions;
+  /** No reconciliation against this remote has completed since the process started (initial-report-threshold). */
   readonly firstPass: boolean;
   readonly observer?: PassObserver;
   /** Aborted when the sidecar stops: records in flight finish, no new one starts. */
@@ -55,12 +41,13 @@ export async function runPass(context: PassContext): Promise<PassResult> {
 }
 
 async function runEntities(context: PassContext): Promise<PassResult> {
+  const { kind } = context;
   const remote = context.remote.url;
-  const phase = startPhase(context.log, 'sync', { remote });
+  const phase = startPhase(context.log, 'sync', { remote, kind });
   const results: EntityResult[] = [];
   try {
     const summary: SummaryContext = { now: (context.now ?? Date.now)(), firstPass: context.firstPass, settings: context.settings };
-    const excludedCertnames = await remoteNodesGoneBefore(context.remote, summary.now - context.settings.nodePurgeTtlMs);
+    const excludedCertnames = await context.exclusions(context.remote, summary);
     const gate = new LocalQueueGate(context.local, context.settings.queueLimit, context.log);
     for (const entity of context.entities) {
       if (context.signal?.aborted) break;
@@ -68,29 +55,18 @@ async function runEntities(context: PassContext): Promise<PassResult> {
     }
   } catch (error) {
     phase.error(error);
-    return { remote, ok: false, entities: results };
+    return { remote, kind, ok: false, entities: results };
   }
   const ok = results.length === context.entities.length && results.every((result) => result.ok);
-  if (ok) phase.finished();
-  else if (context.signal?.aborted) phase.error(new SyncError('PDBSYNC_ERR_STOPPED', 'the pass was stopped'));
-  else phase.error(new SyncError('PDBSYNC_ERR_RECORDS_FAILED', `entities not in step: ${results.filter((r) => !r.ok).map((r) => r.entity).join(', ')}`));
-  return { remote, ok, entities: results };
+  const rows = { remoteRows: sum(results, 'remoteRows'), localRows: sum(results, 'localRows') };
+  if (ok) phase.finished(rows);
+  else if (context.signal?.aborted) phase.error(new SyncError('PDBSYNC_ERR_STOPPED', 'the pass was stopped'), rows);
+  else phase.error(new SyncError('PDBSYNC_ERR_RECORDS_FAILED', `entities not in step: ${results.filter((r) => !r.ok).map((r) => r.entity).join(', ')}`), rows);
+  return { remote, kind, ok, entities: results };
 }
 
-/**
- * Nodes the remote deactivated or expired before `cutoff`: the local server has
- * purged them (node-purge-ttl) or soon will, and pulling them would bring back
- * what was removed on purpose.
- */
-export async function remoteNodesGoneBefore(remote: PuppetDbClient, cutoff: number): Promise<Set<string>> {
-  const gone = new Set<string>();
-  const spec = { query: inactiveNodes(['certname', 'deactivated', 'expired'], 'deactivated or expired') };
-  for await (const raw of remote.query(spec)) {
-    const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'inactive node row');
-    const since = node.optionalTimestamp('deactivated') ?? node.optionalTimestamp('expired');
-    if (since && since.ms < cutoff) gone.add(node.string('certname'));
-  }
-  return gone;
+function sum(results: readonly EntityResult[], field: 'remoteRows' | 'localRows'): number {
+  return results.reduce((total, result) => total + result[field], 0);
 }
 
 interface EntityInputs {
@@ -107,75 +83,51 @@ async function runEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: En
 }
 
 /**
- * One entity: diff, then transfer what wins. Stopped between records when the
- * entity runs past sync.entity-time-limit or the sidecar stops: the records in
- * flight finish, and the entity ends with an error.
+ * One entity, reconciled or incremental. Stopped between records when the entity
+ * runs past sync.entity-time-limit or the sidecar stops: the records in flight
+ * finish, the entity ends with an error, and its state is left as it was, so the
+ * next pass reads the same rows again.
  */
 async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: EntityInputs, context: PassContext): Promise<EntityResult> {
-  const { excludedCertnames, summary, gate } = inputs;
-  const fields = { remote: context.remote.url, entity: entity.name };
+  const previous = context.state.get(context.remote.url, entity.name);
+  const kind: PassKind = context.kind === 'reconcile' || previous === undefined ? 'reconcile' : 'incremental';
+  const fields = { remote: context.remote.url, entity: entity.name, kind };
   const phase = startPhase(context.log, 'entity', fields);
   const timeLimit = AbortSignal.timeout(context.settings.entityTimeLimitMs);
   const signal = context.signal ? AbortSignal.any([context.signal, timeLimit]) : timeLimit;
-  const transfer: TransferContext = {
+  const run = new EntityRun(entity, {
     remote: context.remote,
     local: context.local,
     log: context.log,
-    commandWaitSeconds: commandWaitSeconds(context.settings.requestTimeoutMs),
-    maxRecordBytes: context.settings.maxRecordBytes,
     signal,
+    ...inputs,
     ...(context.observer && { observer: context.observer }),
-  };
-  const { concurrency } = context.settings;
-  const queue = new PQueue({ concurrency });
-  let transferred = 0;
-  let failed = 0;
+  });
+  const result = (ok: boolean): EntityResult => ({
+    entity: entity.name,
+    kind,
+    ok,
+    transferred: run.transferred,
+    failed: run.failed,
+    remoteRows: run.remoteRows,
+    localRows: run.localRows,
+  });
+  const counts = () => ({ transferred: run.transferred, failed: run.failed, remoteRows: run.remoteRows, localRows: run.localRows });
   try {
-    const diffOptions = { pullWhenMissing: entity.pullWhenMissing, excludedCertnames };
-    const transferAll = async (actions: AsyncIterable<PullAction<Row>>) => {
-      for await (const action of actions) {
-        // Backpressure: read the summaries no faster than records are transferred,
-        // and transfer nothing while the local queue is too deep.
-        await queue.onSizeLessThan(concurrency);
-        await gate.wait(signal);
-        if (signal.aborted) break;
-        void queue.add(async () => {
-          // Queued before the stop but not started: left for the next pass.
-          if (signal.aborted) return;
-          if (await transferRecord(entity, action, transfer)) transferred++;
-          else failed++;
-        });
-      }
-    };
-    try {
-      await transferAll(mergeSummaries(entity.remoteSummary(context.remote, summary), entity.localSummary(context.local, summary), diffOptions));
-    } catch (error) {
-      if (!(error instanceof SummaryOutOfOrder)) throw error;
-      // What was transferred is applied before the local summary is read again, so
-      // it reads as in step and is not pulled twice.
-      await queue.onIdle();
-      context.log.warn({ ...fields, reason: error.message }, 'summary not sorted by key; diffing with the local summary held whole');
-      const localIndex = await indexByKey(entity.localSummary(context.local, summary));
-      await transferAll(diffSummaries(entity.remoteSummary(context.remote, summary), localIndex, diffOptions));
-    }
-    await queue.onIdle();
+    const next = previous === undefined || kind === 'reconcile' ? await reconcileEntity(run) : await incrementalEntity(run, previous);
     if (signal.aborted) {
       const stopped = context.signal?.aborted
         ? new SyncError('PDBSYNC_ERR_STOPPED', `${entity.name} stopped`)
         : new SyncError('PDBSYNC_ERR_ENTITY_TIME_LIMIT', `${entity.name} ran past ${context.settings.entityTimeLimitMs} ms`);
-      phase.error(stopped, { transferred, failed });
-      return { entity: entity.name, ok: false, transferred, failed };
+      phase.error(stopped, counts());
+      return result(false);
     }
+    context.state.set(context.remote.url, entity.name, next);
   } catch (error) {
-    await queue.onIdle();
-    phase.error(error, { transferred, failed });
-    return { entity: entity.name, ok: false, transferred, failed };
+    await run.idle();
+    phase.error(error, counts());
+    return result(false);
   }
-  phase.finished({ transferred, failed });
-  return { entity: entity.name, ok: failed === 0, transferred, failed };
-}
-
-/** PuppetDB must answer a blocking submission before the request itself times out. */
-export function commandWaitSeconds(requestTimeoutMs: number): number {
-  return Math.max(1, Math.floor((requestTimeoutMs * 0.8) / 1000));
+  phase.finished(counts());
+  return result(run.failed === 0);
 }

@@ -1,7 +1,4 @@
-import type { Version } from '../entities/entity.ts';
-
-/** Why a remote row is pulled. */
-export type PullReason = 'missing' | 'newer' | 'tie';
+import type { PullReason, Version } from '../types.ts';
 
 /** Total order on versions: time first, then the tie-break strings by code unit. */
 export function compareVersions(a: Version, b: Version): number {

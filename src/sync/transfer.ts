@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { Entity, SummaryRow } from '../entities/entity.ts';
+import type { Entity } from '../entities/entity.ts';
 import { SyncError } from '../errors.ts';
 import { startPhase, type Logger } from '../log.ts';
 import { describeQuery, serializeCommand, type PuppetDbClient, type QuerySpec, type SerializedCommand } from '../puppetdb/client.ts';
 import type { PullAction } from './diff.ts';
-import type { PassObserver } from './pass.ts';
+import type { PassObserver, SummaryRow } from '../types.ts';
 
 export interface TransferContext {
   readonly remote: PuppetDbClient;

@@ -25,7 +25,7 @@ function recordError(result: RunResult, certname: string): Record<string, unknow
 }
 
 function errorCode(line: Record<string, unknown> | undefined): unknown {
-  return (line?.error as { code?: unknown } | undefined)?.code;
+  return (line?.err as { code?: unknown } | undefined)?.code;
 }
 
 type Answer = unknown[] | { truncated: string };

@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
 import { createLogger } from '../../src/log.ts';
 import { divergenceExitCode, formatDivergenceTable, measureDivergence, type DivergenceReport } from '../../src/sync/divergence.ts';
-import { ENTITIES } from '../../src/sync/once.ts';
+import { ENTITIES } from '../../src/wiring.ts';
 import { DAY_MS, iso, query, submit, syncInto, writeConfig } from './pdb.ts';
 
 const [serverA, serverB] = inject('pdbServers') as [string, string];

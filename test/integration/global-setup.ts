@@ -1,19 +1,26 @@
 // Starts real PuppetDB servers once for the whole integration project.
 // PDBSYNC_TEST_SERVER_URLS (comma-separated) reuses servers already running, e.g.
-// from `npm run cluster -- start`, to iterate without waiting for start-up each time.
+// from `npm run cluster -- start`, to iterate without waiting for start-up each time;
+// PDBSYNC_TEST_PG (SOCKET_DIR:PORT, printed by the cluster) gives the tests their
+// PostgreSQL, whose databases are puppetdb1, puppetdb2, ... in the servers' order.
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startCluster } from '../../scripts/cluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pdbServers: string[];
+    /** PostgreSQL of the servers: the socket folder and port, for psql as its superuser. */
+    pdbPostgres: { socketDir: string; port: number } | null;
   }
 }
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const reuse = process.env.PDBSYNC_TEST_SERVER_URLS;
   if (reuse) {
+    const [socketDir, port] = (process.env.PDBSYNC_TEST_PG ?? '').split(':');
     project.provide('pdbServers', reuse.split(','));
+    project.provide('pdbPostgres', socketDir && port ? { socketDir, port: Number(port) } : null);
     return undefined;
   }
   const started = Date.now();
@@ -23,5 +30,6 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   });
   console.log(`[cluster] ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   project.provide('pdbServers', cluster.servers.map((s) => s.url));
+  project.provide('pdbPostgres', { socketDir: join(cluster.postgres.dir, 'sock'), port: cluster.postgres.port });
   return () => cluster.stop();
 }

@@ -151,3 +151,20 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
   }
   throw new Error(`not within ${timeoutMs} ms: ${what}`);
 }
+
+/**
+ * Runs SQL in server `index`'s database (puppetdb1, puppetdb2, ... in the servers'
+ * order) as PostgreSQL's superuser; its rows, tab-separated.
+ */
+export function sql(postgres: { socketDir: string; port: number }, index: number, statement: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const args = ['-h', postgres.socketDir, '-p', String(postgres.port), '-U', 'postgres', '-d', `puppetdb${index + 1}`, '-v', 'ON_ERROR_STOP=1', '-At', '-F', '\t', '-c', statement];
+    const child = spawn('psql', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`psql exited ${code}: ${err}`))));
+  });
+}

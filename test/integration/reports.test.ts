@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log.ts';
-import { PassHistory, syncOnce } from '../../src/sync/once.ts';
+import { syncOnce } from '../../src/sync/once.ts';
+import { PassHistory } from '../../src/wiring.ts';
 import { DAY_MS, iso, query, runCli, submit, syncInto, transferredByEntity, transferredWithPrefix, writeConfig, type RunResult } from './pdb.ts';
 
 const [serverA, serverB] = inject('pdbServers') as [string, string];

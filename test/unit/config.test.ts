@@ -44,6 +44,9 @@ describe('parseConfig: valid configurations', () => {
         jitterPercent: 10,
         backoffMaxMs: 10 * 60_000,
         queueLimit: 100,
+        reconcileIntervalMs: HOUR,
+        watermarkOverlapMs: 5 * 60_000,
+        lateArrivalWindowMs: HOUR,
       },
       http: { host: '127.0.0.1', port: 8095, startupGraceMs: 5 * 60_000 },
       tls: undefined,
@@ -106,9 +109,9 @@ sync.node-purge-ttl = 7d
       },
     },
     {
-      name: 'the interval defaults to 2m per remote',
+      name: 'the interval defaults to 5s per remote',
       text: withSync().replace(', interval: 2m', ''),
-      check: (c) => expect(c.sync.remotes[0]?.intervalMs).toBe(120_000),
+      check: (c) => expect(c.sync.remotes[0]?.intervalMs).toBe(5_000),
     },
     {
       name: 'concurrency and log level; an integer may be written as a string',

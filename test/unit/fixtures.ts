@@ -40,6 +40,9 @@ export function summaryContext(overrides: Partial<SummaryContext> = {}): Summary
       jitterPercent: 10,
       backoffMaxMs: 10 * 60_000,
       queueLimit: 100,
+      reconcileIntervalMs: 3_600_000,
+      watermarkOverlapMs: 5 * 60_000,
+      lateArrivalWindowMs: 3_600_000,
     },
     ...overrides,
   };

@@ -13,20 +13,22 @@ const GRACE_MS = 10 * 60_000;
 const okPass: PassSummary = {
   start: '2026-11-22T10:00:01.000Z',
   end: '2026-11-22T10:00:05.000Z',
+  kind: 'incremental',
   ok: true,
   entities: [
-    { entity: 'catalogs', ok: true, transferred: 3, failed: 0 },
-    { entity: 'reports', ok: true, transferred: 7, failed: 0 },
+    { entity: 'catalogs', kind: 'incremental', ok: true, transferred: 3, failed: 0, remoteRows: 0, localRows: 0 },
+    { entity: 'reports', kind: 'incremental', ok: true, transferred: 7, failed: 0, remoteRows: 0, localRows: 0 },
   ],
 };
 const failedPass: PassSummary = {
   start: '2026-11-22T10:02:00.000Z',
   end: '2026-11-22T10:02:09.000Z',
+  kind: 'incremental',
   ok: false,
   entities: [
-    { entity: 'catalogs', ok: false, transferred: 1, failed: 2 },
-    { entity: 'factsets', ok: true, transferred: 4, failed: 0 },
-    { entity: 'reports', ok: false, transferred: 0, failed: 0 },
+    { entity: 'catalogs', kind: 'incremental', ok: false, transferred: 1, failed: 2, remoteRows: 0, localRows: 0 },
+    { entity: 'factsets', kind: 'incremental', ok: true, transferred: 4, failed: 0, remoteRows: 0, localRows: 0 },
+    { entity: 'reports', kind: 'incremental', ok: false, transferred: 0, failed: 0, remoteRows: 0, localRows: 0 },
   ],
 };
 
@@ -39,6 +41,8 @@ function remote(url: string, lastPass: PassSummary | null, overrides: Partial<Re
     lastFailure: lastPass && !lastPass.ok ? lastPass.end : null,
     consecutiveFailures: lastPass && !lastPass.ok ? 1 : 0,
     nextRun: '2026-11-22T10:04:00.000Z',
+    lastReconcile: '2026-11-22T09:30:00.000Z',
+    watermarks: { factsets: '2026-11-22T10:00:00.000Z' },
     ...overrides,
   };
 }
@@ -88,6 +92,8 @@ describe('GET /status', () => {
           lastFailure: null,
           consecutiveFailures: 0,
           nextRun: null,
+          lastReconcile: '2026-11-22T09:30:00.000Z',
+          watermarks: { factsets: '2026-11-22T10:00:00.000Z' },
         },
         {
           remote: B,
@@ -97,6 +103,8 @@ describe('GET /status', () => {
           lastFailure: null,
           consecutiveFailures: 0,
           nextRun: '2026-11-22T10:04:00.000Z',
+          lastReconcile: '2026-11-22T09:30:00.000Z',
+          watermarks: { factsets: '2026-11-22T10:00:00.000Z' },
         },
       ],
     });
@@ -219,7 +227,7 @@ describe('POST /sync', () => {
 describe('GET /metrics', () => {
   it('answers the Prometheus text of the metrics', async () => {
     const metrics = new SyncMetrics({ processMetrics: false, now: () => STARTED });
-    metrics.passFinished(A, { remote: A, ok: true, entities: [] }, 2_000);
+    metrics.passFinished(A, { remote: A, kind: 'incremental', ok: true, entities: [] }, 2_000);
     const { app } = api([remote(A, okPass)], STARTED, metrics);
     const response = await app.inject({ method: 'GET', url: '/metrics' });
     expect(response.statusCode).toBe(200);

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { SyncMetrics } from '../../../src/service/metrics.ts';
-import type { EntityResult, PassResult } from '../../../src/sync/pass.ts';
+import type { EntityResult, PassResult } from '../../../src/types.ts';
 
 const A = 'https://pdb2.example.net:8081';
 const B = 'http://pdb3.example.net:8080';
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');
 
 function pass(remote: string, entities: EntityResult[]): PassResult {
-  return { remote, ok: entities.every((e) => e.ok), entities };
+  return { remote, kind: 'incremental', ok: entities.every((e) => e.ok), entities };
 }
-const catalogsOk: EntityResult = { entity: 'catalogs', ok: true, transferred: 3, failed: 0 };
-const catalogsFailed: EntityResult = { entity: 'catalogs', ok: false, transferred: 1, failed: 2 };
+const catalogsOk: EntityResult = { entity: 'catalogs', kind: 'incremental', ok: true, transferred: 3, failed: 0, remoteRows: 0, localRows: 0 };
+const catalogsFailed: EntityResult = { entity: 'catalogs', kind: 'incremental', ok: false, transferred: 1, failed: 2, remoteRows: 0, localRows: 0 };
 
 /** A clock the test moves, and metrics on it. */
 function setup(options: { remotes?: string[] } = {}) {
@@ -138,7 +138,7 @@ describe('SyncMetrics', () => {
     metrics.recordFinished(A, 'reports', 3, true);
     metrics.recordFinished(B, 'catalogs', 10, true);
     metrics.entityFinished(A, catalogsFailed, 75_000);
-    metrics.entityFinished(A, { entity: 'nodes', ok: true, transferred: 0, failed: 0 }, 200);
+    metrics.entityFinished(A, { entity: 'nodes', kind: 'incremental', ok: true, transferred: 0, failed: 0, remoteRows: 0, localRows: 0 }, 200);
     const text = await metrics.text();
 
     expect(sample(text, 'pdbsync_records_transferred_total', { remote: A, entity: 'catalogs' })).toBe(2);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nextDelayMs, RemoteScheduler, type ScheduleSettings } from '../../../src/service/scheduler.ts';
-import type { PassResult } from '../../../src/sync/pass.ts';
+import type { PassResult } from '../../../src/types.ts';
 
 const settings: ScheduleSettings = { intervalMs: 60_000, jitterPercent: 10, backoffMaxMs: 600_000 };
 
@@ -24,7 +24,7 @@ describe('nextDelayMs', () => {
 describe('RemoteScheduler', () => {
   afterEach(() => vi.useRealTimers());
 
-  const result = (ok: boolean): PassResult => ({ remote: 'http://r:8080', ok, entities: [] });
+  const result = (ok: boolean): PassResult => ({ remote: 'http://r:8080', kind: 'incremental', ok, entities: [] });
 
   function scheduler(outcomes: boolean[]) {
     let release: (() => void) | undefined;

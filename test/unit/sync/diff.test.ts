@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SummaryRow } from '../../../src/entities/entity.ts';
-import { diffSummaries, indexByKey, mergeSummaries, SummaryOutOfOrder } from '../../../src/sync/diff.ts';
+import type { SummaryRow } from '../../../src/types.ts';
+import { diffBatch, diffSummaries, indexByKey, mergeSummaries, SummaryOutOfOrder } from '../../../src/sync/diff.ts';
 
 const row = (key: string, time: number, hash = 'h'): SummaryRow => ({ key, certname: key, version: { time, tieBreak: [hash] } });
 
@@ -61,5 +61,24 @@ describe('mergeSummaries when the remote has nothing', () => {
     }
     expect(await collect(mergeSummaries(stream<SummaryRow>([]), local(), diffOptions({})))).toEqual([]);
     expect(localRead).toBe(false);
+  });
+});
+
+describe('diffBatch (incremental: a batch of remote rows against the local rows of their keys)', () => {
+  const cases: Array<[string, SummaryRow[], SummaryRow[], Options, string[], string[]]> = [
+    ['every row in step', [row('a', 1), row('b', 2)], [row('a', 1), row('b', 2)], {}, [], ['a', 'b']],
+    ['missing locally', [row('a', 1)], [], {}, ['a:missing'], []],
+    ['newer on the remote', [row('a', 2)], [row('a', 1)], {}, ['a:newer'], []],
+    ['newer locally: settled, not pulled', [row('a', 1)], [row('a', 2)], {}, [], ['a']],
+    ['a tie won by the remote', [row('a', 3, 'z')], [row('a', 3, 'y')], {}, ['a:tie'], []],
+    ['a tie won by the local server', [row('a', 3, 'y')], [row('a', 3, 'z')], {}, [], ['a']],
+    ['missing rows left when the entity says so', [row('a', 1)], [], { pullWhenMissing: false }, [], ['a']],
+    ['an excluded certname is settled', [row('a', 5)], [row('a', 1)], { excluded: ['a'] }, [], ['a']],
+    ['local rows of other keys are ignored', [row('a', 1)], [row('b', 9)], {}, ['a:missing'], []],
+  ];
+  it.each(cases)('%s', (_name, remote, local, options, pulled, settled) => {
+    const diff = diffBatch(remote, local, diffOptions(options));
+    expect(diff.pull.map((action) => `${action.row.key}:${action.reason}`)).toEqual(pulled);
+    expect(diff.settled.map((r) => r.key)).toEqual(settled);
   });
 });

@@ -12,7 +12,7 @@ import {
   measureDivergence,
   type DivergenceReport,
 } from '../../../src/sync/divergence.ts';
-import { ENTITIES } from '../../../src/sync/once.ts';
+import { ENTITIES } from '../../../src/wiring.ts';
 import { summaryContext } from '../fixtures.ts';
 
 const A = 'http://pdb-a.example.net:8080';

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log.ts';
 import { PuppetDbClient } from '../../../src/puppetdb/client.ts';
-import { ENTITIES } from '../../../src/sync/once.ts';
+import { ENTITIES, NODE_PURGE_EXCLUSIONS } from '../../../src/wiring.ts';
 import { runPass } from '../../../src/sync/pass.ts';
+import { MemorySyncState } from '../../../src/sync/sync-state.ts';
 import { fakeServer, json, type FakeServer, type Handler } from '../fake-server.ts';
 import { summaryContext } from '../fixtures.ts';
 
@@ -47,6 +48,9 @@ const emptyLocal: Handler = (request, body, response) => {
   else json(200, [])(request, body, response);
 };
 
+/** A reconciliation of every entity, with nothing known of earlier passes. */
+const RECONCILE = { entities: ENTITIES, kind: 'reconcile', state: new MemorySyncState(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false } as const;
+
 async function client(handler: Handler): Promise<PuppetDbClient> {
   const server = await fakeServer([handler]);
   servers.push(server);
@@ -60,13 +64,13 @@ describe('runPass: sync.entity-time-limit', () => {
     const lines: Array<Record<string, unknown>> = [];
     const log = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
     const settings = { ...summaryContext().settings, entityTimeLimitMs: 300, concurrency: 1 };
-    const result = await runPass({ remote: await client(slowRemote(500)), local: await client(emptyLocal), log, settings, entities: ENTITIES, firstPass: false });
+    const result = await runPass({ remote: await client(slowRemote(500)), local: await client(emptyLocal), log, settings, ...RECONCILE });
 
     expect(result.ok).toBe(false);
     expect(result.entities.map((entity) => entity.entity)).toEqual(ENTITIES.map((entity) => entity.name));
-    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', ok: false, transferred: 1, failed: 0 });
+    expect(result.entities.find((entity) => entity.entity === 'factsets')).toMatchObject({ entity: 'factsets', kind: 'reconcile', ok: false, transferred: 1, failed: 0 });
     const stopped = lines.find((line) => line.phase === 'entity' && line.entity === 'factsets' && line.event === 'error');
-    expect(stopped).toMatchObject({ ok: false, transferred: 1, failed: 0, error: { code: 'PDBSYNC_ERR_ENTITY_TIME_LIMIT' } });
+    expect(stopped).toMatchObject({ ok: false, transferred: 1, failed: 0, err: { code: 'PDBSYNC_ERR_ENTITY_TIME_LIMIT' } });
     expect(lines.filter((line) => line.phase === 'entity' && line.event === 'finished').map((line) => line.entity)).toEqual(
       ENTITIES.map((entity) => entity.name).filter((name) => name !== 'factsets'),
     );
@@ -82,12 +86,11 @@ describe('runPass: sync.entity-time-limit', () => {
       local: await client(emptyLocal),
       log,
       settings,
-      entities: ENTITIES,
-      firstPass: false,
+      ...RECONCILE,
       signal: stopping.signal,
     });
     expect(result.ok).toBe(false);
-    expect(result.entities.at(-1)).toEqual({ entity: 'factsets', ok: false, transferred: 1, failed: 0 });
+    expect(result.entities.at(-1)).toMatchObject({ entity: 'factsets', ok: false, transferred: 1, failed: 0 });
   });
 });
 
@@ -105,11 +108,11 @@ describe('runPass: summaries out of key order', () => {
         json(200, rows.sort((x, y) => (x.certname < y.certname ? -1 : 1)))(request, body, response);
       } else emptyLocal(request, body, response);
     };
-    const result = await runPass({ remote: await client(slowRemote(0, ['a', 'c', 'b'])), local: await client(remembering), log, settings, entities: ENTITIES, firstPass: false });
+    const result = await runPass({ remote: await client(slowRemote(0, ['a', 'c', 'b'])), local: await client(remembering), log, settings, ...RECONCILE });
 
     expect(result.ok).toBe(true);
     expect(applied.sort()).toEqual(['a', 'b', 'c']);
-    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', ok: true, transferred: 3, failed: 0 });
+    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', kind: 'reconcile', ok: true, transferred: 3, failed: 0, remoteRows: 6, localRows: 2 });
     expect(lines.find((line) => line.msg === 'summary not sorted by key; diffing with the local summary held whole' || line.message === 'summary not sorted by key; diffing with the local summary held whole')).toMatchObject({ entity: 'factsets' });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Version } from '../../../src/entities/entity.ts';
-import { compareVersions, pullReason, type PullReason } from '../../../src/sync/precedence.ts';
+import { compareVersions, pullReason } from '../../../src/sync/precedence.ts';
+import type { PullReason, Version } from '../../../src/types.ts';
 
 const v = (time: number, ...tieBreak: string[]): Version => ({ time, tieBreak });
 

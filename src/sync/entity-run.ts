@@ -1,0 +1,100 @@
+import PQueue from 'p-queue';
+import type { Entity, SummaryContext } from '../entities/entity.ts';
+import type { Logger } from '../log.ts';
+import type { PuppetDbClient } from '../puppetdb/client.ts';
+import type { PassObserver, SummaryRow } from '../types.ts';
+import type { LocalQueueGate } from './backpressure.ts';
+import type { PullAction } from './diff.ts';
+import { transferRecord, type TransferContext } from './transfer.ts';
+
+export interface EntityRunOptions {
+  readonly remote: PuppetDbClient;
+  readonly local: PuppetDbClient;
+  readonly log: Logger;
+  readonly summary: SummaryContext;
+  readonly excludedCertnames: ReadonlySet<string>;
+  readonly gate: LocalQueueGate;
+  /** The sidecar stopping, or the entity time limit. */
+  readonly signal: AbortSignal;
+  readonly observer?: PassObserver;
+}
+
+/**
+ * One entity's transfers in one pass, whichever way it is compared: records in
+ * flight bounded by sync.concurrency, held back while the local queue is deep, and
+ * counted, with the rows read on either side and the rows whose transfer failed.
+ */
+export class EntityRun<Row extends SummaryRow> {
+  readonly entity: Entity<Row>;
+  readonly options: EntityRunOptions;
+  transferred = 0;
+  failed = 0;
+  remoteRows = 0;
+  localRows = 0;
+  readonly failedRows = new Map<string, Row>();
+  private readonly queue: PQueue;
+  private readonly transfer: TransferContext;
+
+  constructor(entity: Entity<Row>, options: EntityRunOptions) {
+    this.entity = entity;
+    this.options = options;
+    const { settings } = options.summary;
+    this.queue = new PQueue({ concurrency: settings.concurrency });
+    this.transfer = {
+      remote: options.remote,
+      local: options.local,
+      log: options.log,
+      commandWaitSeconds: commandWaitSeconds(settings.requestTimeoutMs),
+      maxRecordBytes: settings.maxRecordBytes,
+      signal: options.signal,
+      ...(options.observer && { observer: options.observer }),
+    };
+  }
+
+  get stopped(): boolean {
+    return this.options.signal.aborted;
+  }
+
+  /** The rows of `rows` as they are read, counted as read from `side`. */
+  async *counted<T>(rows: AsyncIterable<T>, side: 'remote' | 'local'): AsyncGenerator<T> {
+    for await (const row of rows) {
+      if (side === 'remote') this.remoteRows++;
+      else this.localRows++;
+      yield row;
+    }
+  }
+
+  /**
+   * Queues one record's transfer once fewer than sync.concurrency are in flight and
+   * the local queue allows: the summaries are read no faster than records move.
+   * False when the entity is stopped; `done` is told how the transfer ended.
+   */
+  async pull(action: PullAction<Row>, done?: (ok: boolean) => void): Promise<boolean> {
+    const { signal } = this.options;
+    await this.queue.onSizeLessThan(this.options.summary.settings.concurrency);
+    await this.options.gate.wait(signal);
+    if (signal.aborted) return false;
+    void this.queue.add(async () => {
+      // Queued before the stop but not started: left for the next pass.
+      if (signal.aborted) return;
+      const ok = await transferRecord(this.entity, action, this.transfer);
+      if (ok) this.transferred++;
+      else {
+        this.failed++;
+        this.failedRows.set(action.row.key, action.row);
+      }
+      done?.(ok);
+    });
+    return true;
+  }
+
+  /** Resolves once every record queued has finished. */
+  idle(): Promise<void> {
+    return this.queue.onIdle();
+  }
+}
+
+/** PuppetDB must answer a blocking submission before the request itself times out. */
+export function commandWaitSeconds(requestTimeoutMs: number): number {
+  return Math.max(1, Math.floor((requestTimeoutMs * 0.8) / 1000));
+}

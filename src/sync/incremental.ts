@@ -1,0 +1,60 @@
+import { BATCH_SIZE, laterMark } from '../entities/entity.ts';
+import type { SummaryRow } from '../types.ts';
+import { diffBatch } from './diff.ts';
+import type { EntityRun } from './entity-run.ts';
+import { versionSignature, type EntitySyncState } from './sync-state.ts';
+
+/**
+ * An incremental pass of one entity: only the remote rows received since the
+ * watermark (with the overlap), and the rows whose transfer failed last time, each
+ * compared with the local rows under the same keys, a batch per query. Rows the
+ * previous pass already left in step are not looked up again. The cost follows what
+ * changed on the remote, not what the servers hold.
+ */
+export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<Row>, previous: EntitySyncState): Promise<EntitySyncState> {
+  const { entity, options } = run;
+  const { remote, local, summary } = options;
+  const inStep = new Map<string, string>();
+  const seen = new Set<string>();
+  let batch: Row[] = [];
+  let mark = previous.mark;
+
+  const compare = async (rows: readonly Row[]) => {
+    const localRows: Row[] = [];
+    for await (const row of run.counted(entity.counterparts(local, rows, summary), 'local')) localRows.push(row);
+    const { pull, settled } = diffBatch(rows, localRows, { pullWhenMissing: entity.pullWhenMissing, excludedCertnames: options.excludedCertnames });
+    for (const row of settled) inStep.set(row.key, versionSignature(row.version));
+    for (const action of pull) {
+      const pulled = await run.pull(action, (ok) => {
+        if (ok) inStep.set(action.row.key, versionSignature(action.row.version));
+      });
+      if (!pulled) return;
+    }
+  };
+  const consider = async (row: Row) => {
+    if (seen.has(row.key)) return;
+    seen.add(row.key);
+    const signature = versionSignature(row.version);
+    if (previous.inStep.get(row.key) === signature) {
+      inStep.set(row.key, signature);
+      return;
+    }
+    batch.push(row);
+    if (batch.length >= BATCH_SIZE) {
+      const full = batch;
+      batch = [];
+      await compare(full);
+    }
+  };
+
+  for await (const change of run.counted(entity.changes(remote, previous.mark, summary), 'remote')) {
+    if (run.stopped) break;
+    mark = laterMark(mark, change.mark);
+    await consider(change.row);
+  }
+  // A row that changed again was just read in its newer version; the others are tried as they were.
+  for (const row of previous.retry.values() as Iterable<Row>) await consider(row);
+  if (batch.length > 0 && !run.stopped) await compare(batch);
+  await run.idle();
+  return { mark, reconciledAt: previous.reconciledAt, inStep, retry: run.failedRows };
+}

@@ -1,0 +1,59 @@
+/**
+ * The types the entities, the engine and the service share. This module imports
+ * nothing, so no two modules import each other in a circle through it.
+ */
+
+export type EntityName = 'catalogs' | 'catalog-inputs' | 'factsets' | 'fact-expiration' | 'reports' | 'nodes';
+
+/**
+ * What precedence compares: the later `time` wins; at equal time the greater
+ * `tieBreak` (compared element by element as strings) wins, so every server picks
+ * the same winner and a tie never swaps back and forth.
+ */
+export interface Version {
+  readonly time: number;
+  readonly tieBreak: readonly string[];
+}
+
+export interface SummaryRow {
+  /** Unique within the entity: the certname for per-node entities. */
+  readonly key: string;
+  readonly certname: string;
+  readonly version: Version;
+}
+
+/** Why a remote row is pulled. */
+export type PullReason = 'missing' | 'newer' | 'tie';
+
+/**
+ * `reconcile` compares everything each server holds, exactly; `incremental` reads only
+ * what the remote received since the previous pass (docs/architecture.md).
+ */
+export type PassKind = 'reconcile' | 'incremental';
+
+export interface EntityResult {
+  readonly entity: EntityName;
+  /** True when the entity ran to its end and no record failed. */
+  readonly ok: boolean;
+  readonly transferred: number;
+  readonly failed: number;
+  /** How the entity was compared: an incremental pass reconciles an entity that has no watermark yet. */
+  readonly kind: PassKind;
+  /** Summary rows read from the remote and from the local server. */
+  readonly remoteRows: number;
+  readonly localRows: number;
+}
+
+export interface PassResult {
+  readonly remote: string;
+  readonly kind: PassKind;
+  readonly ok: boolean;
+  readonly entities: readonly EntityResult[];
+}
+
+/** Told of every pass, entity and record as they end: the metrics. */
+export interface PassObserver {
+  recordFinished(remote: string, entity: EntityName, durationMs: number, ok: boolean): void;
+  entityFinished(remote: string, result: EntityResult, durationMs: number): void;
+  passFinished(remote: string, result: PassResult, durationMs: number): void;
+}

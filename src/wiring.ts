@@ -1,0 +1,69 @@
+/**
+ * The wiring: which entities a pass syncs and in what order, how clients to PuppetDB
+ * servers are made and retried, the node-purge policy every entity obeys, and which
+ * remotes have had their first reconciliation. The engine (src/sync/) knows none of
+ * these by name.
+ */
+import type { Config } from './config/types.ts';
+import { catalogInputs } from './entities/catalog-inputs.ts';
+import { catalogs } from './entities/catalogs.ts';
+import type { Entity } from './entities/entity.ts';
+import { factExpiration } from './entities/fact-expiration.ts';
+import { factsets } from './entities/factsets.ts';
+import { nodes } from './entities/nodes.ts';
+import { remoteNodesGoneBefore } from './entities/purge.ts';
+import { reports } from './entities/reports.ts';
+import type { Logger } from './log.ts';
+import { PuppetDbClient } from './puppetdb/client.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './puppetdb/retry.ts';
+import type { Exclusions } from './sync/pass.ts';
+import type { PassResult } from './types.ts';
+
+/**
+ * The entities in the order a pass syncs them. Node status comes last: a
+ * deactivation is compared with the node's data, which must be here first, and
+ * data newer than the deactivation wins over it (PuppetDB's own rule).
+ */
+export const ENTITIES: readonly Entity[] = [catalogs, catalogInputs, factsets, factExpiration, reports, nodes] as readonly Entity[];
+
+export const ENTITY_NAMES = ENTITIES.map((entity) => entity.name);
+
+/** Nothing deactivated or expired on the remote longer ago than node-purge-ttl is pulled. */
+export const NODE_PURGE_EXCLUSIONS: Exclusions = (remote, summary) => remoteNodesGoneBefore(remote, summary.now - summary.settings.nodePurgeTtlMs);
+
+export interface ClientExtras {
+  readonly retry?: RetryPolicy;
+  /** Told of every failed request that is retried (the failed-request metric). */
+  readonly onRequestFailed?: () => void;
+}
+
+/**
+ * A local PuppetDB that is starting or in maintenance answers 503: the sync waits it
+ * out (until the entity time limit) instead of failing every record.
+ */
+export const LOCAL_RETRY_POLICY: RetryPolicy = Object.freeze({ ...DEFAULT_RETRY_POLICY, waitOutCodes: ['PDBSYNC_ERR_HTTP_UNAVAILABLE'] as const });
+
+export function clientFor(url: string, config: Config, log: Logger, extras: ClientExtras = {}): PuppetDbClient {
+  return new PuppetDbClient(url, {
+    timeoutMs: config.sync.requestTimeoutMs,
+    tls: config.tls,
+    connections: config.sync.concurrency + 2,
+    ...(extras.retry && { retry: extras.retry }),
+    ...(extras.onRequestFailed && { onRequestFailed: extras.onRequestFailed }),
+    onRetry: (error, attempt, delayMs) => log.warn({ remote: url, attempt, delayMs, err: error }, 'request failed, retrying'),
+  });
+}
+
+/** The remotes that have had a complete reconciliation since the process started (initial-report-threshold). */
+export class PassHistory {
+  private readonly done = new Set<string>();
+
+  isFirst(remote: string): boolean {
+    return !this.done.has(remote);
+  }
+
+  /** A pass that stopped before its entities ran (remote down) does not count. */
+  record(result: PassResult): void {
+    if (result.kind === 'reconcile' && result.entities.length === ENTITIES.length) this.done.add(result.remote);
+  }
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import type { Entity, QuerySource } from '../../../src/entities/entity.ts';
+import type { QuerySpec } from '../../../src/puppetdb/client.ts';
+import { ENTITIES } from '../../../src/wiring.ts';
+import { summaryContext } from '../fixtures.ts';
+
+/** Records every query and answers none. */
+function recorder(): QuerySource & { specs: QuerySpec[] } {
+  const specs: QuerySpec[] = [];
+  return {
+    specs,
+    async *query(spec: QuerySpec) {
+      specs.push(spec);
+    },
+  };
+}
+
+async function drain(rows: AsyncIterable<unknown>): Promise<void> {
+  for await (const _row of rows) void _row;
+}
+
+const byName = (name: string): Entity => ENTITIES.find((entity) => entity.name === name)!;
+const context = summaryContext();
+const since = Date.parse('2026-11-21T12:00:00.000Z');
+const text = (spec: QuerySpec) => JSON.stringify(spec.query);
+
+describe('incremental queries', () => {
+  it.each([
+    ['factsets', ['">=","timestamp","2026-11-21T11:55:00.000Z"']],
+    ['catalogs', ['">=","catalog_timestamp","2026-11-21T11:55:00.000Z"']],
+    ['reports', ['">=","receive_time","2026-11-21T11:55:00.000Z"', '">=","producer_timestamp","2026-11-21T11:00:00.000Z"', '">","producer_timestamp","2026-11-08T00:00:00.000Z"']],
+    ['catalog-inputs', ['">=","producer_timestamp","2026-11-21T11:00:00.000Z"']],
+    ['fact-expiration', ['">=","expires_facts_updated","2026-11-21T11:00:00.000Z"']],
+    ['nodes', ['">=","deactivated","2026-11-21T11:00:00.000Z"']],
+  ])('%s reads from the watermark less the overlap (receive times) or the late-arrival window (producer times)', async (name, bounds) => {
+    const remote = recorder();
+    await drain(byName(name).changes(remote, since, context));
+    expect(remote.specs).toHaveLength(1);
+    for (const bound of bounds) expect(text(remote.specs[0]!)).toContain(bound);
+    expect(text(remote.specs[0]!)).toContain('"node_state","any"');
+  });
+
+  it.each(ENTITIES.map((entity) => [entity.name]))('%s with no watermark reads every row, with no time bound of its own', async (name) => {
+    const remote = recorder();
+    await drain(byName(name).changes(remote, null, context));
+    expect(text(remote.specs[0]!)).not.toMatch(/">=","(timestamp|catalog_timestamp|receive_time|deactivated|expires_facts_updated)"/);
+  });
+
+  it.each(ENTITIES.map((entity) => [entity.name]))('%s looks a batch up by key in one query per kind of data', async (name) => {
+    const local = recorder();
+    const rows = ['a', 'b'].map((key) => ({ key, certname: key, hash: key, deactivated: null, version: { time: since, tieBreak: [] } }));
+    await drain(byName(name).counterparts(local, rows as never, context));
+    for (const spec of local.specs) expect(text(spec)).toMatch(/\["in","(certname|hash)",\["array",\["a","b"\]\]\]/);
+    expect(local.specs.length).toBeGreaterThanOrEqual(1);
+  });
+});
