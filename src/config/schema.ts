@@ -122,7 +122,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: { kind: 'duration', min: '0s' },
     required: false,
     default: '1h',
-    doc: 'Incremental passes see a report (and a catalog input, facts-expiration setting or deactivation) that reaches the remote up to this long after its producer_timestamp; later arrivals wait for the next reconciliation.',
+    doc: 'Incremental passes see a report or a catalog input that reaches the remote up to this long after its producer_timestamp; later arrivals wait for the next reconciliation.',
   },
   {
     key: 'sync.entity-time-limit',

@@ -45,7 +45,7 @@ export interface SyncSettings {
   readonly reconcileIntervalMs: number;
   /** Incremental queries on a receive time start this long before the watermark (commands wait in the remote's queue). */
   readonly watermarkOverlapMs: number;
-  /** How long after its producer_timestamp a record may reach a remote and still be seen by an incremental pass. */
+  /** How long after its producer_timestamp a report or catalog input may reach a remote and still be seen by an incremental pass. */
   readonly lateArrivalWindowMs: number;
 }
 

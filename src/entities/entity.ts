@@ -22,6 +22,12 @@ export interface SummaryContext {
   readonly settings: SyncSettings;
 }
 
+/** A part of a long summary by the entity's own time: from (inclusive) to (exclusive), ms since the epoch. */
+export interface SummarySegment {
+  readonly from: number;
+  readonly to: number;
+}
+
 /** A remote row an incremental pass read, and the watermark it moves the entity to. */
 export interface Change<Row extends SummaryRow = SummaryRow> {
   readonly row: Row;
@@ -40,10 +46,16 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
   readonly logPhase: 'record' | 'deactivate';
   /** Whether a row the local server lacks entirely is pulled. */
   readonly pullWhenMissing: boolean;
-  /** Reconciliation: everything the remote holds, sorted by key. */
-  remoteSummary(remote: QuerySource, context: SummaryContext): AsyncIterable<Row>;
-  /** Reconciliation: everything the local server holds, sorted by key. */
-  localSummary(local: QuerySource, context: SummaryContext): AsyncIterable<Row>;
+  /**
+   * The parts a reconciliation reads one after another, together covering all the
+   * summary, for an entity whose summary is too long for one query (reports: a few
+   * days each); absent, the summary is one part.
+   */
+  segments?(remote: QuerySource, context: SummaryContext): Promise<readonly SummarySegment[]>;
+  /** Reconciliation: everything the remote holds (in `segment`, when given), sorted by key. */
+  remoteSummary(remote: QuerySource, context: SummaryContext, segment?: SummarySegment): AsyncIterable<Row>;
+  /** Reconciliation: everything the local server holds (in `segment`, when given), sorted by key. */
+  localSummary(local: QuerySource, context: SummaryContext, segment?: SummarySegment): AsyncIterable<Row>;
   /**
    * The watermark incremental passes go on from after a reconciliation. Read before
    * the remote summary, so that nothing the remote receives meanwhile is skipped;

@@ -1,7 +1,7 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { ascendingBy, atOrAfter, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
+import { ascendingBy, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
 import type { PullReason, SummaryRow } from '../types.ts';
-import { producedSince, readMax, submittedTimestamp, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
+import { readMax, submittedTimestamp, type Change, type Entity, type QuerySource } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 /**
@@ -38,10 +38,13 @@ async function* summary(source: QuerySource, spec = SUMMARY): AsyncGenerator<Exp
   for await (const raw of source.query(spec)) yield parseExpirationSummary(raw);
 }
 
-/** The setting carries the command's time, no receive time: that, within the late-arrival window, is the watermark. */
-async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<ExpirationRow>> {
-  const spec = since === null ? SUMMARY : query(atOrAfter('expires_facts_updated', producedSince(since, context.settings)));
-  for await (const row of summary(remote, spec)) yield { row, mark: row.version.time };
+/**
+ * Every configured setting, at every incremental pass: it carries the command's time
+ * and no receive time, and only nodes whose setting was ever changed are listed. Those
+ * unchanged since the last pass need no local lookup.
+ */
+async function* changes(remote: QuerySource): AsyncGenerator<Change<ExpirationRow>> {
+  for await (const row of summary(remote, query(undefined))) yield { row, mark: row.version.time };
 }
 
 export function expirationToCommand(row: ExpirationRow, reason: PullReason): Command {

@@ -1,7 +1,7 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import { ascendingBy, atOrAfter, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
+import { ascendingBy, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
 import type { SummaryRow } from '../types.ts';
-import { producedSince, readMax, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
+import { readMax, type Change, type Entity, type QuerySource } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 /**
@@ -74,10 +74,14 @@ async function* localRows(local: QuerySource, filter?: Ast): AsyncGenerator<Node
   }
 }
 
-/** A deactivation carries the command's time, no receive time: that, within the late-arrival window, is the watermark. */
-async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<NodeRow>> {
-  const spec = deactivatedNodes(since === null ? undefined : atOrAfter('deactivated', producedSince(since, context.settings)));
-  for await (const node of remoteRows(remote, spec)) yield { row: node, mark: node.version.time };
+/**
+ * Every deactivated node the remote lists, at every incremental pass: PuppetDB keeps no
+ * receive time of a deactivation and cannot filter on its time, and the list is short
+ * (nodes deactivated within node-purge-ttl). The nodes unchanged since the last pass
+ * need no local lookup.
+ */
+async function* changes(remote: QuerySource): AsyncGenerator<Change<NodeRow>> {
+  for await (const node of remoteRows(remote, deactivatedNodes())) yield { row: node, mark: node.version.time };
 }
 
 export function deactivationToCommand(node: NodeRow): Command {

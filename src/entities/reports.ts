@@ -1,7 +1,7 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 import { ascendingBy, atOrAfter, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
 import type { SummaryRow } from '../types.ts';
-import { producedSince, readMax, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
+import { producedSince, readMax, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext, type SummarySegment } from './entity.ts';
 import { FieldReader } from './fields.ts';
 
 /**
@@ -23,11 +23,54 @@ function everyType(filter: Ast): Ast {
 }
 
 function newerThan(cutoff: number): Ast {
-  return ['>', 'producer_timestamp', new Date(cutoff).toISOString()];
+  return ['>', 'producer_timestamp', iso(cutoff)];
 }
 
-function summaryQuery(cutoff: number): QuerySpec {
-  return { query: from('reports', extract(FIELDS, everyType(newerThan(cutoff)))), options: ascendingBy('hash') };
+function summaryQuery(cutoff: number, segment: SummarySegment | undefined): QuerySpec {
+  const within = segment ? ['and', newerThan(cutoff), atOrAfter('producer_timestamp', iso(segment.from)), ...(Number.isFinite(segment.to) ? [['<', 'producer_timestamp', iso(segment.to)]] : [])] : newerThan(cutoff);
+  return { query: from('reports', extract(FIELDS, everyType(within))), options: ascendingBy('hash') };
+}
+
+/** About as many rows as one reconciliation query lists: a few seconds of a PuppetDB's time. */
+const SEGMENT_ROWS = 100_000;
+
+const PER_DAY = ['function', 'to_string', 'producer_timestamp', 'YYYY-MM-DD'];
+
+/**
+ * A reconciliation lists reports in parts of whole days (PuppetDB partitions them by
+ * day) of about SEGMENT_ROWS on the remote, from its count per day: no query sorts the
+ * whole history, and the pass can rest between parts. The parts cover everything from
+ * the cutoff on, the last one open-ended, whatever time zone the counts were made in.
+ */
+async function segments(remote: QuerySource, context: SummaryContext): Promise<SummarySegment[]> {
+  const cutoff = reportCutoff(context, 'remote');
+  const perDay: Array<[number, number]> = [];
+  const query = from('reports', ['extract', [['function', 'count'], PER_DAY], everyType(newerThan(cutoff)), ['group_by', PER_DAY]]);
+  for await (const raw of remote.query({ query })) {
+    const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'reports per day');
+    const day = Date.parse(`${row.string('to_string')}T00:00:00.000Z`);
+    const count = row.raw('count');
+    if (Number.isNaN(day) || !Number.isInteger(count)) throw row.fail('is not a day and a count');
+    perDay.push([day, count as number]);
+  }
+  perDay.sort((a, b) => a[0] - b[0]);
+  const parts: SummarySegment[] = [];
+  let start = cutoff;
+  let rows = 0;
+  for (const [day, count] of perDay) {
+    if (rows > 0 && rows + count > SEGMENT_ROWS && day > start) {
+      parts.push({ from: start, to: day });
+      start = day;
+      rows = 0;
+    }
+    rows += count;
+  }
+  parts.push({ from: start, to: Number.POSITIVE_INFINITY });
+  return parts;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 /** The oldest producer_timestamp a pass looks at; on the first pass also initial-report-threshold. */
@@ -46,8 +89,8 @@ export function parseReportSummary(raw: unknown): ReportRow {
 }
 
 function summary(side: 'remote' | 'local') {
-  return async function* (source: QuerySource, context: SummaryContext): AsyncGenerator<ReportRow> {
-    for await (const raw of source.query(summaryQuery(reportCutoff(context, side)))) yield parseReportSummary(raw);
+  return async function* (source: QuerySource, context: SummaryContext, segment?: SummarySegment): AsyncGenerator<ReportRow> {
+    for await (const raw of source.query(summaryQuery(reportCutoff(context, side), segment))) yield parseReportSummary(raw);
   };
 }
 
@@ -71,7 +114,7 @@ async function* changes(remote: QuerySource, since: number | null, context: Summ
 /** By hash, within the batch's producer times: PostgreSQL then reads only those days' partitions. */
 async function* counterparts(source: QuerySource, rows: readonly ReportRow[]): AsyncGenerator<ReportRow> {
   const times = rows.map((row) => row.version.time);
-  const within = ['and', fieldIn('hash', rows.map((row) => row.hash)), atOrAfter('producer_timestamp', new Date(Math.min(...times)).toISOString()), ['<=', 'producer_timestamp', new Date(Math.max(...times)).toISOString()]];
+  const within = ['and', fieldIn('hash', rows.map((row) => row.hash)), atOrAfter('producer_timestamp', iso(Math.min(...times))), ['<=', 'producer_timestamp', iso(Math.max(...times))]];
   for await (const raw of source.query({ query: from('reports', extract(FIELDS, everyType(within))) })) yield parseReportSummary(raw);
 }
 
@@ -181,6 +224,7 @@ export const reports: Entity<ReportRow> = {
   name: 'reports',
   logPhase: 'record',
   pullWhenMissing: true,
+  segments,
   remoteSummary: summary('remote'),
   localSummary: summary('local'),
   watermark,

@@ -141,6 +141,7 @@ export class SyncService implements ServiceControl {
       state: this.state,
       exclusions: NODE_PURGE_EXCLUSIONS,
       firstPass: this.history.isFirst(url),
+      spread: true,
       signal: this.stopping.signal,
       ...(this.observer && { observer: this.observer }),
     });

@@ -16,6 +16,8 @@ export interface EntityRunOptions {
   readonly gate: LocalQueueGate;
   /** The sidecar stopping, or the entity time limit. */
   readonly signal: AbortSignal;
+  /** Rest between the parts of a reconciliation (`run`), instead of reading them back to back (`once`). */
+  readonly spread: boolean;
   readonly observer?: PassObserver;
 }
 

@@ -26,6 +26,8 @@ export interface PassContext {
   readonly exclusions: Exclusions;
   /** No reconciliation against this remote has completed since the process started (initial-report-threshold). */
   readonly firstPass: boolean;
+  /** Rest between the parts of a long reconciliation, so the servers keep capacity for their own clients. */
+  readonly spread?: boolean;
   readonly observer?: PassObserver;
   /** Aborted when the sidecar stops: records in flight finish, no new one starts. */
   readonly signal?: AbortSignal;
@@ -100,6 +102,7 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
     local: context.local,
     log: context.log,
     signal,
+    spread: context.spread ?? false,
     ...inputs,
     ...(context.observer && { observer: context.observer }),
   });

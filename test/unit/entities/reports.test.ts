@@ -88,3 +88,27 @@ describe('reports: summaries', () => {
     expect(reportCutoff(context, side)).toBe(context.now - age);
   });
 });
+
+describe('reports: reconciliation parts', () => {
+  const day = (text: string) => Date.parse(`${text}T00:00:00.000Z`);
+  const counts = (rows: Array<[string, number]>) => ({
+    async *query() {
+      yield* rows.map(([to_string, count]) => ({ to_string, count }));
+    },
+  });
+
+  it('cover everything from the cutoff on, in whole days of about 100,000 rows, the last open-ended', async () => {
+    const context = summaryContext();
+    const parts = await reports.segments!(counts([['2026-11-20', 60_000], ['2026-11-18', 30_000], ['2026-11-19', 50_000], ['2026-11-21', 200_000]]), context);
+    expect(parts).toEqual([
+      { from: reportCutoff(context, 'remote'), to: day('2026-11-20') },
+      { from: day('2026-11-20'), to: day('2026-11-21') },
+      { from: day('2026-11-21'), to: Number.POSITIVE_INFINITY },
+    ]);
+  });
+
+  it('are one part when the remote holds no report', async () => {
+    const context = summaryContext();
+    expect(await reports.segments!(counts([]), context)).toEqual([{ from: reportCutoff(context, 'remote'), to: Number.POSITIVE_INFINITY }]);
+  });
+});
