@@ -80,7 +80,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: { kind: 'duration', min: '1ms' },
     required: false,
     default: '5s',
-    doc: 'How long to wait between the end of one pass against this remote and the start of the next; an incremental pass costs what changed, so seconds are cheap.',
+    doc: 'How often `run` starts a pass against this remote (start to start; a longer pass is followed at once); an incremental pass costs what changed, so seconds are cheap.',
   },
   {
     key: 'sync.node-purge-ttl',

@@ -10,17 +10,19 @@ export interface ScheduleSettings {
 }
 
 /**
- * The wait before the next pass: the interval after a success; after consecutive
+ * The wait from the end of a pass to the next: the interval after a success, less the
+ * time the pass took (`elapsedMs`; passes start an interval apart, and one that ran
+ * longer is followed at once), so that a record waits at most about an interval; after consecutive
  * failures the interval doubled per further failure, up to the cap (never below the
  * interval), so a remote that is down is polled less and less often and the log is
  * not flooded; one success brings the interval back. Jitter keeps a fleet of
  * sidecars from falling into waves.
  */
-export function nextDelayMs(settings: ScheduleSettings, consecutiveFailures: number, random: () => number = Math.random): number {
+export function nextDelayMs(settings: ScheduleSettings, consecutiveFailures: number, random: () => number = Math.random, elapsedMs = 0): number {
   const { intervalMs, jitterPercent, backoffMaxMs } = settings;
   const base = consecutiveFailures <= 1 ? intervalMs : Math.min(Math.max(backoffMaxMs, intervalMs), intervalMs * 2 ** (consecutiveFailures - 1));
   const spread = (jitterPercent / 100) * (2 * random() - 1);
-  return Math.max(0, Math.round(base * (1 + spread)));
+  return Math.max(0, Math.round(base * (1 + spread)) - (consecutiveFailures === 0 ? elapsedMs : 0));
 }
 
 export interface RemoteSchedulerOptions {
@@ -34,8 +36,8 @@ export interface RemoteSchedulerOptions {
 }
 
 /**
- * Runs passes against one remote: one at start, then one per interval; never two at
- * once (a trigger during a pass joins it).
+ * Runs passes against one remote: one at start, then one per interval, start to
+ * start; never two at once (a trigger during a pass joins it).
  */
 export class RemoteScheduler {
   readonly remote: string;
@@ -109,13 +111,13 @@ export class RemoteScheduler {
       this.consecutiveFailures++;
     }
     this.running = undefined;
-    this.scheduleNext();
+    this.scheduleNext(Date.parse(end) - Date.parse(start));
     return result;
   }
 
-  private scheduleNext(): void {
+  private scheduleNext(elapsedMs: number): void {
     if (this.stopped) return;
-    const delay = nextDelayMs(this.options.settings(), this.consecutiveFailures, this.options.random);
+    const delay = nextDelayMs(this.options.settings(), this.consecutiveFailures, this.options.random, elapsedMs);
     this.nextRunAt = (this.options.now ?? Date.now)() + delay;
     this.timer = setTimeout(() => void this.trigger(), delay);
   }

@@ -19,6 +19,14 @@ describe('nextDelayMs', () => {
   it.each(cases)('%s', (_name, schedule, failures, random, expected) => {
     expect(nextDelayMs(schedule, failures, () => random)).toBe(expected);
   });
+
+  it.each([
+    ['a success: the interval from its start', 0, 20_000, 40_000],
+    ['a success that took longer than the interval: at once', 0, 90_000, 0],
+    ['a failure: the backoff from its end', 2, 20_000, 120_000],
+  ])('after %s', (_name, failures, elapsed, expected) => {
+    expect(nextDelayMs(settings, failures, () => 0.5, elapsed)).toBe(expected);
+  });
 });
 
 describe('RemoteScheduler', () => {
