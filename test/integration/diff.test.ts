@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -7,7 +6,7 @@ import type { Config } from '../../src/config/types.ts';
 import { createLogger } from '../../src/log.ts';
 import { divergenceExitCode, formatDivergenceTable, measureDivergence, type DivergenceReport } from '../../src/sync/divergence.ts';
 import { ENTITIES } from '../../src/wiring.ts';
-import { DAY_MS, iso, query, submit, syncInto, writeConfig } from './pdb.ts';
+import { DAY_MS, iso, plainReport, query, submit, syncInto, writeConfig } from './pdb.ts';
 
 const [serverA, serverB] = inject('pdbServers') as [string, string];
 const prefix = `dv-${Date.now().toString(36)}`;
@@ -26,30 +25,7 @@ function factset(name: string, at: number, values: Record<string, unknown>) {
 }
 
 function report(name: string, at: number) {
-  return {
-    certname: `${prefix}-${name}`,
-    puppet_version: '7.30.0',
-    report_format: 12,
-    configuration_version: `cv-${name}`,
-    start_time: iso(at - 60_000),
-    end_time: iso(at - 10_000),
-    producer_timestamp: iso(at),
-    producer: 'puppet-a.example.net',
-    corrective_change: false,
-    noop: false,
-    noop_pending: false,
-    transaction_uuid: randomUUID(),
-    catalog_uuid: randomUUID(),
-    code_id: null,
-    job_id: null,
-    cached_catalog_status: 'not_used',
-    environment: 'production',
-    status: 'unchanged',
-    type: 'agent',
-    metrics: [{ category: 'time', name: 'total', value: 1.5 }],
-    logs: [{ file: null, line: null, level: 'notice', message: `Applied catalog ${name}`, source: 'Puppet', tags: ['notice'], time: iso(at - 20_000) }],
-    resources: [],
-  };
+  return plainReport(`${prefix}-${name}`, at, name);
 }
 
 async function factsetHash(url: string, name: string): Promise<string> {

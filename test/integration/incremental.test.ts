@@ -7,7 +7,7 @@ import { runPass } from '../../src/sync/pass.ts';
 import { MemorySyncState, type SyncStateStore } from '../../src/sync/sync-state.ts';
 import type { EntityResult, PassKind, PassResult } from '../../src/types.ts';
 import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS } from '../../src/wiring.ts';
-import { iso, query, runCli, sql, submit, writeConfig } from './pdb.ts';
+import { iso, plainReport, query, runCli, sql, submit, writeConfig } from './pdb.ts';
 
 const [serverA, serverB, serverC] = inject('pdbServers') as [string, string, string];
 const postgres = inject('pdbPostgres');
@@ -16,33 +16,6 @@ const HOUR_MS = 3600_000;
 
 function factset(certname: string, at: number, role: string) {
   return { certname, environment: 'production', producer_timestamp: iso(at), producer: 'puppet.example.net', values: { role, n: 1 } };
-}
-
-function report(certname: string, at: number, run: string) {
-  return {
-    certname,
-    puppet_version: '7.30.0',
-    report_format: 12,
-    configuration_version: `cv-${run}`,
-    start_time: iso(at - 30_000),
-    end_time: iso(at - 1_000),
-    producer_timestamp: iso(at),
-    producer: 'puppet.example.net',
-    transaction_uuid: null,
-    catalog_uuid: null,
-    code_id: null,
-    job_id: null,
-    cached_catalog_status: 'not_used',
-    noop: false,
-    noop_pending: false,
-    corrective_change: false,
-    environment: 'production',
-    status: 'unchanged',
-    type: 'agent',
-    metrics: [{ category: 'time', name: 'total', value: 1.5 }],
-    logs: [],
-    resources: [],
-  };
 }
 
 async function configPulling(local: string, remote: string, extra = ''): Promise<Config> {
@@ -78,7 +51,7 @@ describe('incremental passes', () => {
     const base = Date.now() - 2 * HOUR_MS;
     for (const [i, certname] of history.entries()) {
       await submit(serverB, 'replace_facts', 5, factset(certname, base + i, 'web'));
-      await submit(serverB, 'store_report', 8, report(certname, base + i * 60_000, `h${i}`));
+      await submit(serverB, 'store_report', 8, plainReport(certname, base + i * 60_000, `h${i}`));
     }
     await waitForQueueDrained(serverB);
     // Overlap 0: only the newest row of the history is read again (its receive time is the watermark).
@@ -90,7 +63,7 @@ describe('incremental passes', () => {
 
     const fresh = `${prefix}-fresh`;
     await submit(serverB, 'replace_facts', 5, factset(fresh, Date.now(), 'db'));
-    await submit(serverB, 'store_report', 8, report(fresh, Date.now(), 'fresh'));
+    await submit(serverB, 'store_report', 8, plainReport(fresh, Date.now(), 'fresh'));
     await waitForQueueDrained(serverB);
     const incremental = await pass(config, state, 'incremental');
     expect(incremental.ok, JSON.stringify(incremental)).toBe(true);
@@ -116,7 +89,7 @@ describe('incremental passes', () => {
     const relayed = `${prefix}-relayed`;
     const producedAt = Date.now() - 30 * 60_000;
     await submit(serverC, 'replace_facts', 5, factset(relayed, producedAt, 'relayed'));
-    await submit(serverC, 'store_report', 8, report(relayed, producedAt, 'relayed'));
+    await submit(serverC, 'store_report', 8, plainReport(relayed, producedAt, 'relayed'));
     await waitForQueueDrained(serverC);
     const relay = await runCli(['once', '--config', writeConfig(serverB, [serverC])]);
     expect(relay.code).toBe(0);
@@ -134,11 +107,11 @@ describe('reconciliation', () => {
     const certname = `${prefix}-split`;
     const hour = Math.floor((Date.now() - 5 * HOUR_MS) / HOUR_MS) * HOUR_MS;
     for (const server of [serverA, serverB]) {
-      await submit(server, 'store_report', 8, report(certname, hour + 5 * 60_000, 'first'));
-      await submit(server, 'store_report', 8, report(certname, hour + 50 * 60_000, 'last'));
+      await submit(server, 'store_report', 8, plainReport(certname, hour + 5 * 60_000, 'first'));
+      await submit(server, 'store_report', 8, plainReport(certname, hour + 50 * 60_000, 'last'));
     }
-    await submit(serverA, 'store_report', 8, report(certname, hour + 20 * 60_000, 'only-a'));
-    await submit(serverB, 'store_report', 8, report(certname, hour + 25 * 60_000, 'only-b'));
+    await submit(serverA, 'store_report', 8, plainReport(certname, hour + 20 * 60_000, 'only-a'));
+    await submit(serverB, 'store_report', 8, plainReport(certname, hour + 25 * 60_000, 'only-b'));
     await Promise.all([waitForQueueDrained(serverA), waitForQueueDrained(serverB)]);
     // As a split brain healed long ago leaves them: received days ago, out of any watermark's reach.
     for (const index of [0, 1]) await sql(postgres, index, `UPDATE reports SET receive_time = receive_time - interval '3 days' WHERE certname = '${certname}'`);
