@@ -48,6 +48,7 @@ export class RemoteScheduler {
   private nextRunAt: number | undefined;
   private lastPass: PassSummary | null = null;
   private lastSuccess: string | null = null;
+  private lastSuccessStartedAt: number | undefined;
   private lastFailure: string | null = null;
   private consecutiveFailures = 0;
 
@@ -85,6 +86,7 @@ export class RemoteScheduler {
       state,
       lastPass: this.lastPass,
       lastSuccess: this.lastSuccess,
+      lagSeconds: this.lastSuccessStartedAt === undefined ? null : Math.max(0, ((this.options.now ?? Date.now)() - this.lastSuccessStartedAt) / 1000),
       lastFailure: this.lastFailure,
       consecutiveFailures: this.consecutiveFailures,
       nextRun: this.nextRunAt === undefined ? null : new Date(this.nextRunAt).toISOString(),
@@ -105,6 +107,7 @@ export class RemoteScheduler {
     this.lastPass = { start, end, kind: result.kind, ok: result.ok, entities: result.entities };
     if (result.ok) {
       this.lastSuccess = end;
+      this.lastSuccessStartedAt = Date.parse(start);
       this.consecutiveFailures = 0;
     } else {
       this.lastFailure = end;

@@ -20,6 +20,11 @@ export interface ScheduleStatus {
   readonly lastPass: PassSummary | null;
   /** End of the last pass that succeeded / failed, ISO 8601. */
   readonly lastSuccess: string | null;
+  /**
+   * Seconds since the start of the last pass that succeeded: everything the remote
+   * had received by then is here, so no record has been missing longer; null before.
+   */
+  readonly lagSeconds: number | null;
   readonly lastFailure: string | null;
   readonly consecutiveFailures: number;
   /** When the next pass is due, ISO 8601; null while a pass runs or once stopped. */

@@ -57,7 +57,7 @@ describe('RemoteScheduler', () => {
     expect(calls).toEqual([0]);
     finish();
     await vi.advanceTimersByTimeAsync(0);
-    expect(instance.status()).toMatchObject({ state: 'waiting', nextRun: new Date(60_000).toISOString(), lastPass: { ok: true } });
+    expect(instance.status()).toMatchObject({ state: 'waiting', nextRun: new Date(60_000).toISOString(), lastPass: { ok: true }, lagSeconds: 0 });
     await vi.advanceTimersByTimeAsync(60_000);
     expect(calls).toEqual([0, 60_000]);
     finish();
