@@ -1,5 +1,5 @@
-// How the benchmarks start the CLI: dist/cli.js with the Node.js flags of its shebang,
-// so that a measured pass runs as `npx puppetdb-sync` and the image run it.
+// How the benchmarks and the integration tests start the CLI: dist/cli.js with the
+// Node.js flags of its shebang, as `npx puppetdb-sync` and the image run it.
 import { readFileSync } from 'node:fs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
