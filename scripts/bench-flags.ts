@@ -8,7 +8,7 @@
 // falls on all of them alike: `--version`, a no-op pass between the two empty servers,
 // then a pass carrying a 20 MB catalog from A into B. Prints the medians in MB.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,7 +26,8 @@ const REPEAT = Number(args.repeat);
 const FLAG_SETS = [[], ['--expose-gc'], ['--liftoff-only'], ['--expose-gc', '--liftoff-only']];
 
 const MB = 1e6;
-const config = join(mkdtempSync(join(tmpdir(), 'pdbsync-flags-')), 'sync.conf');
+const workDir = mkdtempSync(join(tmpdir(), 'pdbsync-flags-'));
+const config = join(workDir, 'sync.conf');
 writeFileSync(config, `local: { server_url: "${B}" }\nsync: { remotes: [ { server_url: "${A}", interval: 2m } ] }\n`);
 
 /** Peak RSS of `node FLAGS cli --version`, as /usr/bin/time reports it. */
@@ -72,6 +73,7 @@ for (let r = 0; r < REPEAT; r++) {
   }
 }
 await deleteNode(A, big.certname);
+rmSync(workDir, { recursive: true });
 
 const median = (values: number[]): number => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const show = (values: number[]): string => `${(median(values) / MB).toFixed(0)} (${values.map((v) => (v / MB).toFixed(0)).join(', ')})`;
