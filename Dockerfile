@@ -14,5 +14,6 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+# The bin's flags (src/cli.ts's first line; see docs/operations.md, "Node.js flags").
+ENTRYPOINT ["node", "--liftoff-only", "/app/dist/cli.js"]
 CMD ["--help"]

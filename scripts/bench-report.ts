@@ -34,6 +34,8 @@ export interface Figures {
   loadRate: number;
   /** Peak RSS of `puppetdb-sync --version`: Node.js with the CLI's modules loaded, no pass. */
   footprintBytes?: number;
+  /** The Node.js flags every measured process was started with: the bin's. */
+  nodeFlags?: string[];
 }
 
 export function median(xs: number[]): number {
@@ -166,7 +168,7 @@ export function writeReport(f: Figures, root: string, writeDoc: boolean): void {
     `- Command: \`${f.command}\``,
     `- Machine: ${m.cpus}, ${m.memory} memory, Linux ${m.kernel}`,
     `- PuppetDB ${f.pdbVersion} (two servers from scripts/cluster.ts, \`-Xmx512m\`, default command-processing threads),`,
-    `  ${m.postgres} (one server for both, fsync off), Node.js ${m.node}`,
+    `  ${m.postgres} (one server for both, fsync off), Node.js ${m.node}${f.nodeFlags?.length ? ` started with \`${f.nodeFlags.join(' ')}\` as the bin does` : ''}`,
     `- Data: ${f.hosts} hosts on server A, each with a factset (PuppetDB's sample facts with their package inventory),`,
     `  a catalog (PuppetDB's sample, ~230 KB) and an agent report: ${records} records. Medians of ${f.repeat} repetitions.`,
     '',

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.ts';
 import { bigCatalog } from './big-catalog.ts';
+import { CLI, CLI_FLAGS } from './bench-cli.ts';
 import { counts, deleteNode, drainedAt, emptyServer, feed, hostRecords, submit, type DirectRate } from './bench-pdb.ts';
 import { machine, writeReport, type ExportImportFigures, type Figures, type PassFigures } from './bench-report.ts';
 
@@ -44,7 +45,6 @@ const SERIES = [...new Set([...args['hosts-series'].split(',').filter(Boolean).m
   .sort((a, b) => a - b);
 const CHANGED = Math.max(1, Math.round(HOSTS / 10));
 const ROOT = new URL('..', import.meta.url).pathname;
-const CLI = join(ROOT, 'dist', 'cli.js');
 const T0 = Date.now();
 const FIGURES = join(tmpdir(), 'pdbsync-bench-figures.json');
 
@@ -72,7 +72,7 @@ async function syncPass(local: string, remote: string): Promise<Pass> {
   const config = join(workDir, 'sync.conf');
   writeFileSync(config, `local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}", interval: 2m } ] }\n`);
   const t = Date.now();
-  const child = spawn(process.execPath, [CLI, 'once', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI_FLAGS, CLI, 'once', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -151,7 +151,7 @@ const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' }
 if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
 
 // Node.js with the CLI's modules loaded and no pass: the floor of any pass's peak RSS.
-const footprint = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, CLI, '--version'], { encoding: 'utf8' });
+const footprint = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...CLI_FLAGS, CLI, '--version'], { encoding: 'utf8' });
 const footprintKb = Number(footprint.stderr?.trim().split('\n').at(-1));
 
 const cluster = await startCluster({ servers: 2, log: (line) => say(`[cluster] ${line}`) });
@@ -272,6 +272,7 @@ try {
     noopSeries,
     loadRate: load.commands / (load.ms / 1000),
     ...(footprintKb > 0 ? { footprintBytes: footprintKb * 1024 } : {}),
+    nodeFlags: CLI_FLAGS,
   };
   writeFileSync(FIGURES, JSON.stringify(figures, null, 1));
   say(`figures saved in ${FIGURES}`);

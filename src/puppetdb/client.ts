@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { Pool, request, undiciErrors } from './undici.ts';
+import { Pool, errors as undiciErrors } from 'undici';
 import type { TlsConfig } from '../config/types.ts';
 import { SyncError } from '../errors.ts';
 import { streamJsonArray } from './json-stream.ts';
@@ -213,7 +213,7 @@ export class PuppetDbClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (Array.isArray(body)) headers['content-length'] = String(body.reduce((bytes: number, chunk: Buffer) => bytes + chunk.length, 0));
     try {
-      return (await request(this.pool, {
+      return (await this.pool.request({
         method,
         path,
         // A new stream for each attempt: the chunks are sent again on a retry.

@@ -1,5 +1,4 @@
 import { SyncError } from '../errors.ts';
-import { collectGarbage } from './collect-garbage.ts';
 
 /**
  * Numbers keep their exact text when a JS number would not print the same way
@@ -38,8 +37,6 @@ const MINUS = 0x2d;
 const ZERO = 0x30;
 /** Integers of 16 digits or more may lie past 2^53 (9007199254740992). */
 const UNSAFE_DIGITS = 16;
-/** Characters from which an element's text is worth a full collection once parsed. */
-const LARGE_ELEMENT = 4 * 1024 * 1024;
 
 /** Where the elements of a top-level JSON array end, byte by byte, across chunks. */
 class ElementScanner {
@@ -189,19 +186,11 @@ export async function* streamJsonArray(
       text = Buffer.concat(parts).toString('utf8');
       parts = [];
     }
-    let element: unknown;
     try {
-      element = scanner.needsExact ? JSON.parse(text, exactNumbers) : JSON.parse(text);
+      return scanner.needsExact ? JSON.parse(text, exactNumbers) : JSON.parse(text);
     } catch (error) {
       throw malformed(`element ${scanner.elementsEnded} is not valid JSON: ${(error as Error).message}`);
     }
-    // A large element's text and bytes are garbage once it is parsed: collected
-    // before the record is converted and written out, which then reuse the space.
-    if (text.length >= LARGE_ELEMENT) {
-      text = '';
-      collectGarbage();
-    }
-    return element;
   };
 
   for await (const received of body) {

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { CLI, CLI_FLAGS } from '../../scripts/bench-cli.ts';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
 
 /** Direct access to a real PuppetDB, for loading test data and reading what a sync left. */
@@ -58,11 +59,10 @@ export function writeConfig(local: string, remotes: string[], extra = '', option
   return file;
 }
 
-/** Runs the built CLI (dist/cli.js, as `npx puppetdb-sync` does) and collects its logs. */
+/** Runs the built CLI (dist/cli.js, with the bin's flags, as `npx puppetdb-sync` does) and collects its logs. */
 export function runCli(args: string[]): Promise<RunResult> {
-  const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -130,8 +130,7 @@ export interface Sidecar {
 }
 
 export function startCli(args: string[]): Sidecar {
-  const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...CLI_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const logs: Record<string, unknown>[] = [];
   let partial = '';
   child.stdout.on('data', (chunk: Buffer) => {
