@@ -8,7 +8,7 @@ export const CLI = `${ROOT}dist/cli.js`;
 /** The flags of a `#!/usr/bin/env node` or `#!/usr/bin/env -S node --flag ...` first line. */
 export function shebangFlags(file: string): string[] {
   const first = readFileSync(file, 'utf8').split('\n', 1)[0]!;
-  const match = /^#!\/usr\/bin\/env (?:-S )?node((?: --[a-z-]+)*)$/.exec(first);
+  const match = /^#!\/usr\/bin\/env (?:-S )?node((?: --[a-z-]+(?:=\w+)?)*)$/.exec(first);
   if (!match) throw new Error(`${file}: the first line is not a node shebang: ${first}`);
   return match[1]!.split(' ').filter(Boolean);
 }
