@@ -16,6 +16,8 @@ declare global {
   interface JSON {
     /** Node 21+ (V8 11.4); not yet in TypeScript's lib. */
     rawJSON(text: string): unknown;
+    /** Whether `value` was made by JSON.rawJSON: a number kept as its exact text. */
+    isRawJSON(value: unknown): boolean;
   }
 }
 

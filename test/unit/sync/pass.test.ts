@@ -112,7 +112,7 @@ describe('runPass: summaries out of key order', () => {
 
     expect(result.ok).toBe(true);
     expect(applied.sort()).toEqual(['a', 'b', 'c']);
-    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', kind: 'reconcile', ok: true, transferred: 3, failed: 0, remoteRows: 6, localRows: 2 });
+    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', kind: 'reconcile', ok: true, transferred: 3, failed: 0, skipped: 0, remoteRows: 6, localRows: 2 });
     expect(lines.find((line) => line.msg === 'summary not sorted by key; diffing with the local summary held whole' || line.message === 'summary not sorted by key; diffing with the local summary held whole')).toMatchObject({ entity: 'factsets' });
   });
 });
