@@ -54,6 +54,27 @@ describe('nodes', () => {
     });
   });
 
+  it('makes a local node unreadable when a row of its data is, and reads the others', async () => {
+    const local = source({
+      nodes: [
+        { certname: 'a', deactivated: null },
+        { certname: 'b', deactivated: null },
+        { certname: 'c', deactivated: 'yesterday' },
+      ],
+      factsets: [
+        { certname: 'a', producer_timestamp: '2026-11-05T00:00:00.000Z' },
+        { certname: 'b', producer_timestamp: '2024-02-30T00:00:00.000Z' },
+        { producer_timestamp: '2026-11-05T00:00:00.000Z' },
+      ],
+    });
+    expect(await collect(nodes.localSummary(local, summaryContext()))).toEqual({
+      '?': 'PDBSYNC_ERR_RESPONSE_MALFORMED',
+      a: t('2026-11-05T00:00:00.000Z'),
+      b: 'PDBSYNC_ERR_RESPONSE_MALFORMED',
+      c: 'PDBSYNC_ERR_RESPONSE_MALFORMED',
+    });
+  });
+
   it('submits deactivate_node v3 at the remote deactivation time', () => {
     const row: NodeRow = { key: 'a', certname: 'a', deactivated: '2026-11-10T00:00:00.000Z', version: { time: 0, tieBreak: [] } };
     expect(deactivationToCommand(row)).toEqual({
