@@ -36,7 +36,7 @@ export interface ErrorBody {
  *
  * Healthy means: every remote either
  * - has a last pass, and that pass succeeded (every entity ran to its end with no
- *   failed record); or
+ *   failed record and no skipped row); or
  * - has no finished pass yet (its first one is running or waiting), and less than
  *   `startupGraceMs` has passed since the service started.
  * A remote whose last pass failed is unhealthy at once, even within the grace; one

@@ -77,7 +77,7 @@ export class SyncMetrics implements PassObserver {
 
     this.lastSyncSucceeded = new Gauge({
       name: `${PREFIX}last_sync_succeeded`,
-      help: 'Whether the last pass against the remote succeeded: every entity ran to its end with no failed record (1) or not (0). PE: last-sync-succeeded.',
+      help: 'Whether the last pass against the remote succeeded: every entity ran to its end with no failed record and no skipped row (1) or not (0). PE: last-sync-succeeded.',
       labelNames: ['remote'],
       registers,
     });
