@@ -26,7 +26,7 @@ Options:
 Logs are JSON lines on standard output (Puppet Enterprise's sync schema).
 
 Exit status:
-  0  once: every entity of every remote was synced with no failed record; run: stopped by a signal
+  0  once: every entity of every remote was synced with no failed record or skipped row; run: stopped by a signal
   1  once: some remote, entity or record failed (see the error log lines); diff: servers differ
   2  the command line or the configuration is invalid (one line on standard error names the key, file and line);
      diff: a summary could not be read

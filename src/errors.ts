@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   PDBSYNC_ERR_RECORDS_FAILED: { message: 'some records could not be transferred; the next pass tries them again', retryable: true },
   PDBSYNC_ERR_RESPONSE_MALFORMED: { message: 'the PuppetDB server sent a response that is not the JSON expected', retryable: false },
   PDBSYNC_ERR_RECORD_MALFORMED: { message: 'a remote record does not have the shape its command needs', retryable: false },
+  PDBSYNC_ERR_RECORD_INVALID: { message: 'a remote record holds a value PuppetDB would refuse or not give back unchanged (timestamp, certname, number, text)', retryable: false },
+  PDBSYNC_ERR_RECORD_MISMATCH: { message: 'a remote record is not the one its summary row names (it changed since, or the server is faulty)', retryable: false },
   PDBSYNC_ERR_RECORD_TOO_LARGE: { message: 'a remote record is larger than sync.max-record-size', retryable: false },
   PDBSYNC_ERR_RECORD_MISSING: { message: 'the remote record disappeared between summary and fetch', retryable: false },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;

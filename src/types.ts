@@ -22,6 +22,18 @@ export interface SummaryRow {
   readonly version: Version;
 }
 
+/**
+ * A summary row the sidecar could not read, with whatever identifies it. It is logged,
+ * counted and skipped: a local one keeps the remote row of its key from being pulled
+ * (its local version is unknown), and the next pass reads it again.
+ */
+export interface UnreadableRow {
+  readonly unreadable: Error;
+  /** When they could be read. */
+  readonly key?: string;
+  readonly certname?: string;
+}
+
 /** Why a remote row is pulled. */
 export type PullReason = 'missing' | 'newer' | 'tie';
 
@@ -33,10 +45,12 @@ export type PassKind = 'reconcile' | 'incremental';
 
 export interface EntityResult {
   readonly entity: EntityName;
-  /** True when the entity ran to its end and no record failed. */
+  /** True when the entity ran to its end, no record failed and no row was skipped. */
   readonly ok: boolean;
   readonly transferred: number;
   readonly failed: number;
+  /** Summary rows that could not be read, on either side: their keys were left alone. */
+  readonly skipped: number;
   /** How the entity was compared: an incremental pass reconciles an entity that has no watermark yet. */
   readonly kind: PassKind;
   /** Summary rows read from the remote and from the local server. */

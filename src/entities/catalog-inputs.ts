@@ -1,8 +1,9 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
-import type { PullReason, SummaryRow } from '../types.ts';
-import { producedSince, readMax, submittedTimestamp, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
+import type { PullReason, SummaryRow, UnreadableRow } from '../types.ts';
+import { isUnreadable, producedSince, readMax, readRow, submittedTimestamp, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
+import { RecordReader } from './record-reader.ts';
 
 /** The inputs (hiera keys, ...) a catalog was compiled from, one set per node. */
 const FIELDS = ['certname', 'producer_timestamp', 'catalog_uuid'];
@@ -16,18 +17,20 @@ export function parseCatalogInputsSummary(raw: unknown): SummaryRow {
   return { key: certname, certname, version: { time: row.timestamp('producer_timestamp').ms, tieBreak: [row.optionalString('catalog_uuid') ?? ''] } };
 }
 
-async function* summary(source: QuerySource): AsyncGenerator<SummaryRow> {
-  for await (const raw of source.query(SUMMARY)) yield parseCatalogInputsSummary(raw);
+async function* summary(source: QuerySource): AsyncGenerator<SummaryRow | UnreadableRow> {
+  for await (const raw of source.query(SUMMARY)) yield readRow(raw, parseCatalogInputsSummary, 'certname');
 }
 
-async function* rows(source: QuerySource, filter: Ast): AsyncGenerator<SummaryRow> {
-  for await (const raw of source.query({ query: from('catalog_inputs', extract(FIELDS, withAnyNodeState(filter))) })) yield parseCatalogInputsSummary(raw);
+async function* rows(source: QuerySource, filter: Ast): AsyncGenerator<SummaryRow | UnreadableRow> {
+  for await (const raw of source.query({ query: from('catalog_inputs', extract(FIELDS, withAnyNodeState(filter))) })) {
+    yield readRow(raw, parseCatalogInputsSummary, 'certname');
+  }
 }
 
 /** Catalog inputs carry no receive time: their producer_timestamp, within the late-arrival window, is the watermark. */
-async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change> {
+async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change | UnreadableRow> {
   const filter = since === null ? ['null?', 'producer_timestamp', false] : atOrAfter('producer_timestamp', producedSince(since, context.settings));
-  for await (const row of rows(remote, filter)) yield { row, mark: row.version.time };
+  for await (const row of rows(remote, filter)) yield isUnreadable(row) ? row : { row, mark: row.version.time };
 }
 
 function compareInputs(a: readonly [string, string], b: readonly [string, string]): number {
@@ -35,18 +38,18 @@ function compareInputs(a: readonly [string, string], b: readonly [string, string
   return a[1] === b[1] ? 0 : a[1] < b[1] ? -1 : 1;
 }
 
-/** A catalog_inputs query row -> replace_catalog_inputs v1 payload. */
-export function catalogInputsToCommand(raw: unknown, reason: PullReason): Command {
-  const record = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', 'catalog inputs');
-  const certname = record.string('certname');
-  const producerTimestamp = submittedTimestamp(record.timestamp('producer_timestamp').text, reason, false);
+/** A catalog_inputs query row -> replace_catalog_inputs v1 payload, if it is the inputs `row` names. */
+export function catalogInputsToCommand(row: SummaryRow, raw: unknown, reason: PullReason): Command {
+  const record = new RecordReader(raw, 'catalog inputs');
+  const certname = record.certname();
+  const produced = record.timestamp('producer_timestamp');
+  record.matchesRow('producer_timestamp', produced, row.version.time);
+  const producerTimestamp = submittedTimestamp(produced, reason, false);
   const inputs = record.raw('inputs');
   if (!Array.isArray(inputs)) throw record.fail('inputs is not an array');
-  const pairs = inputs.map((input: unknown) => {
-    if (!Array.isArray(input) || input.length !== 2 || !input.every((part) => typeof part === 'string')) {
-      throw record.fail(`input ${JSON.stringify(input)} is not [type, name]`);
-    }
-    return input as unknown as readonly [string, string];
+  const pairs = inputs.map((input: unknown, i): readonly [string, string] => {
+    if (!Array.isArray(input) || input.length !== 2 || !input.every((part) => typeof part === 'string')) throw record.fail(`input ${i} is not [type, name]`);
+    return [record.text(`input ${i} type`, input[0] as string), record.text(`input ${i} name`, input[1] as string)];
   });
   const payload = {
     certname,
@@ -68,5 +71,5 @@ export const catalogInputs: Entity = {
   changes,
   counterparts: (source, batch) => rows(source, fieldIn('certname', batch.map((row) => row.certname))),
   recordQuery: (row) => ({ query: from('catalog_inputs', withAnyNodeState(certnameIs(row.certname))) }),
-  toCommand: (_row, record, reason) => catalogInputsToCommand(record, reason),
+  toCommand: (row, record, reason) => catalogInputsToCommand(row, record, reason),
 };

@@ -1,8 +1,13 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, withAnyNodeState } from '../puppetdb/query.ts';
-import type { SummaryRow } from '../types.ts';
-import { BATCH_SIZE, readMax, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
+import type { SummaryRow, UnreadableRow } from '../types.ts';
+import { BATCH_SIZE, isUnreadable, readMax, readRow, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
+import { INT32, RecordReader } from './record-reader.ts';
+
+export interface CatalogRow extends SummaryRow {
+  readonly hash: string;
+}
 
 /**
  * PuppetDB's catalog hash covers only certname, resources and edges, so two catalogs
@@ -15,24 +20,31 @@ const FIELDS = ['certname', 'hash', 'producer_timestamp', ...METADATA];
 
 const SUMMARY: QuerySpec = { query: from('catalogs', extract(FIELDS, withAnyNodeState())), options: ascendingBy('certname') };
 
-export function parseCatalogSummary(raw: unknown): SummaryRow {
+export function parseCatalogSummary(raw: unknown): CatalogRow {
   const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'catalog summary row');
   const certname = row.string('certname');
+  const hash = row.string('hash');
   const producerTimestamp = row.timestamp('producer_timestamp');
   return {
     key: certname,
     certname,
-    version: { time: producerTimestamp.ms, tieBreak: [row.string('hash'), ...METADATA.map((field) => row.optionalString(field) ?? '')] },
+    hash,
+    version: { time: producerTimestamp.ms, tieBreak: [hash, ...METADATA.map((field) => row.optionalString(field) ?? '')] },
   };
 }
 
-async function* summary(source: QuerySource): AsyncGenerator<SummaryRow> {
-  for await (const raw of source.query(SUMMARY)) yield parseCatalogSummary(raw);
+async function* summary(source: QuerySource): AsyncGenerator<CatalogRow | UnreadableRow> {
+  for await (const raw of source.query(SUMMARY)) yield readRow(raw, parseCatalogSummary, 'certname');
 }
 
-async function* summaryOf(source: QuerySource, certnames: readonly string[]): AsyncGenerator<SummaryRow> {
+async function* summaryOf(source: QuerySource, certnames: readonly string[]): AsyncGenerator<CatalogRow | UnreadableRow> {
   const filter = withAnyNodeState(fieldIn('certname', certnames));
-  for await (const raw of source.query({ query: from('catalogs', extract(FIELDS, filter)) })) yield parseCatalogSummary(raw);
+  for await (const raw of source.query({ query: from('catalogs', extract(FIELDS, filter)) })) yield readRow(raw, parseCatalogSummary, 'certname');
+}
+
+function parseNodeChange(raw: unknown): { certname: string; received: number } {
+  const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'catalog change row');
+  return { certname: node.string('certname'), received: node.timestamp('catalog_timestamp').ms };
 }
 
 /**
@@ -40,28 +52,28 @@ async function* summaryOf(source: QuerySource, certnames: readonly string[]): As
  * is when the server stored the node's catalog, on its own clock. The nodes whose
  * catalog changed are read first, then their catalogs' summaries, a batch at a time.
  */
-async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change> {
+async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<CatalogRow> | UnreadableRow> {
   const changed = since === null ? ['null?', 'catalog_timestamp', false] : atOrAfter('catalog_timestamp', receivedSince(since, context.settings));
   const received = new Map<string, number>();
-  const flush = async function* (): AsyncGenerator<Change> {
-    for await (const row of summaryOf(remote, [...received.keys()])) yield { row, mark: received.get(row.certname) ?? null };
+  const flush = async function* (): AsyncGenerator<Change<CatalogRow> | UnreadableRow> {
+    for await (const row of summaryOf(remote, [...received.keys()])) yield isUnreadable(row) ? row : { row, mark: received.get(row.certname) ?? null };
     received.clear();
   };
   for await (const raw of remote.query({ query: from('nodes', extract(['certname', 'catalog_timestamp'], withAnyNodeState(changed))) })) {
-    const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'catalog change row');
-    received.set(node.string('certname'), node.timestamp('catalog_timestamp').ms);
+    const node = readRow(raw, parseNodeChange, 'certname');
+    if (isUnreadable(node)) yield node;
+    else received.set(node.certname, node.received);
     if (received.size >= BATCH_SIZE) yield* flush();
   }
   if (received.size > 0) yield* flush();
 }
 
 function toResource(raw: unknown, what: string): Record<string, unknown> {
-  const resource = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', what);
-  const exported = resource.raw('exported');
-  if (typeof exported !== 'boolean') throw resource.fail('exported is not a boolean');
+  const resource = new RecordReader(raw, what);
+  const exported = resource.boolean('exported');
   const parameters = resource.raw('parameters');
   if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) throw resource.fail('parameters is not an object');
-  const line = resource.optionalInteger('line');
+  const line = resource.optionalInteger('line', INT32);
   const file = resource.optionalString('file');
   // A null file or line must be left out, not sent as null: a null-valued key changes the catalog hash.
   return {
@@ -76,7 +88,7 @@ function toResource(raw: unknown, what: string): Record<string, unknown> {
 }
 
 function toEdge(raw: unknown, what: string): Record<string, unknown> {
-  const edge = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', what);
+  const edge = new RecordReader(raw, what);
   return {
     source: { type: edge.string('source_type'), title: edge.string('source_title') },
     target: { type: edge.string('target_type'), title: edge.string('target_title') },
@@ -84,28 +96,30 @@ function toEdge(raw: unknown, what: string): Record<string, unknown> {
   };
 }
 
-/** A catalogs query row (resources and edges inline) -> replace_catalog v9 payload. */
-export function catalogToCommand(raw: unknown): Command {
-  const record = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', 'catalog');
-  const certname = record.string('certname');
-  const producerTimestamp = record.timestamp('producer_timestamp').text;
+/** A catalogs query row (resources and edges inline) -> replace_catalog v9 payload, if it is the catalog `row` names. */
+export function catalogToCommand(row: CatalogRow, raw: unknown): Command {
+  const record = new RecordReader(raw, 'catalog');
+  const certname = record.certname();
+  const producerTimestamp = record.timestamp('producer_timestamp');
+  record.matchesRow('producer_timestamp', producerTimestamp, row.version.time);
+  record.matchesRow('hash', record.string('hash'), row.hash);
   const payload = {
     certname,
     version: record.string('version'),
     environment: record.optionalString('environment'),
     transaction_uuid: record.optionalString('transaction_uuid'),
     catalog_uuid: record.optionalString('catalog_uuid'),
-    producer_timestamp: producerTimestamp,
+    producer_timestamp: producerTimestamp.text,
     producer: record.optionalString('producer'),
     code_id: record.optionalString('code_id'),
     job_id: record.optionalString('job_id'),
     resources: record.expandedData('resources').map((resource, i) => toResource(resource, `catalog ${certname} resource ${i}`)),
     edges: record.expandedData('edges').map((edge, i) => toEdge(edge, `catalog ${certname} edge ${i}`)),
   };
-  return { command: 'replace_catalog', version: 9, certname, producerTimestamp, payload };
+  return { command: 'replace_catalog', version: 9, certname, producerTimestamp: producerTimestamp.text, payload };
 }
 
-export const catalogs: Entity = {
+export const catalogs: Entity<CatalogRow> = {
   name: 'catalogs',
   logPhase: 'record',
   pullWhenMissing: true,
@@ -115,5 +129,5 @@ export const catalogs: Entity = {
   changes,
   counterparts: (source, rows) => summaryOf(source, rows.map((row) => row.certname)),
   recordQuery: (row) => ({ query: from('catalogs', withAnyNodeState(certnameIs(row.certname))) }),
-  toCommand: (_row, record) => catalogToCommand(record),
+  toCommand: (row, record) => catalogToCommand(row, record),
 };

@@ -1,7 +1,9 @@
 import type { SyncSettings } from '../config/types.ts';
+import { SyncError } from '../errors.ts';
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
-import type { EntityName, PullReason, SummaryRow } from '../types.ts';
-import { FieldReader } from './fields.ts';
+import type { EntityName, PullReason, SummaryRow, UnreadableRow } from '../types.ts';
+import { FieldReader, type Timestamp } from './fields.ts';
+import { isSubmittable, queryTimestamp } from './timestamps.ts';
 
 /** Rows looked up per query by key in incremental passes: a query stays well under PuppetDB's limits. */
 export const BATCH_SIZE = 500;
@@ -52,10 +54,14 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
    * days each); absent, the summary is one part.
    */
   segments?(remote: QuerySource, context: SummaryContext): Promise<readonly SummarySegment[]>;
-  /** Reconciliation: everything the remote holds (in `segment`, when given), sorted by key. */
-  remoteSummary(remote: QuerySource, context: SummaryContext, segment?: SummarySegment): AsyncIterable<Row>;
+  /**
+   * Reconciliation: everything the remote holds (in `segment`, when given), sorted by
+   * key. Here and in changes and counterparts, a row that cannot be read comes as an
+   * UnreadableRow (readRow), so that one bad row does not end the rest.
+   */
+  remoteSummary(remote: QuerySource, context: SummaryContext, segment?: SummarySegment): AsyncIterable<Row | UnreadableRow>;
   /** Reconciliation: everything the local server holds (in `segment`, when given), sorted by key. */
-  localSummary(local: QuerySource, context: SummaryContext, segment?: SummarySegment): AsyncIterable<Row>;
+  localSummary(local: QuerySource, context: SummaryContext, segment?: SummarySegment): AsyncIterable<Row | UnreadableRow>;
   /**
    * The watermark incremental passes go on from after a reconciliation. Read before
    * the remote summary, so that nothing the remote receives meanwhile is skipped;
@@ -67,9 +73,9 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
    * `since` (null: from the start), each with the watermark it stands for. Rows seen
    * before are listed again within the overlap; the engine skips those in step.
    */
-  changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncIterable<Change<Row>>;
+  changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncIterable<Change<Row> | UnreadableRow>;
   /** The rows `source` holds under the keys of `rows` (at most a batch: one query each). */
-  counterparts(source: QuerySource, rows: readonly Row[], context: SummaryContext): AsyncIterable<Row>;
+  counterparts(source: QuerySource, rows: readonly Row[], context: SummaryContext): AsyncIterable<Row | UnreadableRow>;
   /** Fields that identify a row in its record log lines besides its certname. */
   logFields?(row: Row): Record<string, unknown>;
   /** The remote query for the whole record (one row), or undefined when the summary row is enough. */
@@ -81,8 +87,30 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
    * is pulled again on the next pass, never left holding older parts than its version.
    */
   recordListQueries?(row: Row): Readonly<Record<string, QuerySpec>>;
-  /** Pure conversion; throws PDBSYNC_ERR_RECORD_MALFORMED for a record it cannot convert. */
+  /**
+   * Pure conversion, with RecordReader: throws PDBSYNC_ERR_RECORD_MALFORMED for a record
+   * it cannot convert, PDBSYNC_ERR_RECORD_INVALID for a value PuppetDB would refuse or
+   * change, PDBSYNC_ERR_RECORD_MISMATCH for a record that is not the one `row` names.
+   */
   toCommand(row: Row, record: unknown, reason: PullReason, lists: RecordLists): Command;
+}
+
+/** A query row as `read` makes it, or, when it cannot be read, an UnreadableRow with its `keyField` and certname if they are strings. */
+export function readRow<T>(raw: unknown, read: (raw: unknown) => T, keyField: 'certname' | 'hash'): T | UnreadableRow {
+  try {
+    return read(raw);
+  } catch (error) {
+    // Anything but a field reader's error is a bug, not a bad row.
+    if (!(error instanceof SyncError)) throw error;
+    const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    const [key, certname] = [text(fields[keyField]), text(fields.certname)];
+    return { unreadable: error, ...(key !== undefined && { key }), ...(certname !== undefined && { certname }) };
+  }
+}
+
+export function isUnreadable(item: object): item is UnreadableRow {
+  return 'unreadable' in item;
 }
 
 /**
@@ -91,9 +119,10 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
  * new one is strictly later: for those, the winner of a tie is written 1 ms later,
  * and the other server then takes it as newer, so both converge within two rounds.
  */
-export function submittedTimestamp(text: string, reason: PullReason, overwritesAtEqualTime: boolean): string {
-  if (reason !== 'tie' || overwritesAtEqualTime) return text;
-  return new Date(Date.parse(text) + 1).toISOString();
+export function submittedTimestamp(time: Timestamp, reason: PullReason, overwritesAtEqualTime: boolean): string {
+  if (reason !== 'tie' || overwritesAtEqualTime) return time.text;
+  if (!isSubmittable(time.ms + 1)) throw new SyncError('PDBSYNC_ERR_RECORD_INVALID', `${time.text} won a tie, and 1 ms later is past what PuppetDB gives back unchanged`);
+  return new Date(time.ms + 1).toISOString();
 }
 
 /**
@@ -102,7 +131,7 @@ export function submittedTimestamp(text: string, reason: PullReason, overwritesA
  * queue, so a record can appear with a receive time older than one already seen.
  */
 export function receivedSince(since: number, settings: SyncSettings): string {
-  return new Date(since - settings.watermarkOverlapMs).toISOString();
+  return queryTimestamp(since - settings.watermarkOverlapMs);
 }
 
 /**
@@ -111,7 +140,7 @@ export function receivedSince(since: number, settings: SyncSettings): string {
  * the remote this late after it was produced (relayed from a third server, queued).
  */
 export function producedSince(since: number, settings: SyncSettings): string {
-  return new Date(since - settings.lateArrivalWindowMs).toISOString();
+  return queryTimestamp(since - settings.lateArrivalWindowMs);
 }
 
 /** The value of a one-row `["function", "max", field]` query, or null when there are no rows. */

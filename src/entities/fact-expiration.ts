@@ -1,8 +1,9 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 import { ascendingBy, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
-import type { PullReason, SummaryRow } from '../types.ts';
-import { readMax, submittedTimestamp, type Change, type Entity, type QuerySource } from './entity.ts';
+import type { PullReason, SummaryRow, UnreadableRow } from '../types.ts';
+import { isUnreadable, readMax, readRow, submittedTimestamp, type Change, type Entity, type QuerySource } from './entity.ts';
 import { FieldReader } from './fields.ts';
+import { RecordReader } from './record-reader.ts';
 
 /**
  * Facts-expiration settings (configure_expiration): a node set not to expire its
@@ -34,8 +35,8 @@ export function parseExpirationSummary(raw: unknown): ExpirationRow {
   return { key: certname, certname, expiresFacts, updated: updated.text, version: { time: updated.ms, tieBreak: [String(expiresFacts)] } };
 }
 
-async function* summary(source: QuerySource, spec = SUMMARY): AsyncGenerator<ExpirationRow> {
-  for await (const raw of source.query(spec)) yield parseExpirationSummary(raw);
+async function* summary(source: QuerySource, spec = SUMMARY): AsyncGenerator<ExpirationRow | UnreadableRow> {
+  for await (const raw of source.query(spec)) yield readRow(raw, parseExpirationSummary, 'certname');
 }
 
 /**
@@ -43,18 +44,21 @@ async function* summary(source: QuerySource, spec = SUMMARY): AsyncGenerator<Exp
  * and no receive time, and only nodes whose setting was ever changed are listed. Those
  * unchanged since the last pass need no local lookup.
  */
-async function* changes(remote: QuerySource): AsyncGenerator<Change<ExpirationRow>> {
-  for await (const row of summary(remote, query(undefined))) yield { row, mark: row.version.time };
+async function* changes(remote: QuerySource): AsyncGenerator<Change<ExpirationRow> | UnreadableRow> {
+  for await (const row of summary(remote, query(undefined))) yield isUnreadable(row) ? row : { row, mark: row.version.time };
 }
 
+/** The remote's summary row is the whole record: it is read again as one, strictly. */
 export function expirationToCommand(row: ExpirationRow, reason: PullReason): Command {
-  const producerTimestamp = submittedTimestamp(row.updated, reason, false);
+  const record = new RecordReader({ certname: row.certname, expires_facts_updated: row.updated }, 'facts expiration');
+  const certname = record.certname();
+  const producerTimestamp = submittedTimestamp(record.timestamp('expires_facts_updated'), reason, false);
   return {
     command: 'configure_expiration',
     version: 1,
-    certname: row.certname,
+    certname,
     producerTimestamp,
-    payload: { certname: row.certname, expire: { facts: row.expiresFacts }, producer_timestamp: producerTimestamp },
+    payload: { certname, expire: { facts: row.expiresFacts }, producer_timestamp: producerTimestamp },
   };
 }
 

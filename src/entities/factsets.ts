@@ -1,8 +1,9 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, withAnyNodeState } from '../puppetdb/query.ts';
-import type { SummaryRow } from '../types.ts';
-import { readMax, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
-import { FieldReader } from './fields.ts';
+import type { SummaryRow, UnreadableRow } from '../types.ts';
+import { readMax, readRow, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
+import { FieldReader, quoted } from './fields.ts';
+import { RecordReader } from './record-reader.ts';
 
 export interface FactsetRow extends SummaryRow {
   readonly hash: string;
@@ -29,22 +30,24 @@ export function parseFactsetSummary(raw: unknown): FactsetRow {
   };
 }
 
-async function* summary(source: QuerySource): AsyncGenerator<FactsetRow> {
-  for await (const raw of source.query(SUMMARY)) yield parseFactsetSummary(raw);
+async function* summary(source: QuerySource): AsyncGenerator<FactsetRow | UnreadableRow> {
+  for await (const raw of source.query(SUMMARY)) yield readRow(raw, parseFactsetSummary, 'certname');
+}
+
+function parseFactsetChange(raw: unknown): Change<FactsetRow> {
+  const received = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'factset change row').timestamp('timestamp');
+  return { row: parseFactsetSummary(raw), mark: received.ms };
 }
 
 /** `timestamp` is when the server received the factset, on its own clock. */
-async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<FactsetRow>> {
+async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<FactsetRow> | UnreadableRow> {
   const filter = since === null ? withAnyNodeState() : withAnyNodeState(atOrAfter('timestamp', receivedSince(since, context.settings)));
-  for await (const raw of remote.query({ query: from('factsets', extract([...FIELDS, 'timestamp'], filter)) })) {
-    const received = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'factset change row').timestamp('timestamp');
-    yield { row: parseFactsetSummary(raw), mark: received.ms };
-  }
+  for await (const raw of remote.query({ query: from('factsets', extract([...FIELDS, 'timestamp'], filter)) })) yield readRow(raw, parseFactsetChange, 'certname');
 }
 
-async function* counterparts(source: QuerySource, rows: readonly FactsetRow[]): AsyncGenerator<FactsetRow> {
+async function* counterparts(source: QuerySource, rows: readonly FactsetRow[]): AsyncGenerator<FactsetRow | UnreadableRow> {
   const filter = withAnyNodeState(fieldIn('certname', rows.map((row) => row.certname)));
-  for await (const raw of source.query({ query: from('factsets', extract(FIELDS, filter)) })) yield parseFactsetSummary(raw);
+  for await (const raw of source.query({ query: from('factsets', extract(FIELDS, filter)) })) yield readRow(raw, parseFactsetSummary, 'certname');
 }
 
 type PackageTuple = readonly [string, string, string];
@@ -56,35 +59,37 @@ function comparePackages(a: PackageTuple, b: PackageTuple): number {
   return 0;
 }
 
-/** A factsets query row and its package_inventory query rows -> replace_facts v5 payload. */
-export function factsetToCommand(raw: unknown, packageRows: readonly unknown[]): Command {
-  const record = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', 'factset');
-  const certname = record.string('certname');
-  const producerTimestamp = record.timestamp('producer_timestamp').text;
+/** A factsets query row and its package_inventory query rows -> replace_facts v5 payload, if it is the factset `row` names. */
+export function factsetToCommand(row: FactsetRow, raw: unknown, packageRows: readonly unknown[]): Command {
+  const record = new RecordReader(raw, 'factset');
+  const certname = record.certname();
+  const producerTimestamp = record.timestamp('producer_timestamp');
+  record.matchesRow('producer_timestamp', producerTimestamp, row.version.time);
+  record.matchesRow('hash', record.string('hash'), row.hash);
 
   const facts = record.raw('facts') as { data?: unknown } | null | undefined;
   if (!facts || !Array.isArray(facts.data)) throw record.fail('facts.data is not an array');
   const values: Record<string, unknown> = {};
   for (const fact of facts.data) {
-    const name = new FieldReader(fact, 'PDBSYNC_ERR_RECORD_MALFORMED', `factset ${certname} fact`).string('name');
-    if (Object.hasOwn(values, name)) throw record.fail(`fact ${name} appears twice`);
+    const name = new RecordReader(fact, `factset ${certname} fact`).string('name');
+    if (Object.hasOwn(values, name)) throw record.fail(`fact ${quoted(name)} appears twice`);
     Object.defineProperty(values, name, { value: (fact as { value: unknown }).value, enumerable: true, writable: true });
   }
 
   const payload: Record<string, unknown> = {
     certname,
     environment: record.optionalString('environment'),
-    producer_timestamp: producerTimestamp,
+    producer_timestamp: producerTimestamp.text,
     producer: record.optionalString('producer'),
     values,
   };
   const packages = packageRows.map((raw): PackageTuple => {
-    const row = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', `factset ${certname} package`);
-    return [row.string('package_name'), row.string('version'), row.string('provider')];
+    const inventory = new RecordReader(raw, `factset ${certname} package`);
+    return [inventory.string('package_name'), inventory.string('version'), inventory.string('provider')];
   });
   // Sorted so that the payload does not depend on the order PostgreSQL returned them in.
   if (packages.length > 0) payload.package_inventory = packages.sort(comparePackages);
-  return { command: 'replace_facts', version: 5, certname, producerTimestamp, payload };
+  return { command: 'replace_facts', version: 5, certname, producerTimestamp: producerTimestamp.text, payload };
 }
 
 export const factsets: Entity<FactsetRow> = {
@@ -103,5 +108,5 @@ export const factsets: Entity<FactsetRow> = {
   recordListQueries: (row) => ({
     packages: { query: from('package_inventory', extract(['package_name', 'version', 'provider'], withAnyNodeState(certnameIs(row.certname)))) },
   }),
-  toCommand: (_row, record, _reason, lists) => factsetToCommand(record, lists.packages ?? []),
+  toCommand: (row, record, _reason, lists) => factsetToCommand(row, record, lists.packages ?? []),
 };

@@ -1,9 +1,21 @@
 import { SyncError, type ErrorCode } from '../errors.ts';
+import { readTimestamp } from './timestamps.ts';
 
-/** Field readers that name what is wrong, for summaries and records from a remote. */
+/** A timestamp as its text plus its milliseconds since the epoch. */
+export interface Timestamp {
+  readonly text: string;
+  readonly ms: number;
+}
+
+/**
+ * Field readers that name what is wrong, for summary rows and other query rows. They
+ * read what a PuppetDB can answer, odd values included (a year past 9999), so that a
+ * row stored by mistake can still be compared; RecordReader is the strict reader of
+ * what becomes a command.
+ */
 export class FieldReader {
-  private readonly code: ErrorCode;
-  private readonly what: string;
+  protected readonly code: ErrorCode;
+  protected readonly what: string;
   private readonly object: Record<string, unknown>;
 
   constructor(value: unknown, code: ErrorCode, what: string) {
@@ -16,59 +28,24 @@ export class FieldReader {
   string(field: string): string {
     const value = this.object[field];
     if (typeof value !== 'string') throw this.fail(`${field} is not a string`);
-    return value;
+    return this.text(field, value);
   }
 
   optionalString(field: string): string | null {
     const value = this.object[field];
-    if (value === null || value === undefined) return null;
-    if (typeof value !== 'string') throw this.fail(`${field} is not a string`);
-    return value;
+    return value === null || value === undefined ? null : this.string(field);
   }
 
-  /** A timestamp as text plus its milliseconds since the epoch. */
-  timestamp(field: string): { text: string; ms: number } {
+  timestamp(field: string): Timestamp {
     const text = this.string(field);
-    const ms = Date.parse(text);
-    if (Number.isNaN(ms)) throw this.fail(`${field} is not a timestamp: ${text}`);
+    const ms = readTimestamp(text);
+    if (ms === undefined) throw this.fail(`${field} is not an ISO 8601 timestamp: ${quoted(text)}`);
     return { text, ms };
   }
 
-  optionalTimestamp(field: string): { text: string; ms: number } | null {
-    return this.object[field] === null || this.object[field] === undefined ? null : this.timestamp(field);
-  }
-
-  optionalBoolean(field: string): boolean | null {
+  optionalTimestamp(field: string): Timestamp | null {
     const value = this.object[field];
-    if (value === null || value === undefined) return null;
-    if (typeof value !== 'boolean') throw this.fail(`${field} is not a boolean`);
-    return value;
-  }
-
-  optionalInteger(field: string): number | null {
-    const value = this.object[field];
-    if (value === null || value === undefined) return null;
-    if (!Number.isInteger(value)) throw this.fail(`${field} is not an integer`);
-    return value as number;
-  }
-
-  stringArray(field: string): string[] {
-    const value = this.object[field];
-    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw this.fail(`${field} is not an array of strings`);
-    return value;
-  }
-
-  /**
-   * The elements of an expanded field (`{ data, href }`): PuppetDB answers data: null
-   * when there are none (a catalog without edges, a report without events).
-   */
-  expandedData(field: string): unknown[] {
-    const expanded = this.object[field];
-    if (typeof expanded !== 'object' || expanded === null || !('data' in expanded)) throw this.fail(`${field} is not expanded`);
-    const { data } = expanded as { data: unknown };
-    if (data === null) return [];
-    if (!Array.isArray(data)) throw this.fail(`${field}.data is not an array`);
-    return data;
+    return value === null || value === undefined ? null : this.timestamp(field);
   }
 
   raw(field: string): unknown {
@@ -78,4 +55,21 @@ export class FieldReader {
   fail(problem: string): SyncError {
     return new SyncError(this.code, `${this.what}: ${problem}`);
   }
+
+  /** Every string read goes through here: a stricter reader refuses some. */
+  protected text(_field: string, value: string): string {
+    return value;
+  }
+}
+
+const QUOTED_LENGTH = 100;
+
+/**
+ * A value for a one-line message: JSON-quoted, anything but printable ASCII escaped
+ * (a newline, ESC or a right-to-left override must not reshape the log line), cut
+ * short.
+ */
+export function quoted(value: string): string {
+  const cut = value.length > QUOTED_LENGTH ? `${value.slice(0, QUOTED_LENGTH)}...` : value;
+  return JSON.stringify(cut).replace(/[^\x20-\x7e]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

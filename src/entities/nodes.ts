@@ -1,8 +1,9 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 import { ascendingBy, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
-import type { SummaryRow } from '../types.ts';
-import { readMax, type Change, type Entity, type QuerySource } from './entity.ts';
-import { FieldReader } from './fields.ts';
+import type { SummaryRow, UnreadableRow } from '../types.ts';
+import { isUnreadable, readMax, readRow, type Change, type Entity, type QuerySource } from './entity.ts';
+import { FieldReader, type Timestamp } from './fields.ts';
+import { RecordReader } from './record-reader.ts';
 
 /**
  * Node status: a deactivation on the remote is pulled when it is later than
@@ -37,7 +38,7 @@ function newestData(filter?: Ast): readonly QuerySpec[] {
   ];
 }
 
-function row(certname: string, deactivated: { text: string; ms: number } | null, newestMs: number): NodeRow {
+function row(certname: string, deactivated: Timestamp | null, newestMs: number): NodeRow {
   return {
     key: certname,
     certname,
@@ -46,32 +47,50 @@ function row(certname: string, deactivated: { text: string; ms: number } | null,
   };
 }
 
-async function* remoteRows(remote: QuerySource, spec: QuerySpec): AsyncGenerator<NodeRow> {
-  for await (const raw of remote.query(spec)) {
-    const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'node summary row');
-    const deactivated = node.timestamp('deactivated');
-    yield row(node.string('certname'), deactivated, deactivated.ms);
-  }
+function parseRemoteRow(raw: unknown): NodeRow {
+  const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'node summary row');
+  const deactivated = node.timestamp('deactivated');
+  return row(node.string('certname'), deactivated, deactivated.ms);
 }
 
-/** Every local node, or those `filter` selects, with its own deactivation and its newest data. */
-async function* localRows(local: QuerySource, filter?: Ast): AsyncGenerator<NodeRow> {
+async function* remoteRows(remote: QuerySource, spec: QuerySpec): AsyncGenerator<NodeRow | UnreadableRow> {
+  for await (const raw of remote.query(spec)) yield readRow(raw, parseRemoteRow, 'certname');
+}
+
+function parseNewestData(raw: unknown): { certname: string; time: number | undefined } {
+  const record = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'node data summary row');
+  return { certname: record.string('certname'), time: (record.optionalTimestamp('producer_timestamp') ?? record.optionalTimestamp('max'))?.ms };
+}
+
+/**
+ * Every local node, or those `filter` selects, with its own deactivation and its newest
+ * data. A node whose data row cannot be read is unreadable too: its newest time is unknown.
+ */
+async function* localRows(local: QuerySource, filter?: Ast): AsyncGenerator<NodeRow | UnreadableRow> {
   const newest = new Map<string, number>();
+  const unreadableData = new Map<string, Error>();
+  const withoutCertname: UnreadableRow[] = [];
   const readNewest = async (spec: QuerySpec) => {
     for await (const raw of local.query(spec)) {
-      const record = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'node data summary row');
-      const certname = record.string('certname');
-      const time = (record.optionalTimestamp('producer_timestamp') ?? record.optionalTimestamp('max'))?.ms;
-      if (time !== undefined) newest.set(certname, Math.max(time, newest.get(certname) ?? time));
+      const data = readRow(raw, parseNewestData, 'certname');
+      if (!isUnreadable(data)) {
+        if (data.time !== undefined) newest.set(data.certname, Math.max(data.time, newest.get(data.certname) ?? data.time));
+      } else if (data.certname === undefined) withoutCertname.push(data);
+      else unreadableData.set(data.certname, data.unreadable);
     }
   };
   await Promise.all(newestData(filter).map(readNewest));
-  const nodes = { query: from('nodes', extract(['certname', 'deactivated'], withAnyNodeState(filter))), ...(filter === undefined && { options: ascendingBy('certname') }) };
-  for await (const raw of local.query(nodes)) {
+  yield* withoutCertname;
+  const parseLocalRow = (raw: unknown): NodeRow => {
     const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'node summary row');
     const certname = node.string('certname');
-    yield row(certname, node.optionalTimestamp('deactivated'), newest.get(certname) ?? Number.NEGATIVE_INFINITY);
-  }
+    const deactivated = node.optionalTimestamp('deactivated');
+    const dataError = unreadableData.get(certname);
+    if (dataError) throw dataError;
+    return row(certname, deactivated, newest.get(certname) ?? Number.NEGATIVE_INFINITY);
+  };
+  const nodes = { query: from('nodes', extract(['certname', 'deactivated'], withAnyNodeState(filter))), ...(filter === undefined && { options: ascendingBy('certname') }) };
+  for await (const raw of local.query(nodes)) yield readRow(raw, parseLocalRow, 'certname');
 }
 
 /**
@@ -80,19 +99,17 @@ async function* localRows(local: QuerySource, filter?: Ast): AsyncGenerator<Node
  * (nodes deactivated within node-purge-ttl). The nodes unchanged since the last pass
  * need no local lookup.
  */
-async function* changes(remote: QuerySource): AsyncGenerator<Change<NodeRow>> {
-  for await (const node of remoteRows(remote, deactivatedNodes())) yield { row: node, mark: node.version.time };
+async function* changes(remote: QuerySource): AsyncGenerator<Change<NodeRow> | UnreadableRow> {
+  for await (const node of remoteRows(remote, deactivatedNodes())) yield isUnreadable(node) ? node : { row: node, mark: node.version.time };
 }
 
+/** The remote's summary row is the whole record: it is read again as one, strictly. */
 export function deactivationToCommand(node: NodeRow): Command {
   if (node.deactivated === null) throw new Error(`node ${node.certname} has no deactivation to pull`);
-  return {
-    command: 'deactivate_node',
-    version: 3,
-    certname: node.certname,
-    producerTimestamp: node.deactivated,
-    payload: { certname: node.certname, producer_timestamp: node.deactivated },
-  };
+  const record = new RecordReader({ certname: node.certname, deactivated: node.deactivated }, 'deactivation');
+  const certname = record.certname();
+  const producerTimestamp = record.timestamp('deactivated').text;
+  return { command: 'deactivate_node', version: 3, certname, producerTimestamp, payload: { certname, producer_timestamp: producerTimestamp } };
 }
 
 export const nodes: Entity<NodeRow> = {

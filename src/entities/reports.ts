@@ -1,8 +1,10 @@
 import type { Command, QuerySpec } from '../puppetdb/client.ts';
 import { ascendingBy, atOrAfter, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
-import type { SummaryRow } from '../types.ts';
-import { producedSince, readMax, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext, type SummarySegment } from './entity.ts';
+import type { SummaryRow, UnreadableRow } from '../types.ts';
+import { producedSince, readMax, readRow, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext, type SummarySegment } from './entity.ts';
 import { FieldReader } from './fields.ts';
+import { INT16, INT32, RecordReader } from './record-reader.ts';
+import { queryTimestamp, readTimestamp } from './timestamps.ts';
 
 /**
  * Reports are kept, not replaced: every report is its own record, keyed by its
@@ -23,11 +25,11 @@ function everyType(filter: Ast): Ast {
 }
 
 function newerThan(cutoff: number): Ast {
-  return ['>', 'producer_timestamp', iso(cutoff)];
+  return ['>', 'producer_timestamp', queryTimestamp(cutoff)];
 }
 
 function summaryQuery(cutoff: number, segment: SummarySegment | undefined): QuerySpec {
-  const within = segment ? ['and', newerThan(cutoff), atOrAfter('producer_timestamp', iso(segment.from)), ...(Number.isFinite(segment.to) ? [['<', 'producer_timestamp', iso(segment.to)]] : [])] : newerThan(cutoff);
+  const within = segment ? ['and', newerThan(cutoff), atOrAfter('producer_timestamp', queryTimestamp(segment.from)), ...(Number.isFinite(segment.to) ? [['<', 'producer_timestamp', queryTimestamp(segment.to)]] : [])] : newerThan(cutoff);
   return { query: from('reports', extract(FIELDS, everyType(within))), options: ascendingBy('hash') };
 }
 
@@ -47,11 +49,10 @@ async function segments(remote: QuerySource, context: SummaryContext): Promise<S
   const perDay: Array<[number, number]> = [];
   const query = from('reports', ['extract', [['function', 'count'], PER_DAY], everyType(newerThan(cutoff)), ['group_by', PER_DAY]]);
   for await (const raw of remote.query({ query })) {
-    const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'reports per day');
-    const day = Date.parse(`${row.string('to_string')}T00:00:00.000Z`);
-    const count = row.raw('count');
-    if (Number.isNaN(day) || !Number.isInteger(count)) throw row.fail('is not a day and a count');
-    perDay.push([day, count as number]);
+    // A count that cannot be read only makes the parts less even: they cover every day whatever the counts.
+    const { to_string: text, count } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const day = typeof text === 'string' ? readTimestamp(`${text}T00:00:00.000Z`) : undefined;
+    if (day !== undefined && Number.isInteger(count)) perDay.push([day, count as number]);
   }
   perDay.sort((a, b) => a[0] - b[0]);
   const parts: SummarySegment[] = [];
@@ -67,10 +68,6 @@ async function segments(remote: QuerySource, context: SummaryContext): Promise<S
   }
   parts.push({ from: start, to: Number.POSITIVE_INFINITY });
   return parts;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }
 
 /** The oldest producer_timestamp a pass looks at; on the first pass also initial-report-threshold. */
@@ -89,8 +86,8 @@ export function parseReportSummary(raw: unknown): ReportRow {
 }
 
 function summary(side: 'remote' | 'local') {
-  return async function* (source: QuerySource, context: SummaryContext, segment?: SummarySegment): AsyncGenerator<ReportRow> {
-    for await (const raw of source.query(summaryQuery(reportCutoff(context, side), segment))) yield parseReportSummary(raw);
+  return async function* (source: QuerySource, context: SummaryContext, segment?: SummarySegment): AsyncGenerator<ReportRow | UnreadableRow> {
+    for await (const raw of source.query(summaryQuery(reportCutoff(context, side), segment))) yield readRow(raw, parseReportSummary, 'hash');
   };
 }
 
@@ -99,23 +96,25 @@ function summary(side: 'remote' | 'local') {
  * indexed; reports are partitioned by day on producer_timestamp, so the late-arrival
  * window bounds the partitions PostgreSQL reads.
  */
-async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<ReportRow>> {
+function parseReportChange(raw: unknown): Change<ReportRow> {
+  const received = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'report change row').timestamp('receive_time');
+  return { row: parseReportSummary(raw), mark: received.ms };
+}
+
+async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<ReportRow> | UnreadableRow> {
   const cutoff = newerThan(reportCutoff(context, 'remote'));
   const filter =
     since === null
       ? cutoff
       : ['and', cutoff, atOrAfter('producer_timestamp', producedSince(since, context.settings)), atOrAfter('receive_time', receivedSince(since, context.settings))];
-  for await (const raw of remote.query({ query: from('reports', extract([...FIELDS, 'receive_time'], everyType(filter))) })) {
-    const received = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'report change row').timestamp('receive_time');
-    yield { row: parseReportSummary(raw), mark: received.ms };
-  }
+  for await (const raw of remote.query({ query: from('reports', extract([...FIELDS, 'receive_time'], everyType(filter))) })) yield readRow(raw, parseReportChange, 'hash');
 }
 
 /** By hash, within the batch's producer times: PostgreSQL then reads only those days' partitions. */
-async function* counterparts(source: QuerySource, rows: readonly ReportRow[]): AsyncGenerator<ReportRow> {
+async function* counterparts(source: QuerySource, rows: readonly ReportRow[]): AsyncGenerator<ReportRow | UnreadableRow> {
   const times = rows.map((row) => row.version.time);
-  const within = ['and', fieldIn('hash', rows.map((row) => row.hash)), atOrAfter('producer_timestamp', iso(Math.min(...times))), ['<=', 'producer_timestamp', iso(Math.max(...times))]];
-  for await (const raw of source.query({ query: from('reports', extract(FIELDS, everyType(within))) })) yield parseReportSummary(raw);
+  const within = ['and', fieldIn('hash', rows.map((row) => row.hash)), atOrAfter('producer_timestamp', queryTimestamp(Math.min(...times))), ['<=', 'producer_timestamp', queryTimestamp(Math.max(...times))]];
+  for await (const raw of source.query({ query: from('reports', extract(FIELDS, everyType(within))) })) yield readRow(raw, parseReportSummary, 'hash');
 }
 
 function watermark(remote: QuerySource, context: SummaryContext): Promise<number | null> {
@@ -148,13 +147,13 @@ interface WireResource {
 export function eventsToResources(events: readonly unknown[], what: string): WireResource[] {
   const resources = new Map<string, WireResource>();
   events.forEach((raw, i) => {
-    const event = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', `${what} event ${i}`);
+    const event = new RecordReader(raw, `${what} event ${i}`);
     const status = event.string('status');
     const resource = {
       resource_type: event.string('resource_type'),
       resource_title: event.string('resource_title'),
       file: event.optionalString('file'),
-      line: event.optionalInteger('line'),
+      line: event.optionalInteger('line', INT32),
       containment_path: event.stringArray('containment_path'),
       timestamp: event.timestamp('timestamp').text,
     };
@@ -176,14 +175,16 @@ export function eventsToResources(events: readonly unknown[], what: string): Wir
   return [...resources.values()];
 }
 
-/** A reports query row (logs, metrics and resource events inline) -> store_report v8 payload. */
-export function reportToCommand(raw: unknown): Command {
-  const record = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', 'report');
-  const certname = record.string('certname');
-  const what = `report ${certname} ${record.string('hash')}`;
-  const producerTimestamp = record.timestamp('producer_timestamp').text;
-  const reportFormat = record.raw('report_format');
-  if (!Number.isInteger(reportFormat)) throw record.fail('report_format is not an integer');
+/** A reports query row (logs, metrics and resource events inline) -> store_report v8 payload, if it is the report `row` names. */
+export function reportToCommand(row: ReportRow, raw: unknown): Command {
+  const record = new RecordReader(raw, 'report');
+  const certname = record.certname();
+  const hash = record.string('hash');
+  record.matchesRow('hash', hash, row.hash);
+  const producerTimestamp = record.timestamp('producer_timestamp');
+  record.matchesRow('producer_timestamp', producerTimestamp, row.version.time);
+  const what = `report ${certname} ${hash}`;
+  const reportFormat = record.integer('report_format', INT16);
   const type = record.optionalString('type') ?? 'agent';
   if (!REPORT_TYPES.has(type)) throw record.fail(`type ${type} is neither agent nor plan`);
 
@@ -192,23 +193,21 @@ export function reportToCommand(raw: unknown): Command {
     report_format: reportFormat,
     start_time: record.timestamp('start_time').text,
     end_time: record.timestamp('end_time').text,
-    producer_timestamp: producerTimestamp,
+    producer_timestamp: producerTimestamp.text,
     type,
   };
   for (const field of HEADER_STRINGS) payload[field] = record.string(field);
   for (const field of HEADER_OPTIONAL_STRINGS) payload[field] = record.optionalString(field);
   for (const field of HEADER_OPTIONAL_BOOLEANS) payload[field] = record.optionalBoolean(field);
   payload.metrics = record.expandedData('metrics').map((raw, i) => {
-    const metric = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', `${what} metric ${i}`);
-    const value = metric.raw('value');
-    if (typeof value !== 'number' && typeof value !== 'object') throw metric.fail('value is not a number');
-    return { category: metric.string('category'), name: metric.string('name'), value };
+    const metric = new RecordReader(raw, `${what} metric ${i}`);
+    return { category: metric.string('category'), name: metric.string('name'), value: metric.number('value') };
   });
   payload.logs = record.expandedData('logs').map((raw, i) => {
-    const log = new FieldReader(raw, 'PDBSYNC_ERR_RECORD_MALFORMED', `${what} log ${i}`);
+    const log = new RecordReader(raw, `${what} log ${i}`);
     return {
       file: log.optionalString('file'),
-      line: log.optionalInteger('line'),
+      line: log.optionalInteger('line', INT32),
       level: log.string('level'),
       message: log.string('message'),
       source: log.string('source'),
@@ -217,7 +216,7 @@ export function reportToCommand(raw: unknown): Command {
     };
   });
   payload.resources = eventsToResources(record.expandedData('resource_events'), what);
-  return { command: 'store_report', version: 8, certname, producerTimestamp, payload };
+  return { command: 'store_report', version: 8, certname, producerTimestamp: producerTimestamp.text, payload };
 }
 
 export const reports: Entity<ReportRow> = {
@@ -232,5 +231,5 @@ export const reports: Entity<ReportRow> = {
   counterparts,
   logFields: (row) => ({ hash: row.hash }),
   recordQuery: (row) => ({ query: from('reports', everyType(['=', 'hash', row.hash])) }),
-  toCommand: (_row, record) => reportToCommand(record),
+  toCommand: (row, record) => reportToCommand(row, record),
 };

@@ -16,6 +16,8 @@ declare global {
   interface JSON {
     /** Node 21+ (V8 11.4); not yet in TypeScript's lib. */
     rawJSON(text: string): unknown;
+    /** Whether `value` was made by JSON.rawJSON: a number kept as its exact text. */
+    isRawJSON(value: unknown): boolean;
   }
 }
 
@@ -37,6 +39,15 @@ const MINUS = 0x2d;
 const ZERO = 0x30;
 /** Integers of 16 digits or more may lie past 2^53 (9007199254740992). */
 const UNSAFE_DIGITS = 16;
+/**
+ * How deep arrays and objects may nest within one element. Deeper nesting is no
+ * PuppetDB data: it rejects commands nested past 1000 levels (Jackson's limit), and
+ * 7.12.1 shut itself down on a StackOverflowError storing a fact nested 900 deep
+ * (800 was stored; seen). Past the limit every recursive step after the scan (the
+ * reviver that keeps numbers exact, JSON.stringify of a command) could overflow the
+ * stack; real facts, parameters and event values nest a few levels.
+ */
+export const MAX_NESTING = 100;
 
 /** Where the elements of a top-level JSON array end, byte by byte, across chunks. */
 class ElementScanner {
@@ -119,8 +130,10 @@ class ElementScanner {
         this.needsExact = false;
       }
       if (byte === QUOTE) this.inString = true;
-      else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) this.depth++;
-      else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) this.depth--;
+      else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
+        // depth counts the response's own array too.
+        if (++this.depth - 1 > MAX_NESTING) throw this.malformed(`element ${this.elementsEnded + 1} is nested deeper than ${MAX_NESTING} levels`);
+      } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) this.depth--;
     }
     return -1;
   }

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { normaliseServerUrl } from '../config/validate.ts';
 import type { Logger } from '../log.ts';
+import type { EntityResult } from '../types.ts';
 import type { SyncMetrics } from './metrics.ts';
 import type { RemoteStatus, ServiceControl } from './status.ts';
 
@@ -35,7 +36,7 @@ export interface ErrorBody {
  *
  * Healthy means: every remote either
  * - has a last pass, and that pass succeeded (every entity ran to its end with no
- *   failed record); or
+ *   failed record and no skipped row); or
  * - has no finished pass yet (its first one is running or waiting), and less than
  *   `startupGraceMs` has passed since the service started.
  * A remote whose last pass failed is unhealthy at once, even within the grace; one
@@ -52,7 +53,7 @@ export function healthReasons(service: ServiceControl, startupGraceMs: number, n
       const failing = pass.entities.filter((entity) => !entity.ok);
       const detail =
         failing.length > 0
-          ? ` (entities: ${failing.map((entity) => (entity.failed > 0 ? `${entity.entity} failed ${entity.failed}` : `${entity.entity} did not finish`)).join(', ')})`
+          ? ` (entities: ${failing.map(entityProblem).join(', ')})`
           : pass.entities.length === 0
             ? ' (before any entity)'
             : '';
@@ -60,6 +61,12 @@ export function healthReasons(service: ServiceControl, startupGraceMs: number, n
     }
   }
   return reasons;
+}
+
+/** What kept an entity out of step: records that failed, rows skipped as unreadable, or an end before its last row. */
+function entityProblem(entity: EntityResult): string {
+  const counts = [...(entity.failed > 0 ? [`failed ${entity.failed}`] : []), ...(entity.skipped > 0 ? [`skipped ${entity.skipped}`] : [])];
+  return `${entity.entity} ${counts.length > 0 ? counts.join(' and ') : 'did not finish'}`;
 }
 
 /** The API on a Fastify instance that is not listening yet: the caller listens, tests inject. */

@@ -1,4 +1,5 @@
-import type { PullReason, SummaryRow } from '../types.ts';
+import { isUnreadable } from '../entities/entity.ts';
+import type { PullReason, SummaryRow, UnreadableRow } from '../types.ts';
 import { pullReason } from './precedence.ts';
 
 export interface PullAction<Row extends SummaryRow> {
@@ -22,16 +23,34 @@ export class SummaryOutOfOrder extends Error {
   }
 }
 
-/** The rows as they come, checked to ascend by key; a key listed again is dropped. */
-async function* ascending<Row extends SummaryRow>(rows: AsyncIterable<Row>, side: 'remote' | 'local'): AsyncGenerator<Row> {
+/** A summary row, or one that could not be read but whose key could: the diff leaves that key alone. */
+export type Keyed<Row extends SummaryRow> = Row | (UnreadableRow & { readonly key: string });
+
+/**
+ * The remote row to pull, if any, against the local row of its key. Nothing is pulled
+ * over a local row that could not be read: its version is unknown, and the next pass
+ * compares it again.
+ */
+function decide<Row extends SummaryRow>(row: Row, counterpart: Keyed<Row> | undefined, options: DiffOptions): PullAction<Row> | undefined {
+  if (options.excludedCertnames.has(row.certname) || (counterpart && isUnreadable(counterpart))) return undefined;
+  const reason = pullReason(row.version, counterpart?.version, options.pullWhenMissing);
+  return reason ? { row, reason } : undefined;
+}
+
+/**
+ * The rows as they come, checked to ascend by key; a key listed again is dropped, and
+ * so is a row that could not be read nor keyed (the entity's run has logged it).
+ */
+async function* ascending<Row extends SummaryRow>(rows: AsyncIterable<Row | UnreadableRow>, side: 'remote' | 'local'): AsyncGenerator<Keyed<Row>> {
   let previous: string | undefined;
   for await (const row of rows) {
+    if (row.key === undefined) continue;
     if (previous !== undefined) {
       if (row.key < previous) throw new SummaryOutOfOrder(side, previous, row.key);
       if (row.key === previous) continue;
     }
     previous = row.key;
-    yield row;
+    yield row as Keyed<Row>;
   }
 }
 
@@ -44,8 +63,8 @@ async function* ascending<Row extends SummaryRow>(rows: AsyncIterable<Row>, side
  * command no newer than what it has.
  */
 export async function* mergeSummaries<Row extends SummaryRow>(
-  remoteRows: AsyncIterable<Row>,
-  localRows: AsyncIterable<Row>,
+  remoteRows: AsyncIterable<Row | UnreadableRow>,
+  localRows: AsyncIterable<Row | UnreadableRow>,
   options: DiffOptions,
 ): AsyncGenerator<PullAction<Row>> {
   const remote = ascending(remoteRows, 'remote');
@@ -60,10 +79,8 @@ export async function* mergeSummaries<Row extends SummaryRow>(
       const row = next.value;
       while (!localNext.done && localNext.value.key < row.key) localNext = await local.next();
       const counterpart = !localNext.done && localNext.value.key === row.key ? localNext.value : undefined;
-      if (!options.excludedCertnames.has(row.certname)) {
-        const reason = pullReason(row.version, counterpart?.version, options.pullWhenMissing);
-        if (reason) yield { row, reason };
-      }
+      const action = isUnreadable(row) ? undefined : decide(row, counterpart, options);
+      if (action) yield action;
       next = await remote.next();
     }
   } finally {
@@ -71,9 +88,10 @@ export async function* mergeSummaries<Row extends SummaryRow>(
   }
 }
 
-export async function indexByKey<Row extends SummaryRow>(rows: AsyncIterable<Row>): Promise<Map<string, Row>> {
-  const index = new Map<string, Row>();
-  for await (const row of rows) index.set(row.key, row);
+/** The rows by key; one that could not be read stays under its key, if it has one, to keep that key from being pulled. */
+export async function indexByKey<Row extends SummaryRow>(rows: AsyncIterable<Row | UnreadableRow>): Promise<Map<string, Keyed<Row>>> {
+  const index = new Map<string, Keyed<Row>>();
+  for await (const row of rows) if (row.key !== undefined) index.set(row.key, row as Keyed<Row>);
   return index;
 }
 
@@ -84,16 +102,16 @@ export async function indexByKey<Row extends SummaryRow>(rows: AsyncIterable<Row
  * pulled at most once, so one pass never submits two commands for one record.
  */
 export async function* diffSummaries<Row extends SummaryRow>(
-  remoteRows: AsyncIterable<Row>,
-  localIndex: ReadonlyMap<string, Row>,
+  remoteRows: AsyncIterable<Row | UnreadableRow>,
+  localIndex: ReadonlyMap<string, Keyed<Row>>,
   options: DiffOptions,
 ): AsyncGenerator<PullAction<Row>> {
   const seen = new Set<string>();
   for await (const row of remoteRows) {
-    if (seen.has(row.key) || options.excludedCertnames.has(row.certname)) continue;
+    if (isUnreadable(row) || seen.has(row.key)) continue;
     seen.add(row.key);
-    const reason = pullReason(row.version, localIndex.get(row.key)?.version, options.pullWhenMissing);
-    if (reason) yield { row, reason };
+    const action = decide(row, localIndex.get(row.key), options);
+    if (action) yield action;
   }
 }
 
@@ -105,16 +123,18 @@ export interface BatchDiff<Row extends SummaryRow> {
 
 /**
  * Incremental passes: a batch of remote rows against the local rows under the same
- * keys. Each remote row is either pulled or settled; rows are expected unique by key.
+ * keys. Each remote row is pulled, settled, or neither when its local row could not be
+ * read (then the next pass compares it again); rows are expected unique by key.
  */
-export function diffBatch<Row extends SummaryRow>(remoteRows: readonly Row[], localRows: readonly Row[], options: DiffOptions): BatchDiff<Row> {
+export function diffBatch<Row extends SummaryRow>(remoteRows: readonly Row[], localRows: readonly Keyed<Row>[], options: DiffOptions): BatchDiff<Row> {
   const local = new Map(localRows.map((row) => [row.key, row]));
   const pull: PullAction<Row>[] = [];
   const settled: Row[] = [];
   for (const row of remoteRows) {
-    const reason = options.excludedCertnames.has(row.certname) ? undefined : pullReason(row.version, local.get(row.key)?.version, options.pullWhenMissing);
-    if (reason) pull.push({ row, reason });
-    else settled.push(row);
+    const counterpart = local.get(row.key);
+    const action = decide(row, counterpart, options);
+    if (action) pull.push(action);
+    else if (!counterpart || !isUnreadable(counterpart)) settled.push(row);
   }
   return { pull, settled };
 }

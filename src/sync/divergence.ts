@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/types.ts';
-import type { Entity, SummaryContext } from '../entities/entity.ts';
+import { isUnreadable, type Entity, type SummaryContext } from '../entities/entity.ts';
 import { SyncError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
-import { diffSummaries, indexByKey } from './diff.ts';
-import type { EntityName, PullReason, SummaryRow } from '../types.ts';
+import { diffSummaries, indexByKey, type Keyed } from './diff.ts';
+import type { EntityName, PullReason, SummaryRow, UnreadableRow } from '../types.ts';
 import { ENTITIES, NODE_PURGE_EXCLUSIONS, clientFor as defaultClientFor } from '../wiring.ts';
 
 /**
@@ -105,9 +105,9 @@ export async function measureDivergence(config: Config, log: Logger, options: Di
         return [];
       });
       if (measurable.length === 0) continue;
-      let localIndex: ReadonlyMap<string, SummaryRow>;
+      let localIndex: ReadonlyMap<string, Keyed<SummaryRow>>;
       try {
-        localIndex = await indexByKey(entity.localSummary(local, summary));
+        localIndex = await indexByKey(readable(entity.localSummary(local, summary)));
       } catch (error) {
         const reason = failure(log, error, { server: local.url, entity: entity.name });
         for (const { i } of measurable) results[i]!.entities.push({ entity: entity.name, error: reason });
@@ -141,18 +141,29 @@ export async function measureDivergence(config: Config, log: Logger, options: Di
 async function countEntity<Row extends SummaryRow>(
   entity: Entity<Row>,
   remote: PuppetDbClient,
-  localIndex: ReadonlyMap<string, Row>,
+  localIndex: ReadonlyMap<string, Keyed<Row>>,
   excludedCertnames: ReadonlySet<string>,
   summary: SummaryContext,
   certnameFilter: ((certname: string) => boolean) | undefined,
 ): Promise<DivergenceCounts> {
   const counts = { missing: 0, older: 0, tied: 0 };
-  const actions = diffSummaries(entity.remoteSummary(remote, summary), localIndex, { pullWhenMissing: entity.pullWhenMissing, excludedCertnames });
+  const actions = diffSummaries(readable(entity.remoteSummary(remote, summary)), localIndex, { pullWhenMissing: entity.pullWhenMissing, excludedCertnames });
   for await (const action of actions) {
     if (certnameFilter && !certnameFilter(action.row.certname)) continue;
     counts[COUNTER[action.reason]]++;
   }
   return counts;
+}
+
+/**
+ * `diff` measures and skips nothing: a row that cannot be read makes its entity an
+ * error, with the row's code, where a pass would log, count and skip it.
+ */
+async function* readable<Row extends SummaryRow>(rows: AsyncIterable<Row | UnreadableRow>): AsyncGenerator<Row> {
+  for await (const row of rows) {
+    if (isUnreadable(row)) throw row.unreadable;
+    yield row;
+  }
 }
 
 function failure(log: Logger, error: unknown, fields: Record<string, unknown>): DivergenceError {

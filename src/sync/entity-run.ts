@@ -1,8 +1,8 @@
 import PQueue from 'p-queue';
-import type { Entity, SummaryContext } from '../entities/entity.ts';
+import { isUnreadable, type Entity, type SummaryContext } from '../entities/entity.ts';
 import type { Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
-import type { PassObserver, SummaryRow } from '../types.ts';
+import type { PassObserver, SummaryRow, UnreadableRow } from '../types.ts';
 import type { LocalQueueGate } from './backpressure.ts';
 import type { PullAction } from './diff.ts';
 import { transferRecord, type TransferContext } from './transfer.ts';
@@ -24,13 +24,15 @@ export interface EntityRunOptions {
 /**
  * One entity's transfers in one pass, whichever way it is compared: records in
  * flight bounded by sync.concurrency, held back while the local queue is deep, and
- * counted, with the rows read on either side and the rows whose transfer failed.
+ * counted, with the rows read on either side, those skipped as unreadable and the
+ * rows whose transfer failed.
  */
 export class EntityRun<Row extends SummaryRow> {
   readonly entity: Entity<Row>;
   readonly options: EntityRunOptions;
   transferred = 0;
   failed = 0;
+  skipped = 0;
   remoteRows = 0;
   localRows = 0;
   readonly failedRows = new Map<string, Row>();
@@ -57,13 +59,28 @@ export class EntityRun<Row extends SummaryRow> {
     return this.options.signal.aborted;
   }
 
-  /** The rows of `rows` as they are read, counted as read from `side`. */
-  async *counted<T>(rows: AsyncIterable<T>, side: 'remote' | 'local'): AsyncGenerator<T> {
+  /**
+   * The rows of `rows` as they are read, counted as read from `side`; one that could
+   * not be read is logged (one line, with its code) and counted as skipped, and passed
+   * on, so that the diff leaves its key alone.
+   */
+  async *counted<T extends object>(rows: AsyncIterable<T>, side: 'remote' | 'local'): AsyncGenerator<T> {
     for await (const row of rows) {
       if (side === 'remote') this.remoteRows++;
       else this.localRows++;
+      if (isUnreadable(row)) this.skip(row, side);
       yield row;
     }
+  }
+
+  private skip(row: UnreadableRow, side: 'remote' | 'local'): void {
+    this.skipped++;
+    const { key, certname } = row;
+    const identity = { ...(certname !== undefined && { certname }), ...(key !== undefined && key !== certname && { key }) };
+    this.options.log.warn(
+      { remote: this.options.remote.url, entity: this.entity.name, side, ...identity, err: row.unreadable },
+      `${side} summary row skipped: ${row.unreadable.message}`,
+    );
   }
 
   /**

@@ -1,6 +1,6 @@
-import { BATCH_SIZE, laterMark } from '../entities/entity.ts';
+import { BATCH_SIZE, isUnreadable, laterMark } from '../entities/entity.ts';
 import type { SummaryRow } from '../types.ts';
-import { diffBatch } from './diff.ts';
+import { diffBatch, type Keyed } from './diff.ts';
 import type { EntityRun } from './entity-run.ts';
 import { versionSignature, type EntitySyncState } from './sync-state.ts';
 
@@ -20,8 +20,8 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
   let mark = previous.mark;
 
   const compare = async (rows: readonly Row[]) => {
-    const localRows: Row[] = [];
-    for await (const row of run.counted(entity.counterparts(local, rows, summary), 'local')) localRows.push(row);
+    const localRows: Keyed<Row>[] = [];
+    for await (const row of run.counted(entity.counterparts(local, rows, summary), 'local')) if (row.key !== undefined) localRows.push(row as Keyed<Row>);
     const { pull, settled } = diffBatch(rows, localRows, { pullWhenMissing: entity.pullWhenMissing, excludedCertnames: options.excludedCertnames });
     for (const row of settled) inStep.set(row.key, versionSignature(row.version));
     for (const action of pull) {
@@ -49,6 +49,8 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
 
   for await (const change of run.counted(entity.changes(remote, previous.mark, summary), 'remote')) {
     if (run.stopped) break;
+    // Logged and counted by the run; the overlap or the next reconciliation reads it again.
+    if (isUnreadable(change)) continue;
     mark = laterMark(mark, change.mark);
     await consider(change.row);
   }

@@ -112,10 +112,11 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
     ok,
     transferred: run.transferred,
     failed: run.failed,
+    skipped: run.skipped,
     remoteRows: run.remoteRows,
     localRows: run.localRows,
   });
-  const counts = () => ({ transferred: run.transferred, failed: run.failed, remoteRows: run.remoteRows, localRows: run.localRows });
+  const counts = () => ({ transferred: run.transferred, failed: run.failed, skipped: run.skipped, remoteRows: run.remoteRows, localRows: run.localRows });
   try {
     const next = previous === undefined || kind === 'reconcile' ? await reconcileEntity(run) : await incrementalEntity(run, previous);
     if (signal.aborted) {
@@ -132,5 +133,5 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
     return result(false);
   }
   phase.finished(counts());
-  return result(run.failed === 0);
+  return result(run.failed === 0 && run.skipped === 0);
 }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Entity } from '../entities/entity.ts';
+import { quoted } from '../entities/fields.ts';
 import { SyncError } from '../errors.ts';
 import { startPhase, type Logger } from '../log.ts';
 import { describeQuery, serializeCommand, type PuppetDbClient, type QuerySpec, type SerializedCommand } from '../puppetdb/client.ts';
@@ -64,7 +65,12 @@ async function fetchCommand<Row extends SummaryRow>(
   for (const [name, listSpec] of Object.entries(entity.recordListQueries?.(action.row) ?? {})) {
     lists[name] = await fetchAll(context.remote, { ...listSpec, maxBytes: context.maxRecordBytes });
   }
-  return serializeCommand(entity.toCommand(action.row, record, action.reason, lists));
+  const command = entity.toCommand(action.row, record, action.reason, lists);
+  // Whatever the entity: a command goes under the certname the diff chose its row by, never one the record names instead.
+  if (command.certname !== action.row.certname) {
+    throw new SyncError('PDBSYNC_ERR_RECORD_MISMATCH', `${entity.name}: certname is ${quoted(command.certname)}, its summary row's is ${quoted(action.row.certname)}`);
+  }
+  return serializeCommand(command);
 }
 
 async function fetchOne(remote: PuppetDbClient, spec: QuerySpec, certname: string): Promise<unknown> {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { deactivationToCommand, nodes, type NodeRow } from '../../../src/entities/nodes.ts';
-import type { QuerySource } from '../../../src/entities/entity.ts';
+import { isUnreadable, type QuerySource } from '../../../src/entities/entity.ts';
+import type { SyncError } from '../../../src/errors.ts';
 import type { QuerySpec } from '../../../src/puppetdb/client.ts';
+import type { UnreadableRow } from '../../../src/types.ts';
 import { summaryContext } from '../fixtures.ts';
 
 /** Answers each query by the entity it is `from`. */
@@ -13,9 +15,10 @@ function source(byEntity: Record<string, unknown[]>): QuerySource {
   };
 }
 
-async function collect(rows: AsyncIterable<NodeRow>): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for await (const row of rows) out[row.certname] = row.version.time;
+/** Each node's version time, or the code of the error that made its row unreadable. */
+async function collect(rows: AsyncIterable<NodeRow | UnreadableRow>): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = {};
+  for await (const row of rows) out[row.certname ?? '?'] = isUnreadable(row) ? (row.unreadable as SyncError).code : row.version.time;
   return out;
 }
 
@@ -48,6 +51,27 @@ describe('nodes', () => {
       'newer-report': t('2026-11-09T00:00:00.000Z'),
       'facts-only': t('2026-11-05T00:00:00.000Z'),
       nothing: Number.NEGATIVE_INFINITY,
+    });
+  });
+
+  it('makes a local node unreadable when a row of its data is, and reads the others', async () => {
+    const local = source({
+      nodes: [
+        { certname: 'a', deactivated: null },
+        { certname: 'b', deactivated: null },
+        { certname: 'c', deactivated: 'yesterday' },
+      ],
+      factsets: [
+        { certname: 'a', producer_timestamp: '2026-11-05T00:00:00.000Z' },
+        { certname: 'b', producer_timestamp: '2024-02-30T00:00:00.000Z' },
+        { producer_timestamp: '2026-11-05T00:00:00.000Z' },
+      ],
+    });
+    expect(await collect(nodes.localSummary(local, summaryContext()))).toEqual({
+      '?': 'PDBSYNC_ERR_RESPONSE_MALFORMED',
+      a: t('2026-11-05T00:00:00.000Z'),
+      b: 'PDBSYNC_ERR_RESPONSE_MALFORMED',
+      c: 'PDBSYNC_ERR_RESPONSE_MALFORMED',
     });
   });
 

@@ -2,21 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { eventsToResources, parseReportSummary, reportCutoff, reportToCommand, reports } from '../../../src/entities/reports.ts';
 import { canonical, canonicalFixture, parseFixture, summaryContext } from '../fixtures.ts';
 
-async function record(change: (report: Record<string, any>) => void = () => undefined): Promise<Record<string, unknown>> {
+/** The fixture, changed by `change`, converted against the summary row of the fixture as it is. */
+async function convert(change: (report: Record<string, any>) => void = () => undefined) {
+  const row = parseReportSummary(await parseFixture('reports/query-result.json'));
   const report = (await parseFixture('reports/query-result.json')) as Record<string, any>;
   change(report);
-  return report;
+  return reportToCommand(row, report);
 }
 
 describe('reports: query result -> store_report v8', () => {
   it('converts the fixture (a real PuppetDB 7 plan report) into the expected payload', async () => {
-    const command = reportToCommand(await record());
+    const command = await convert();
     expect(command).toMatchObject({ command: 'store_report', version: 8, certname: 'rep1' });
     expect(canonical(command.payload)).toBe(await canonicalFixture('reports/command-payload.json'));
   });
 
   it('groups the events of one resource and marks a skipped resource', async () => {
-    const payload = reportToCommand(await record()).payload as { resources: Array<{ resource_title: string; skipped: boolean; events: unknown[] }> };
+    const payload = (await convert()).payload as { resources: Array<{ resource_title: string; skipped: boolean; events: unknown[] }> };
     expect(payload.resources.map((r) => [r.resource_title, r.skipped, r.events.length])).toEqual([
       ['/tmp/x', false, 2],
       ['skipme', true, 1],
@@ -24,18 +26,18 @@ describe('reports: query result -> store_report v8', () => {
   });
 
   it('reads a report without events, logs or metrics (data: null)', async () => {
-    const payload = reportToCommand(
-      await record((r) => {
+    const payload = (
+      await convert((r) => {
         r.resource_events.data = null;
         r.logs.data = null;
         r.metrics.data = null;
-      }),
+      })
     ).payload;
     expect(payload).toMatchObject({ resources: [], logs: [], metrics: [] });
   });
 
   it('treats a report without a type as an agent report', async () => {
-    expect(reportToCommand(await record((r) => delete r.type)).payload).toMatchObject({ type: 'agent' });
+    expect((await convert((r) => delete r.type)).payload).toMatchObject({ type: 'agent' });
   });
 
   const malformed: Array<[string, (report: Record<string, any>) => void]> = [
@@ -50,7 +52,7 @@ describe('reports: query result -> store_report v8', () => {
     ['noop not a boolean', (r) => (r.noop = 'no')],
   ];
   it.each(malformed)('rejects a report with %s', async (_name, change) => {
-    expect(reportToCommand.bind(null, await record(change))).toThrow(/PDBSYNC_ERR_RECORD_MALFORMED/);
+    await expect(convert(change)).rejects.toThrow(/PDBSYNC_ERR_RECORD_MALFORMED/);
   });
 
   it('keeps resources apart that differ only in their containment path', () => {

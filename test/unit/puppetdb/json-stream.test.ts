@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { preserveNumber, streamJsonArray } from '../../../src/puppetdb/json-stream.ts';
+import { MAX_NESTING, preserveNumber, streamJsonArray } from '../../../src/puppetdb/json-stream.ts';
 
 async function parse(chunks: string[]): Promise<string> {
   const out: unknown[] = [];
@@ -81,5 +81,32 @@ describe('streamJsonArray size limit', () => {
     await expect(async () => {
       for await (const element of streamJsonArray(Readable.from([bytes]), 'test', bytes.length - 1)) void element;
     }).rejects.toThrow(/PDBSYNC_ERR_RECORD_TOO_LARGE/);
+  });
+});
+
+describe('streamJsonArray nesting limit', () => {
+  const nested = (depth: number, open: string, close: string, inner = '1') => `${open.repeat(depth)}${inner}${close.repeat(depth)}`;
+
+  it.each([
+    ['arrays', nested(MAX_NESTING, '[', ']')],
+    ['objects', nested(MAX_NESTING, '{"a":', '}')],
+    ['arrays around a number kept exact', nested(MAX_NESTING, '[', ']', '1.0')],
+  ])('reads %s nested as deep as the limit', async (_name, element) => {
+    expect(await parse([`[1,${element}]`])).toBe(`[1,${element}]`);
+  });
+
+  it.each([
+    ['arrays one level past the limit', nested(MAX_NESTING + 1, '[', ']')],
+    ['objects one level past the limit', nested(MAX_NESTING + 1, '{"a":', '}')],
+    ['arrays 100,000 deep', nested(100_000, '[', ']')],
+    ['objects 100,000 deep around a number kept exact', nested(100_000, '{"a":', '}', '1.0')],
+    ['an unclosed nesting 100,000 deep', '['.repeat(100_000)],
+  ])('fails %s with PDBSYNC_ERR_RESPONSE_MALFORMED, not a stack overflow', async (_name, element) => {
+    await expect(parse([`[1,${element}]`])).rejects.toThrow(new RegExp(`^PDBSYNC_ERR_RESPONSE_MALFORMED: .*element 2 is nested deeper than ${MAX_NESTING} levels`));
+  });
+
+  it('fails a nesting split across chunks at the same byte', async () => {
+    const element = nested(MAX_NESTING + 1, '[', ']');
+    await expect(parse(['[', element.slice(0, 60), element.slice(60)])).rejects.toThrow(/nested deeper/);
   });
 });

@@ -16,8 +16,8 @@ const okPass: PassSummary = {
   kind: 'incremental',
   ok: true,
   entities: [
-    { entity: 'catalogs', kind: 'incremental', ok: true, transferred: 3, failed: 0, remoteRows: 0, localRows: 0 },
-    { entity: 'reports', kind: 'incremental', ok: true, transferred: 7, failed: 0, remoteRows: 0, localRows: 0 },
+    { entity: 'catalogs', kind: 'incremental', ok: true, transferred: 3, failed: 0, skipped: 0, remoteRows: 0, localRows: 0 },
+    { entity: 'reports', kind: 'incremental', ok: true, transferred: 7, failed: 0, skipped: 0, remoteRows: 0, localRows: 0 },
   ],
 };
 const failedPass: PassSummary = {
@@ -26,9 +26,10 @@ const failedPass: PassSummary = {
   kind: 'incremental',
   ok: false,
   entities: [
-    { entity: 'catalogs', kind: 'incremental', ok: false, transferred: 1, failed: 2, remoteRows: 0, localRows: 0 },
-    { entity: 'factsets', kind: 'incremental', ok: true, transferred: 4, failed: 0, remoteRows: 0, localRows: 0 },
-    { entity: 'reports', kind: 'incremental', ok: false, transferred: 0, failed: 0, remoteRows: 0, localRows: 0 },
+    { entity: 'catalogs', kind: 'incremental', ok: false, transferred: 1, failed: 2, skipped: 0, remoteRows: 0, localRows: 0 },
+    { entity: 'factsets', kind: 'incremental', ok: true, transferred: 4, failed: 0, skipped: 0, remoteRows: 0, localRows: 0 },
+    { entity: 'fact-expiration', kind: 'incremental', ok: false, transferred: 0, failed: 0, skipped: 1, remoteRows: 1, localRows: 0 },
+    { entity: 'reports', kind: 'incremental', ok: false, transferred: 0, failed: 0, skipped: 0, remoteRows: 0, localRows: 0 },
   ],
 };
 
@@ -128,7 +129,7 @@ describe('GET /health', () => {
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({
       status: 'failing',
-      reasons: [`${B}: last pass failed at 2026-11-22T10:02:09.000Z (entities: catalogs failed 2, reports did not finish)`],
+      reasons: [`${B}: last pass failed at 2026-11-22T10:02:09.000Z (entities: catalogs failed 2, fact-expiration skipped 1, reports did not finish)`],
     });
   });
 
@@ -165,7 +166,7 @@ describe('GET /health', () => {
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(503);
     expect(response.json<{ reasons: string[] }>().reasons).toEqual([
-      `${A}: last pass failed at 2026-11-22T10:02:09.000Z (entities: catalogs failed 2, reports did not finish)`,
+      `${A}: last pass failed at 2026-11-22T10:02:09.000Z (entities: catalogs failed 2, fact-expiration skipped 1, reports did not finish)`,
       `${B}: no successful pass within the start-up grace`,
     ]);
   });

@@ -9,8 +9,8 @@ const T0 = Date.parse('2026-11-22T10:00:00.000Z');
 function pass(remote: string, entities: EntityResult[]): PassResult {
   return { remote, kind: 'incremental', ok: entities.every((e) => e.ok), entities };
 }
-const catalogsOk: EntityResult = { entity: 'catalogs', kind: 'incremental', ok: true, transferred: 3, failed: 0, remoteRows: 0, localRows: 0 };
-const catalogsFailed: EntityResult = { entity: 'catalogs', kind: 'incremental', ok: false, transferred: 1, failed: 2, remoteRows: 0, localRows: 0 };
+const catalogsOk: EntityResult = { entity: 'catalogs', kind: 'incremental', ok: true, transferred: 3, failed: 0, skipped: 0, remoteRows: 0, localRows: 0 };
+const catalogsFailed: EntityResult = { entity: 'catalogs', kind: 'incremental', ok: false, transferred: 1, failed: 2, skipped: 0, remoteRows: 0, localRows: 0 };
 
 /** A clock the test moves, and metrics on it. */
 function setup(options: { remotes?: string[] } = {}) {
@@ -138,7 +138,7 @@ describe('SyncMetrics', () => {
     metrics.recordFinished(A, 'reports', 3, true);
     metrics.recordFinished(B, 'catalogs', 10, true);
     metrics.entityFinished(A, catalogsFailed, 75_000);
-    metrics.entityFinished(A, { entity: 'nodes', kind: 'incremental', ok: true, transferred: 0, failed: 0, remoteRows: 0, localRows: 0 }, 200);
+    metrics.entityFinished(A, { entity: 'nodes', kind: 'incremental', ok: false, transferred: 0, failed: 0, skipped: 2, remoteRows: 2, localRows: 0 }, 200);
     const text = await metrics.text();
 
     expect(sample(text, 'pdbsync_records_transferred_total', { remote: A, entity: 'catalogs' })).toBe(2);
@@ -146,6 +146,8 @@ describe('SyncMetrics', () => {
     expect(sample(text, 'pdbsync_records_transferred_total', { remote: A, entity: 'reports' })).toBe(1);
     expect(sample(text, 'pdbsync_records_failed_total', { remote: A, entity: 'reports' })).toBeUndefined();
     expect(sample(text, 'pdbsync_records_transferred_total', { remote: B, entity: 'catalogs' })).toBe(1);
+    expect(sample(text, 'pdbsync_summary_rows_skipped_total', { remote: A, entity: 'nodes' })).toBe(2);
+    expect(sample(text, 'pdbsync_summary_rows_skipped_total', { remote: A, entity: 'catalogs' })).toBe(0);
 
     expect(sample(text, 'pdbsync_record_transfer_duration_seconds_count', { remote: A, entity: 'catalogs' })).toBe(3);
     expect(sample(text, 'pdbsync_record_transfer_duration_seconds_sum', { remote: A, entity: 'catalogs' })).toBe(62.04);

@@ -258,6 +258,13 @@ describe('divergence: counting', () => {
     expect(divergenceExitCode(result)).toBe(2);
   });
 
+  it('reports a row it cannot read as an error of its entity, where a pass would skip it: diff measures', async () => {
+    const poisoned: FakeServer = { rows: { factsets: [...local.rows.factsets!, { certname: 'zz', hash: 'h', producer_timestamp: 'March 7, 2024' }] } };
+    const result = await measureDivergence(config([A]), log, { now: NOW, entities: [factsets], clientFor: fakeClients({ [A]: remote, [B]: poisoned }, []) });
+    expect(result.remotes[0]!.entities).toEqual([{ entity: 'factsets', error: { code: 'PDBSYNC_ERR_RESPONSE_MALFORMED', message: expect.stringContaining('March 7, 2024') } }]);
+    expect(divergenceExitCode(result)).toBe(2);
+  });
+
   it('reports a remote summary that fails mid-stream for that entity alone', async () => {
     const flaky = { rows: remote.rows, fail: { reports: new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', 'truncated') } };
     const result = await measureDivergence(config([A]), log, { now: NOW, clientFor: fakeClients({ [A]: flaky, [B]: local }, []) });

@@ -1,18 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log.ts';
-import { PuppetDbClient } from '../../../src/puppetdb/client.ts';
 import { ENTITIES, NODE_PURGE_EXCLUSIONS } from '../../../src/wiring.ts';
 import { runPass } from '../../../src/sync/pass.ts';
 import { MemorySyncState } from '../../../src/sync/sync-state.ts';
-import { fakeServer, json, type FakeServer, type Handler } from '../fake-server.ts';
+import { json, type Handler } from '../fake-server.ts';
 import { summaryContext } from '../fixtures.ts';
+import { fakeClients, fakePuppetDb } from './fake-puppetdb.ts';
 
-const servers: FakeServer[] = [];
-const clients: PuppetDbClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+const client = fakeClients();
 
 const factset = (certname: string) => ({
   certname,
@@ -42,22 +37,10 @@ function slowRemote(slowMs: number, order = ['a', 'b', 'c']): Handler {
 }
 
 /** A local server that holds nothing and applies every command at once. */
-const emptyLocal: Handler = (request, body, response) => {
-  if (request.url?.startsWith('/pdb/cmd/v1')) json(200, { uuid: 'u', processed: true, timed_out: false })(request, body, response);
-  else if (request.url?.startsWith('/status')) json(200, { status: { queue_depth: 0 } })(request, body, response);
-  else json(200, [])(request, body, response);
-};
+const emptyLocal: Handler = fakePuppetDb().handler;
 
 /** A reconciliation of every entity, with nothing known of earlier passes. */
 const RECONCILE = { entities: ENTITIES, kind: 'reconcile', state: new MemorySyncState(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false } as const;
-
-async function client(handler: Handler): Promise<PuppetDbClient> {
-  const server = await fakeServer([handler]);
-  servers.push(server);
-  const made = new PuppetDbClient(server.url, { timeoutMs: 5_000 });
-  clients.push(made);
-  return made;
-}
 
 describe('runPass: sync.entity-time-limit', () => {
   it('stops an entity past the limit after its record in flight, and goes on with the next entities', async () => {
@@ -112,7 +95,7 @@ describe('runPass: summaries out of key order', () => {
 
     expect(result.ok).toBe(true);
     expect(applied.sort()).toEqual(['a', 'b', 'c']);
-    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', kind: 'reconcile', ok: true, transferred: 3, failed: 0, remoteRows: 6, localRows: 2 });
+    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', kind: 'reconcile', ok: true, transferred: 3, failed: 0, skipped: 0, remoteRows: 6, localRows: 2 });
     expect(lines.find((line) => line.msg === 'summary not sorted by key; diffing with the local summary held whole' || line.message === 'summary not sorted by key; diffing with the local summary held whole')).toMatchObject({ entity: 'factsets' });
   });
 });
