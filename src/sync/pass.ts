@@ -95,8 +95,8 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
   const kind: PassKind = context.kind === 'reconcile' || previous === undefined ? 'reconcile' : 'incremental';
   const fields = { remote: context.remote.url, entity: entity.name, kind };
   const phase = startPhase(context.log, 'entity', fields);
-  const timeLimit = AbortSignal.timeout(context.settings.entityTimeLimitMs);
-  const signal = context.signal ? AbortSignal.any([context.signal, timeLimit]) : timeLimit;
+  const deadline = entityDeadline(context.settings.entityTimeLimitMs, context.signal);
+  const { signal } = deadline;
   const run = new EntityRun(entity, {
     remote: context.remote,
     local: context.local,
@@ -131,7 +131,30 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
     await run.idle();
     phase.error(error, counts());
     return result(false);
+  } finally {
+    deadline.dispose();
   }
   phase.finished(counts());
   return result(run.failed === 0 && run.skipped === 0);
+}
+
+/**
+ * Aborted when the entity runs past its time limit or `stopping` aborts. Disposed when
+ * the entity ends, so that a pass every few seconds does not leave a timer and its
+ * signal alive for the whole time limit (AbortSignal.timeout cannot be cancelled).
+ */
+function entityDeadline(limitMs: number, stopping: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const stop = () => controller.abort(stopping?.reason);
+  const timer = setTimeout(() => controller.abort(new Error('entity time limit')), limitMs);
+  timer.unref();
+  if (stopping?.aborted) stop();
+  else stopping?.addEventListener('abort', stop, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      stopping?.removeEventListener('abort', stop);
+    },
+  };
 }
