@@ -69,7 +69,7 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const srv = createServer();
     srv.on('error', reject);

@@ -68,6 +68,8 @@ const METRICS = `ARRAY[${Array.from({ length: METRIC_VARIANTS }, (_, i) => {
 const LOG = `'${JSON.stringify([{ file: null, line: null, level: 'notice', source: 'Puppet', tags: ['notice'], message: 'Applied catalog', time: '' }])}'::jsonb`;
 const ts = (ms: string) => `(timestamptz 'epoch' + (${ms}) * interval '1 millisecond')`;
 const certname = (n: string) => `format('fleet-%s.example.net', lpad(${n}::text, 6, '0'))`;
+/** The certname of node `n`, as the SQL writes it. */
+export const fleetCertname = (n: number): string => `fleet-${String(n).padStart(6, '0')}.example.net`;
 const lookups = [
   `(SELECT id FROM environments WHERE environment = '${ENVIRONMENT}') AS environment_id`,
   `(SELECT id FROM producers WHERE name = '${PRODUCER}') AS producer_id`,
