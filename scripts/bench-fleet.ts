@@ -1,6 +1,6 @@
 // The fleet benchmark: what a pass costs against a realistic report history, on a
 // cluster of two real PuppetDBs it starts and stops itself. The end of `npm run bench`,
-// or alone (it builds dist/cli.js first):
+// or alone (it builds dist/cli.js first; `npm run bench:fleet -- ...` runs it under Node.js 24):
 //
 //   node scripts/bench-fleet.ts [--nodes 10000 --reports-per-day 40 --days 3 --steps 4 --repeat 3
 //     --idle-passes 5 --idle-seconds 30 --lag-samples 20 --receive-delay 0 --no-catalogs
