@@ -36,6 +36,7 @@ export interface FleetFigures {
 
 const secs = (ms: number): string => (ms / 1000).toFixed(2);
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(0);
+const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
 const cpuTotal = (c: Cpu) => c.a + c.b + c.postgres + c.sidecar;
 const servers = (c: Cpu) => c.a + c.b + c.postgres;
 const count = (n: number) => (n >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : String(n));
@@ -51,9 +52,12 @@ interface PointSummary {
   fullMs: number;
   fullRss: number;
   fullCpu: Cpu;
+  /** Median of the passes' totals (not the sum of the columns' medians). */
+  fullCpuTotal: number;
   idleMs: number;
   idleRss: number | null;
   idleServerCpu: number;
+  serverShare: number;
   sidecarShare: number;
   idleKinds: string;
 }
@@ -61,16 +65,19 @@ interface PointSummary {
 function summarize(p: FleetPoint): PointSummary {
   const med = (f: (c: Cpu) => number) => median(p.once.map((o) => f(o.cpu)));
   const idle = p.idle.passes;
+  const idleSeconds = idle.reduce((s, x) => s + x.sinceLastEndMs, 0) / 1000;
   const kinds = [...new Set(idle.map((x) => x.kind))].join(', ');
   return {
     reports: p.reports,
     fullMs: median(p.once.map((o) => o.elapsedMs)),
     fullRss: median(p.once.map((o) => o.maxRssBytes)),
     fullCpu: { a: med((c) => c.a), b: med((c) => c.b), postgres: med((c) => c.postgres), sidecar: med((c) => c.sidecar) },
+    fullCpuTotal: med(cpuTotal),
     idleMs: median(idle.map((x) => x.elapsedMs)),
     idleRss: p.idle.peakRssBytes,
     idleServerCpu: median(idle.map((x) => servers(x.cpu))),
-    sidecarShare: idle.reduce((s, x) => s + x.cpu.sidecar, 0) / (idle.reduce((s, x) => s + x.sinceLastEndMs, 0) / 1000),
+    serverShare: idle.reduce((s, x) => s + servers(x.cpu), 0) / idleSeconds,
+    sidecarShare: idle.reduce((s, x) => s + x.cpu.sidecar, 0) / idleSeconds,
     idleKinds: p.idle.startPass.kindLogged ? kinds : `${kinds} (no kind logged)`,
   };
 }
@@ -84,12 +91,13 @@ export function writeFleetReport(f: FleetFigures, root: string, writeDoc: boolea
   const last = rows.at(-1)!;
   const cpuText = (c: Cpu) => `${c.a.toFixed(1)} / ${c.b.toFixed(1)} / ${c.postgres.toFixed(1)} / ${c.sidecar.toFixed(1)}`;
   const table = [
-    '| Stored reports | Full pass (s) | Full pass peak RSS (MB) | Full pass CPU s: PuppetDB A / B / PostgreSQL / sidecar | Idle pass (s) | Idle peak RSS (MB) | PuppetDB+PostgreSQL CPU per idle pass (s) | Sidecar CPU idle |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Stored reports | Full pass (s) | Full pass peak RSS (MB) | Full pass CPU s: PuppetDB A / B / PostgreSQL / sidecar | Idle pass (s) | Idle peak RSS (MB) | PuppetDB+PostgreSQL CPU per idle pass (s) | PuppetDB+PostgreSQL CPU idle | Sidecar CPU idle |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) =>
-      `| ${r.reports} | ${secs(r.fullMs)} | ${mb(r.fullRss)} | ${cpuText(r.fullCpu)} | ${secs(r.idleMs)} | ${r.idleRss === null ? '?' : mb(r.idleRss)} | ${r.idleServerCpu.toFixed(1)} | ${(r.sidecarShare * 100).toFixed(1)}% |`),
+      `| ${r.reports} | ${secs(r.fullMs)} | ${mb(r.fullRss)} | ${cpuText(r.fullCpu)} | ${secs(r.idleMs)} | ${r.idleRss === null ? '?' : mb(r.idleRss)} | ${r.idleServerCpu.toFixed(1)} | ${pct(r.serverShare)} | ${pct(r.sidecarShare)} |`),
   ];
-  const reconcileCpu = cpuTotal(last.fullCpu);
+  const reconcileCpu = last.fullCpuTotal;
+  const final = f.points.at(-1)!.idle;
   const interval = f.reconcileInterval ?? `${f.reconcileShareSeconds / 3600}h`;
   const lag = f.lag;
   const lagTable = lag
@@ -128,7 +136,8 @@ export function writeFleetReport(f: FleetFigures, root: string, writeDoc: boolea
     '- Idle pass: `run` with `interval: 5s`, the pass it starts with skipped (and any reconcile pass); the median `elapsed`',
     '  of the next ones, the peak RSS over them (VmHWM, reset after the start pass), PuppetDB and PostgreSQL CPU from',
     '  one pass end to the next, and the sidecar\'s CPU time over that whole window divided by its length.',
-    `- Kind of the idle passes: ${last.idleKinds}.`,
+    `- Kind of the idle passes: ${last.idleKinds}.${final.startPass.kindLogged ? '' : ' This sidecar does a full pass every time, so an idle pass costs what a full pass costs.'}`,
+    '- CPU shares are of one core: CPU seconds over the wall-clock seconds of the idle passes and the waits between them.',
     '',
     '![Full and idle pass elapsed against stored reports](bench-idle-pass.svg)',
     '',
@@ -136,8 +145,9 @@ export function writeFleetReport(f: FleetFigures, root: string, writeDoc: boolea
     '',
     `Full pass at ${last.reports} reports: ${((last.fullMs * 1000) / Math.max(1, last.reports)).toFixed(1)} µs per stored report.`,
     `Reconcile pass (a \`once\`) at ${last.reports} reports: ${secs(last.fullMs)} s, peak RSS ${mb(last.fullRss)} MB, ${reconcileCpu.toFixed(1)} CPU seconds`,
-    `(PuppetDB A ${last.fullCpu.a.toFixed(1)}, B ${last.fullCpu.b.toFixed(1)}, PostgreSQL ${last.fullCpu.postgres.toFixed(1)}, sidecar ${last.fullCpu.sidecar.toFixed(1)}):`,
-    `${((reconcileCpu / f.reconcileShareSeconds) * 100).toFixed(2)}% of one core at a reconcile interval of ${interval}.`,
+    `(medians: PuppetDB A ${last.fullCpu.a.toFixed(1)}, B ${last.fullCpu.b.toFixed(1)}, PostgreSQL ${last.fullCpu.postgres.toFixed(1)}, sidecar ${last.fullCpu.sidecar.toFixed(1)}):`,
+    `${((reconcileCpu / f.reconcileShareSeconds) * 100).toFixed(2)}% of one core at a reconcile interval of ${interval}. Under \`run\`, the start pass`,
+    `(${final.startPass.kind}, ${secs(final.startPass.elapsedMs)} s) peaked at ${mb(final.startPeakRssBytes)} MB.`,
     '',
     ...(lag
       ? [
