@@ -2,8 +2,8 @@
 // cluster of two real PuppetDBs it starts and stops itself. The end of `npm run bench`,
 // or alone (it builds dist/cli.js first; `npm run bench:fleet -- ...` runs it under Node.js 24):
 //
-//   node scripts/bench-fleet.ts [--nodes 10000 --reports-per-day 40 --days 3 --steps 4 --repeat 3
-//     --idle-passes 5 --idle-seconds 30 --lag-samples 20 --receive-delay 0 --no-catalogs
+//   node scripts/bench-fleet.ts [--nodes 10000 --reports-per-day 40 --days 3 --steps 3 --repeat 3
+//     --idle-passes 4 --idle-seconds 30 --lag-samples 20 --receive-delay 0 --no-catalogs
 //     --reconcile-interval 1h --no-doc]
 //
 // 1. writes the nodes (factset, catalog) into both servers' databases with SQL, then the
@@ -16,7 +16,8 @@
 //    the "Fleet scale" section of docs/benchmarks.md with docs/bench-idle-pass.svg.
 // --reconcile-interval writes sync.reconcile-interval into the run configuration (a sidecar
 // without it rejects the key) and sets the interval the reconcile pass's share is quoted at.
-// About 20 minutes with the defaults on 2 cores, 1.5 of them starting the cluster.
+// About 15 minutes with the defaults on 2 cores, 2.5 of them starting the cluster (with
+// --steps 4 and --idle-passes 5, 18 minutes).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,9 +58,9 @@ const ARGS = {
   nodes: { type: 'string', default: '10000' },
   'reports-per-day': { type: 'string', default: '40' },
   days: { type: 'string', default: '3' },
-  steps: { type: 'string', default: '4' },
+  steps: { type: 'string', default: '3' },
   repeat: { type: 'string', default: '3' },
-  'idle-passes': { type: 'string', default: '5' },
+  'idle-passes': { type: 'string', default: '4' },
   'idle-seconds': { type: 'string', default: '30' },
   'lag-samples': { type: 'string', default: '20' },
   'receive-delay': { type: 'string', default: '0' },

@@ -3,7 +3,7 @@
 //
 //   npm run bench [-- --hosts 200 --repeat 3 --noop-nodes 10000,100000 --hosts-series 50,100 --no-doc --no-fleet]
 //
-// About 25 minutes with the defaults on 2 cores (cluster start-up ~1.5 min), then about 20
+// About 25 minutes with the defaults on 2 cores (cluster start-up ~1.5 min), then about 15
 // for the fleet benchmark (scripts/bench-fleet.ts with its defaults, on a cluster of its
 // own: 10,000 nodes, 1.2 million reports); --no-fleet skips it, and `node scripts/bench-fleet.ts`
 // runs it alone with its own flags. --noop-nodes 0 skips the large no-op passes, --no-doc
