@@ -60,7 +60,15 @@ interface PointSummary {
   serverShare: number;
   sidecarShare: number;
   idleKinds: string;
+  /** Summary rows read per pass (median), where the sidecar logs them. */
+  fullRows: number | null;
+  idleRows: number | null;
 }
+
+const medianOrNull = (xs: Array<number | null>): number | null => {
+  const logged = xs.filter((x) => typeof x === 'number');
+  return logged.length === 0 ? null : median(logged);
+};
 
 function summarize(p: FleetPoint): PointSummary {
   const med = (f: (c: Cpu) => number) => median(p.once.map((o) => f(o.cpu)));
@@ -79,6 +87,8 @@ function summarize(p: FleetPoint): PointSummary {
     serverShare: idle.reduce((s, x) => s + servers(x.cpu), 0) / idleSeconds,
     sidecarShare: idle.reduce((s, x) => s + x.cpu.sidecar, 0) / idleSeconds,
     idleKinds: p.idle.startPass.kindLogged ? kinds : `${kinds} (no kind logged)`,
+    fullRows: medianOrNull(p.once.map((o) => o.rowsRead)),
+    idleRows: medianOrNull(idle.map((x) => x.rowsRead)),
   };
 }
 
@@ -147,7 +157,10 @@ export function writeFleetReport(f: FleetFigures, root: string, writeDoc: boolea
     `Reconcile pass (a \`once\`) at ${last.reports} reports: ${secs(last.fullMs)} s, peak RSS ${mb(last.fullRss)} MB, ${reconcileCpu.toFixed(1)} CPU seconds`,
     `(medians: PuppetDB A ${last.fullCpu.a.toFixed(1)}, B ${last.fullCpu.b.toFixed(1)}, PostgreSQL ${last.fullCpu.postgres.toFixed(1)}, sidecar ${last.fullCpu.sidecar.toFixed(1)}):`,
     `${((reconcileCpu / f.reconcileShareSeconds) * 100).toFixed(2)}% of one core at a reconcile interval of ${interval}. Under \`run\`, the start pass`,
-    `(${final.startPass.kind}, ${secs(final.startPass.elapsedMs)} s) peaked at ${mb(final.startPeakRssBytes)} MB.`,
+    `(${final.startPass.kind}, ${secs(final.startPass.elapsedMs)} s) peaked at ${mb(final.startPeakRssBytes)} MB. Summary rows read from both servers`,
+    last.fullRows === null
+      ? '(`remoteRows` + `localRows` of the entity lines): not logged by this sidecar.'
+      : `(\`remoteRows\` + \`localRows\`): ${last.fullRows} by the full pass, ${last.idleRows ?? '?'} by an idle pass.`,
     '',
     ...(lag
       ? [

@@ -9,7 +9,8 @@ import { cpuSeconds, cpuSince, peakRssBytes, reapedChildrenCpuSeconds, resetPeak
 /** CPU seconds of both PuppetDBs, PostgreSQL and the sidecar. */
 export interface Cpu extends ServerCpu { sidecar: number }
 
-export interface OnceFigures { elapsedMs: number; wallMs: number; maxRssBytes: number; transferred: number; cpu: Cpu }
+/** rowsRead: the summary rows the pass read from both servers (remoteRows + localRows); null when not logged. */
+export interface OnceFigures { elapsedMs: number; wallMs: number; maxRssBytes: number; transferred: number; rowsRead: number | null; cpu: Cpu }
 
 type LogLine = Record<string, unknown>;
 const parse = (line: string): LogLine | undefined => {
@@ -20,6 +21,16 @@ const parse = (line: string): LogLine | undefined => {
   }
 };
 const isPassEnd = (l: LogLine) => l.phase === 'sync' && (l.event === 'finished' || l.event === 'error');
+const isEntityEnd = (l: LogLine) => l.phase === 'entity' && (l.event === 'finished' || l.event === 'error');
+
+/** Records transferred, and summary rows read where the sidecar logs them, over a pass's entity end lines. */
+function entityTotals(ends: LogLine[]): { transferred: number; rowsRead: number | null } {
+  const logged = ends.filter((l) => typeof l.remoteRows === 'number' || typeof l.localRows === 'number');
+  return {
+    transferred: ends.reduce((s, l) => s + Number(l.transferred ?? 0), 0),
+    rowsRead: logged.length === 0 ? null : logged.reduce((s, l) => s + Number(l.remoteRows ?? 0) + Number(l.localRows ?? 0), 0),
+  };
+}
 
 /**
  * B pulls from A every `interval`. `reconcileInterval` (sync.reconcile-interval) is
@@ -52,8 +63,7 @@ export async function oncePass(cli: string, config: string, cluster: Cluster): P
   const pass = lines.find(isPassEnd);
   const last = lines.find((l) => l.message === 'once finished');
   if (!pass || !last) throw new Error(`once logged no sync/finished or once finished line:\n${stdout.slice(-4000)}`);
-  const transferred = lines.filter((l) => l.phase === 'entity' && l.event === 'finished').reduce((s, l) => s + Number(l.transferred ?? 0), 0);
-  return { elapsedMs: Number(pass.elapsed), wallMs, maxRssBytes: Number(last.maxRssBytes), transferred, cpu };
+  return { elapsedMs: Number(pass.elapsed), wallMs, maxRssBytes: Number(last.maxRssBytes), ...entityTotals(lines.filter(isEntityEnd)), cpu };
 }
 
 /** The end of one pass under `run`, with the CPU spent so far (cumulative) when it was logged. */
@@ -64,6 +74,7 @@ export interface PassEnd {
   ok: boolean;
   elapsedMs: number;
   transferred: number;
+  rowsRead: number | null;
   at: number;
   cpu: Cpu;
 }
@@ -75,7 +86,7 @@ export class RunSession {
   private readonly ended: PassEnd[] = [];
   private waiter: (() => void) | undefined;
   private exited = false;
-  private transferred = 0;
+  private entityEnds: LogLine[] = [];
   private stderr = '';
   private stoppedLine: LogLine | undefined;
 
@@ -90,15 +101,15 @@ export class RunSession {
     createInterface({ input: this.child.stdout }).on('line', (text) => {
       const line = parse(text);
       if (!line) return;
-      if (line.phase === 'entity' && line.event !== 'start') this.transferred += Number(line.transferred ?? 0);
+      if (isEntityEnd(line)) this.entityEnds.push(line);
       if (line.message === 'stopped') this.stoppedLine = line;
       if (!isPassEnd(line)) return;
       // Read at once: the next pass may start 5 s later.
       const cpu = { ...serverCpu(cluster), sidecar: cpuSeconds(this.pid) };
       const kindLogged = typeof line.kind === 'string';
       const kind = kindLogged ? String(line.kind) : 'reconcile';
-      this.ended.push({ kind, kindLogged, ok: line.event === 'finished', elapsedMs: Number(line.elapsed), transferred: this.transferred, at: Date.now(), cpu });
-      this.transferred = 0;
+      this.ended.push({ kind, kindLogged, ok: line.event === 'finished', elapsedMs: Number(line.elapsed), ...entityTotals(this.entityEnds), at: Date.now(), cpu });
+      this.entityEnds = [];
       this.waiter?.();
     });
   }
@@ -132,7 +143,7 @@ export function cpuBetween(before: Cpu, after: Cpu): Cpu {
   return { ...cpuSince(before, after), sidecar: after.sidecar - before.sidecar };
 }
 
-export interface IdlePass { elapsedMs: number; kind: string; ok: boolean; transferred: number; sinceLastEndMs: number; cpu: Cpu }
+export interface IdlePass { elapsedMs: number; kind: string; ok: boolean; transferred: number; rowsRead: number | null; sinceLastEndMs: number; cpu: Cpu }
 export interface IdleFigures {
   /** The pass `run` starts with: a full pass today, a reconcile pass after the change. */
   startPass: { elapsedMs: number; kind: string; kindLogged: boolean };
@@ -160,8 +171,8 @@ export async function measureIdle(session: RunSession, passes: number, minMs: nu
   while (idle.length < passes || previous.at - start.at < minMs) {
     const pass = await session.nextPass(PASS_TIMEOUT_MS);
     if (!(pass.kindLogged && pass.kind === 'reconcile')) {
-      const { elapsedMs, kind, ok, transferred } = pass;
-      idle.push({ elapsedMs, kind, ok, transferred, sinceLastEndMs: pass.at - previous.at, cpu: cpuBetween(previous.cpu, pass.cpu) });
+      const { elapsedMs, kind, ok, transferred, rowsRead } = pass;
+      idle.push({ elapsedMs, kind, ok, transferred, rowsRead, sinceLastEndMs: pass.at - previous.at, cpu: cpuBetween(previous.cpu, pass.cpu) });
     }
     previous = pass;
   }
