@@ -16,11 +16,11 @@
 //    the "Fleet scale" section of docs/benchmarks.md with docs/bench-idle-pass.svg.
 // --reconcile-interval writes sync.reconcile-interval into the run configuration (a sidecar
 // without it rejects the key) and sets the interval the reconcile pass's share is quoted at.
-// About 15 minutes with the defaults on 2 cores, 2.5 of them starting the cluster (with
-// --steps 4 and --idle-passes 5, 18 minutes).
+// About 15 minutes with the defaults on 2 cores, 2.5 of them starting the cluster; 17 when
+// other work loads the machine (with --steps 4 and --idle-passes 5: 18 minutes).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/config/duration.ts';
@@ -136,11 +136,12 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetFigures> {
     o.log(`A ${A}, B ${B}, PuppetDB ${pdbVersion}; ${o.nodes} nodes written into both databases in ${(nodesWriteMs / 1000).toFixed(1)} s`);
     const onceConfig = join(workDir, 'once.conf');
     writeSyncConfig(onceConfig, B, A);
+    const loadAverage = { start: loadavg()[0]!, end: 0 };
     const figures: FleetFigures = {
       startedAt: new Date(t0).toISOString(), minutes: 0, command: o.command, machine: machine(), pdbVersion,
       nodes: o.nodes, reportsPerDay: o.reportsPerDay, days: o.days, repeat: o.repeat, receiveDelayMinutes: o.receiveDelayMinutes,
       catalogs: o.catalogs, reconcileInterval: o.reconcileInterval ?? null, reconcileShareSeconds: parseDuration(o.reconcileInterval ?? '1h') / 1000,
-      nodesWriteMs, points: [], lag: null, parts,
+      nodesWriteMs, points: [], lag: null, parts, loadAverage,
     };
     const slots = slotsPerNode(fleet);
     for (let step = 0; step <= o.steps; step++) {
@@ -177,6 +178,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetFigures> {
       }
       figures.points.push({ reports, writeMs, once, idle });
       figures.minutes = (Date.now() - t0) / 60_000;
+      loadAverage.end = loadavg()[0]!;
       writeFileSync(FIGURES, JSON.stringify(figures, null, 1));
     }
     o.log(`figures saved in ${FIGURES}`);

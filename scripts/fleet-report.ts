@@ -32,6 +32,8 @@ export interface FleetFigures {
   lag: LagFigures | null;
   /** Milliseconds spent in each part of the benchmark. */
   parts: Record<string, number>;
+  /** The machine's 1-minute load average when the benchmark started and ended: other work makes elapsed times noisy. */
+  loadAverage?: { start: number; end: number };
 }
 
 const secs = (ms: number): string => (ms / 1000).toFixed(2);
@@ -172,6 +174,7 @@ export function writeFleetReport(f: FleetFigures, root: string, writeDoc: boolea
         ]
       : []),
     `Time taken: ${Object.entries(f.parts).map(([part, ms]) => `${part} ${(ms / 60_000).toFixed(1)} min`).join(', ')}.`,
+    ...(f.loadAverage ? [`The machine's 1-minute load average was ${f.loadAverage.start.toFixed(1)} at the start and ${f.loadAverage.end.toFixed(1)} at the end: CPU seconds vary less than elapsed times.`] : []),
     '',
   ].join('\n');
   const docPath = join(root, 'docs', 'benchmarks.md');
