@@ -3,13 +3,10 @@
 //
 //   npm run bench [-- --hosts 200 --repeat 3 --noop-nodes 10000,100000 --hosts-series 50,100 --no-doc --no-fleet]
 //
-// About 25 minutes with the defaults on 2 cores (cluster start-up ~1.5 min), then about 15
-// for the fleet benchmark (scripts/bench-fleet.ts with its defaults, on a cluster of its
-// own: 10,000 nodes, 1.2 million reports); --no-fleet skips it, and `node scripts/bench-fleet.ts`
-// runs it alone with its own flags. --noop-nodes 0 skips the large no-op passes, --no-doc
-// prints the tables without writing the docs. The figures are also saved in
-// $TMPDIR/pdbsync-bench-figures.json (scripts/bench-report.ts renders them again) and
-// $TMPDIR/pdbsync-bench-fleet-figures.json (scripts/fleet-report.ts).
+// About 25 minutes with the defaults on 2 cores (cluster start-up ~1.5 min), then ~15 for the
+// fleet benchmark (scripts/bench-fleet.ts, its defaults, its own cluster; --no-fleet skips it,
+// npm run bench:fleet runs it alone). --noop-nodes 0 skips the large no-op passes, --no-doc only
+// prints. Figures: $TMPDIR/pdbsync-bench-figures.json (scripts/bench-report.ts renders them again).
 //
 // 1. loads N hosts (factset with package inventory, ~230 KB catalog, report) into A;
 // 2. full sync into an empty B vs export of A + import into an empty B, and vs the same
@@ -20,8 +17,7 @@
 //    into both servers' databases up to each --noop-nodes count (commands would take
 //    20 minutes per 100,000 nodes);
 // 6. prints the table and writes docs/benchmarks.md and docs/bench-sync-time.svg;
-// 7. the fleet benchmark: full and idle passes against a report history, and lag (its own
-//    section of docs/benchmarks.md and docs/bench-idle-pass.svg).
+// 7. the fleet benchmark: full and idle passes against a report history, and lag.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

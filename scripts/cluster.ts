@@ -268,14 +268,9 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
     }
     await Promise.all(servers.map((s, i) => waitRunning(s, l.pdbs[i]!, t1, log)));
     log(`${servers.length} PuppetDB(s) running after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
-    return {
-      // setpriv execs java, so the child's pid is PuppetDB's.
-      servers: servers.map((s, i) => ({ ...s, pid: l.pdbs[i]!.pid! })),
-      postgres: { port: pgPort, dir: pgDir, pid: pgPid },
-      baseDir,
-      sql: psql,
-      stop: () => stopLive(l, pgBin),
-    };
+    // setpriv execs java, so the child's pid is PuppetDB's.
+    const withPids = servers.map((s, i) => ({ ...s, pid: l.pdbs[i]!.pid! }));
+    return { servers: withPids, postgres: { port: pgPort, dir: pgDir, pid: pgPid }, baseDir, sql: psql, stop: () => stopLive(l, pgBin) };
   } catch (err) {
     await stopLive(l, pgBin).catch(() => {});
     throw err;
