@@ -95,6 +95,7 @@ export function fleetOptions(argv: string[], log: (line: string) => void, comman
     log,
   };
   if (options.days >= REPORT_TTL_DAYS) throw new Error(`--days must be below the report-ttl of ${REPORT_TTL_DAYS} days`);
+  if (options.steps > options.days * options.reportsPerDay) throw new Error('--steps must not exceed the reports per node (--days x --reports-per-day)');
   if (options.reconcileInterval !== undefined) parseDuration(options.reconcileInterval);
   return options;
 }
