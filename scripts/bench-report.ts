@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { FLEET_HEADING, lineChart, section } from './bench-doc.ts';
 
 export interface PassFigures { ms: number; elapsedMs: number; maxRssBytes: number; transferred: number }
 export interface ExportImportFigures { ms: number; exportMs: number; bytes: number }
@@ -209,56 +210,24 @@ export function writeReport(f: Figures, root: string, writeDoc: boolean): void {
     missed.length === 0 ? 'None: every target is met.' : notes.join('\n'),
     '',
   ].join('\n');
-  writeFileSync(join(root, 'docs', 'benchmarks.md'), doc.replace(/\n{3,}/g, '\n\n'));
+  // The fleet benchmark's section stays until that benchmark writes it again.
+  const docPath = join(root, 'docs', 'benchmarks.md');
+  const fleet = existsSync(docPath) ? section(readFileSync(docPath, 'utf8'), FLEET_HEADING) : '';
+  writeFileSync(docPath, `${doc.replace(/\n{3,}/g, '\n\n')}${fleet ? `\n${fleet}` : ''}`);
 }
 
 /** A line chart of full sync and export+import time against host count. */
 export function chart(f: Figures): string {
-  const [W, H, L, R, T, B] = [640, 400, 60, 170, 30, 50];
-  const series = [
-    { name: 'puppetdb-sync once', color: '#1f77b4', ys: f.points.map((p) => median(p.sync.map((x) => x.ms)) / 1000) },
-    { name: 'export + import', color: '#d62728', ys: f.points.map((p) => median(p.ei.map((x) => x.ms)) / 1000) },
-  ];
-  const xMax = Math.max(...f.points.map((p) => p.hosts));
-  const yMax = niceCeil(Math.max(...series.flatMap((s) => s.ys)));
-  const x = (v: number) => (L + (v / xMax) * (W - L - R)).toFixed(1);
-  const y = (v: number) => (H - B - (v / yMax) * (H - T - B)).toFixed(1);
-  const mid = (T + H - B) / 2;
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${L}" y="18" font-size="14">Full copy into an empty PuppetDB, until applied (${f.machine.cpus.split(' ')[0]} cores)</text>`,
-  ];
-  for (let k = 0; k <= 5; k++) {
-    const v = (yMax * k) / 5;
-    out.push(`<line x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}" stroke="#ddd"/>`);
-    out.push(`<text x="${L - 6}" y="${Number(y(v)) + 4}" text-anchor="end">${+v.toFixed(1)}</text>`);
-  }
-  out.push(`<line x1="${L}" y1="${y(0)}" x2="${W - R}" y2="${y(0)}" stroke="black"/>`);
-  out.push(`<line x1="${L}" y1="${y(0)}" x2="${L}" y2="${T}" stroke="black"/>`);
-  for (let k = 0; k <= 4; k++) {
-    const v = Math.round((xMax * k) / 4);
-    out.push(`<text x="${x(v)}" y="${Number(y(0)) + 16}" text-anchor="middle">${v}</text>`);
-  }
-  out.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">hosts (factset + catalog + report each)</text>`);
-  out.push(`<text x="16" y="${mid}" text-anchor="middle" transform="rotate(-90 16 ${mid})">seconds</text>`);
-  series.forEach((s, k) => {
-    const pts = f.points.map((p, i) => [x(p.hosts), y(s.ys[i]!)] as const);
-    out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map(([a, b]) => `${a},${b}`).join(' ')}"/>`);
-    for (const [a, b] of pts) out.push(`<circle cx="${a}" cy="${b}" r="3" fill="${s.color}"/>`);
-    const ly = T + 20 + k * 20;
-    out.push(`<line x1="${W - R + 12}" y1="${ly}" x2="${W - R + 32}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
-    out.push(`<text x="${W - R + 38}" y="${ly + 4}">${s.name}</text>`);
+  return lineChart({
+    title: `Full copy into an empty PuppetDB, until applied (${f.machine.cpus.split(' ')[0]} cores)`,
+    xLabel: 'hosts (factset + catalog + report each)',
+    yLabel: 'seconds',
+    xs: f.points.map((p) => p.hosts),
+    series: [
+      { name: 'puppetdb-sync once', color: '#1f77b4', ys: f.points.map((p) => median(p.sync.map((x) => x.ms)) / 1000) },
+      { name: 'export + import', color: '#d62728', ys: f.points.map((p) => median(p.ei.map((x) => x.ms)) / 1000) },
+    ],
   });
-  out.push('</svg>', '');
-  return out.join('\n');
-}
-
-function niceCeil(v: number): number {
-  if (!(v > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
 }
 
 if (import.meta.main) {

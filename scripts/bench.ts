@@ -1,12 +1,12 @@
 // The benchmark: puppetdb-sync against PuppetDB's own export/import, on a fresh
 // cluster of two real PuppetDBs it starts and stops itself.
 //
-//   npm run bench [-- --hosts 200 --repeat 3 --noop-nodes 10000,100000 --hosts-series 50,100 --no-doc]
+//   npm run bench [-- --hosts 200 --repeat 3 --noop-nodes 10000,100000 --hosts-series 50,100 --no-doc --no-fleet]
 //
-// About 25 minutes with the defaults on 2 cores (cluster start-up ~1.5 min); --noop-nodes 0
-// skips the large no-op passes, --no-doc prints the table without writing the docs. The
-// figures are also saved in $TMPDIR/pdbsync-bench-figures.json; scripts/bench-report.ts
-// renders them again.
+// About 25 minutes with the defaults on 2 cores (cluster start-up ~1.5 min), then ~15 for the
+// fleet benchmark (scripts/bench-fleet.ts, its defaults, its own cluster; --no-fleet skips it,
+// npm run bench:fleet runs it alone). --noop-nodes 0 skips the large no-op passes, --no-doc only
+// prints. Figures: $TMPDIR/pdbsync-bench-figures.json (scripts/bench-report.ts renders them again).
 //
 // 1. loads N hosts (factset with package inventory, ~230 KB catalog, report) into A;
 // 2. full sync into an empty B vs export of A + import into an empty B, and vs the same
@@ -16,7 +16,8 @@
 // 5. no-op pass (elapsed, peak RSS) at N hosts, then with small factsets written straight
 //    into both servers' databases up to each --noop-nodes count (commands would take
 //    20 minutes per 100,000 nodes);
-// 6. prints the table and writes docs/benchmarks.md and docs/bench-sync-time.svg.
+// 6. prints the table and writes docs/benchmarks.md and docs/bench-sync-time.svg;
+// 7. the fleet benchmark: full and idle passes against a report history, and lag.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ import { bigCatalog } from './big-catalog.ts';
 import { CLI, CLI_FLAGS } from './bench-cli.ts';
 import { counts, deleteNode, drainedAt, emptyServer, feed, hostRecords, submit, type DirectRate } from './bench-pdb.ts';
 import { machine, writeReport, type ExportImportFigures, type Figures, type PassFigures } from './bench-report.ts';
+import { fleetOptions, runFleetBench } from './bench-fleet.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     'noop-nodes': { type: 'string', default: '10000,100000' },
     'hosts-series': { type: 'string', default: '50,100' },
     'no-doc': { type: 'boolean', default: false },
+    'no-fleet': { type: 'boolean', default: false },
   },
 });
 const HOSTS = positiveInt('hosts', args.hosts);
@@ -285,5 +288,12 @@ try {
   say(failed ? 'failed; stopping the cluster' : 'stopping the cluster');
   await cluster.stop();
   rmSync(workDir, { recursive: true, force: true });
+  say(`done in ${((Date.now() - T0) / 60_000).toFixed(1)} minutes`);
+}
+
+// 7: after the first cluster has stopped, so that the two do not share the cores.
+if (!args['no-fleet']) {
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  await runFleetBench(fleetOptions(args['no-doc'] ? ['--no-doc'] : [], (line) => say(`[fleet] ${line}`), command));
   say(`done in ${((Date.now() - T0) / 60_000).toFixed(1)} minutes`);
 }

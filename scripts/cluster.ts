@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export interface ClusterServer { name: string; url: string; port: number; database: string; dir: string }
+/** `pid`: the PuppetDB java process, for benchmarks that read its CPU time in /proc. */
+export interface ClusterServer { name: string; url: string; port: number; database: string; dir: string; pid: number }
 export interface Cluster {
   servers: ClusterServer[];
-  postgres: { port: number; dir: string };
+  /** `pid`: the postmaster; every backend is its child. */
+  postgres: { port: number; dir: string; pid: number };
   baseDir: string;
   /** Runs SQL as PostgreSQL's superuser in `database` (a server's `database`, or postgres); its output. */
   sql(database: string, statement: string): Promise<string>;
@@ -67,7 +69,7 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const srv = createServer();
     srv.on('error', reject);
@@ -220,10 +222,11 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
       'start', '-D', pgData, '-l', join(pgDir, 'postgres.log'), '-w', '-t', '60', '-o', pgOpts,
     ]), { cwd: pgDir });
     log(`postgres on port ${pgPort} (${Date.now() - t0} ms)`);
+    const pgPid = Number(readFileSync(join(pgData, 'postmaster.pid'), 'utf8').split('\n')[0]);
 
     const psql = (db: string, sql: string) =>
       run(join(pgBin, 'psql'), ['-h', sockDir, '-p', String(pgPort), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
-    const servers: ClusterServer[] = [];
+    const servers: Array<Omit<ClusterServer, 'pid'>> = [];
     for (let i = 1; i <= options.servers; i++) {
       const database = `puppetdb${i}`;
       const password = `pw-${database}`;
@@ -265,14 +268,16 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
     }
     await Promise.all(servers.map((s, i) => waitRunning(s, l.pdbs[i]!, t1, log)));
     log(`${servers.length} PuppetDB(s) running after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
-    return { servers, postgres: { port: pgPort, dir: pgDir }, baseDir, sql: psql, stop: () => stopLive(l, pgBin) };
+    // setpriv execs java, so the child's pid is PuppetDB's.
+    const withPids = servers.map((s, i) => ({ ...s, pid: l.pdbs[i]!.pid! }));
+    return { servers: withPids, postgres: { port: pgPort, dir: pgDir, pid: pgPid }, baseDir, sql: psql, stop: () => stopLive(l, pgBin) };
   } catch (err) {
     await stopLive(l, pgBin).catch(() => {});
     throw err;
   }
 }
 
-async function waitRunning(s: ClusterServer, child: ChildProcess, since: number, log: (l: string) => void): Promise<void> {
+async function waitRunning(s: Omit<ClusterServer, 'pid'>, child: ChildProcess, since: number, log: (l: string) => void): Promise<void> {
   const logs = () => `--- ${s.dir}/stdout.log\n${tail(join(s.dir, 'stdout.log'))}\n--- puppetdb.log\n${tail(join(s.dir, 'logs', 'puppetdb.log'))}`;
   while (Date.now() - since < START_TIMEOUT_MS) {
     if (child.exitCode !== null || child.signalCode !== null) {
