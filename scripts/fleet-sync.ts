@@ -3,6 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { CLI_FLAGS } from './bench-cli.ts';
 import type { Cluster } from './cluster.ts';
 import { cpuSeconds, cpuSince, peakRssBytes, reapedChildrenCpuSeconds, resetPeakRss, serverCpu, type ServerCpu } from './proc-usage.ts';
 
@@ -47,7 +48,7 @@ export async function oncePass(cli: string, config: string, cluster: Cluster): P
   const servers = serverCpu(cluster);
   const sidecar = reapedChildrenCpuSeconds();
   const t = Date.now();
-  const child = spawn(process.execPath, [cli, 'once', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI_FLAGS, cli, 'once', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -91,7 +92,7 @@ export class RunSession {
   private stoppedLine: LogLine | undefined;
 
   constructor(cli: string, config: string, cluster: Cluster) {
-    this.child = spawn(process.execPath, [cli, 'run', '--config', config], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...CLI_FLAGS, cli, 'run', '--config', config], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.pid = this.child.pid!;
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.child.on('exit', () => {
