@@ -6,10 +6,10 @@ import { FieldReader, type Timestamp } from './fields.ts';
 import { RecordReader } from './record-reader.ts';
 
 /**
- * Node status: a deactivation on the remote is pulled when it is later than
- * anything the local server knows of the node (its own deactivation and the
- * producer_timestamp of its factset, catalog and reports), which is the rule
- * PuppetDB itself applies to deactivate_node. Expiry is each server's own policy
+ * Node status: a deactivation on the remote is pulled when it is not older than
+ * anything the local server knows of the node (the producer_timestamp of its
+ * factset, catalog and reports) and later than the local deactivation, which is the
+ * rule PuppetDB itself applies to deactivate_node. Expiry is each server's own policy
  * (node-ttl) and is not synced.
  */
 export interface NodeRow extends SummaryRow {
@@ -38,12 +38,18 @@ function newestData(filter?: Ast): readonly QuerySpec[] {
   ];
 }
 
+/**
+ * A node's version is the latest of its deactivation and its data. At an equal time the
+ * deactivation wins, as in PuppetDB, which keeps a node deactivated at the time of its
+ * newest data: a deactivated row beats an active one at the same time.
+ */
 function row(certname: string, deactivated: Timestamp | null, newestMs: number): NodeRow {
+  const deactivatedMs = deactivated?.ms ?? Number.NEGATIVE_INFINITY;
   return {
     key: certname,
     certname,
     deactivated: deactivated?.text ?? null,
-    version: { time: Math.max(deactivated?.ms ?? Number.NEGATIVE_INFINITY, newestMs), tieBreak: [] },
+    version: { time: Math.max(deactivatedMs, newestMs), tieBreak: [deactivated !== null && deactivatedMs >= newestMs ? 'deactivated' : 'active'] },
   };
 }
 

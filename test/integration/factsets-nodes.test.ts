@@ -58,6 +58,7 @@ describe('factsets and node status between two real PuppetDBs', () => {
       factset('tie-producer', base, { role: 'same' }, { producer: 'puppet-z.example.net' }),
       factset('deactivated-on-a', base, { role: 'db' }),
       factset('deactivated-only-on-a', base, { role: 'gone' }),
+      factset('deactivated-at-data-time', base, { role: 'same-time' }),
       factset('stale-deactivation', base, { role: 'old' }),
       factset('purged-on-a', Date.now() - 30 * DAY_MS, { role: 'ancient' }),
     ];
@@ -68,6 +69,7 @@ describe('factsets and node status between two real PuppetDBs', () => {
       factset('tie', base, { role: 'tie-b' }),
       factset('tie-producer', base, { role: 'same' }, { producer: 'puppet-b.example.net' }),
       factset('deactivated-on-a', base, { role: 'db' }),
+      factset('deactivated-at-data-time', base, { role: 'same-time' }),
       factset('stale-deactivation', base + 600_000, { role: 'renewed' }),
     ];
     const onA2 = [factset('newer-on-b', base, { role: 'old' })];
@@ -76,6 +78,8 @@ describe('factsets and node status between two real PuppetDBs', () => {
     await Promise.all(onA2.map((f) => submit(serverA, 'replace_facts', 5, f)));
     await submit(serverA, 'deactivate_node', 3, deactivation('deactivated-on-a', base + 300_000));
     await submit(serverA, 'deactivate_node', 3, deactivation('deactivated-only-on-a', base + 300_000));
+    // At the time of the node's newest data: PuppetDB keeps it deactivated, and so must B.
+    await submit(serverA, 'deactivate_node', 3, deactivation('deactivated-at-data-time', base));
     // Older than B's newer facts for the node: B keeps it active and A takes B's facts.
     await submit(serverA, 'deactivate_node', 3, deactivation('stale-deactivation', base + 300_000));
     await submit(serverA, 'deactivate_node', 3, deactivation('purged-on-a', Date.now() - 20 * DAY_MS));
@@ -103,14 +107,15 @@ describe('factsets and node status between two real PuppetDBs', () => {
   });
 
   it('transfers the records that differ, in both directions', () => {
-    // Into B: only-a, newer-on-a, tie-producer, deactivated-only-on-a; into A: only-b,
+    // Into B: only-a, newer-on-a, tie-producer, deactivated-only-on-a, and the deactivations of
+    // deactivated-on-a and deactivated-at-data-time; into A: only-b,
     // newer-on-b, stale-deactivation; and the tie one way or the other. Never purged-on-a.
     const intoB = transferredWithPrefix(firstIntoB, prefix);
     const intoA = transferredWithPrefix(firstIntoA, prefix);
     expect(intoB.factsets! + intoA.factsets!).toBe(8);
     expect(intoB.factsets).toBeGreaterThanOrEqual(4);
     expect(intoA.factsets).toBeGreaterThanOrEqual(3);
-    expect(intoB.nodes).toBe(2);
+    expect(intoB.nodes).toBe(3);
     expect(intoA.nodes ?? 0).toBe(0);
   });
 
@@ -136,6 +141,7 @@ describe('factsets and node status between two real PuppetDBs', () => {
     expect(b).toEqual(a);
     expect(b[`${prefix}-deactivated-on-a`]).toBe(iso(base + 300_000));
     expect(b[`${prefix}-deactivated-only-on-a`]).toBe(iso(base + 300_000));
+    expect(b[`${prefix}-deactivated-at-data-time`]).toBe(iso(base));
     expect(b[`${prefix}-stale-deactivation`]).toBeNull();
     expect(b[`${prefix}-only-a`]).toBeNull();
   });

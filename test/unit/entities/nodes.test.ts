@@ -3,6 +3,7 @@ import { deactivationToCommand, nodes, type NodeRow } from '../../../src/entitie
 import { isUnreadable, type QuerySource } from '../../../src/entities/entity.ts';
 import type { SyncError } from '../../../src/errors.ts';
 import type { QuerySpec } from '../../../src/puppetdb/client.ts';
+import { pullReason } from '../../../src/sync/precedence.ts';
 import type { UnreadableRow } from '../../../src/types.ts';
 import { summaryContext } from '../fixtures.ts';
 
@@ -52,6 +53,24 @@ describe('nodes', () => {
       'facts-only': t('2026-11-05T00:00:00.000Z'),
       nothing: Number.NEGATIVE_INFINITY,
     });
+  });
+
+  it.each([
+    ['a remote deactivation at the time of the newest local data', '2026-11-05T00:00:00.000Z', null, 'tie'],
+    ['a remote deactivation later than the newest local data', '2026-11-06T00:00:00.000Z', null, 'newer'],
+    ['a remote deactivation older than the newest local data', '2026-11-04T00:00:00.000Z', null, undefined],
+    ['a local deactivation at the same time', '2026-11-05T00:00:00.000Z', '2026-11-05T00:00:00.000Z', undefined],
+    ['an older local deactivation', '2026-11-05T00:00:00.000Z', '2026-11-01T00:00:00.000Z', 'tie'],
+  ])('precedence: %s', async (_name, remoteDeactivated, localDeactivated, reason) => {
+    const remote = source({ nodes: [{ certname: 'n', deactivated: remoteDeactivated }] });
+    const local = source({ nodes: [{ certname: 'n', deactivated: localDeactivated }], factsets: [{ certname: 'n', producer_timestamp: '2026-11-05T00:00:00.000Z' }] });
+    const versions = async (rows: AsyncIterable<unknown>) => {
+      for await (const row of rows) return (row as NodeRow).version;
+      throw new Error('no row');
+    };
+    const remoteVersion = await versions(nodes.remoteSummary(remote, summaryContext()));
+    const localVersion = await versions(nodes.localSummary(local, summaryContext()));
+    expect(pullReason(remoteVersion, localVersion, true)).toBe(reason);
   });
 
   it('makes a local node unreadable when a row of its data is, and reads the others', async () => {
