@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   PDBSYNC_ERR_HTTP_SERVER: { message: 'the PuppetDB server answered with a server error', retryable: true },
   PDBSYNC_ERR_HTTP_REJECTED: { message: 'the PuppetDB server rejected the request', retryable: false },
   PDBSYNC_ERR_COMMAND_FAILED: { message: 'the local PuppetDB failed to apply a submitted command', retryable: false },
+  PDBSYNC_ERR_COMMAND_UNCONFIRMED: { message: 'the local PuppetDB did not confirm applying a submitted command within the wait; the next pass compares the record again', retryable: false },
   PDBSYNC_ERR_ENTITY_TIME_LIMIT: { message: 'the entity ran past sync.entity-time-limit and was stopped', retryable: true },
   PDBSYNC_ERR_STOPPED: { message: 'the sidecar is stopping: the entity was stopped after its records in flight', retryable: true },
   PDBSYNC_ERR_RECORDS_FAILED: { message: 'some records could not be transferred; the next pass tries them again', retryable: true },

@@ -1,5 +1,6 @@
 import type { SyncSettings } from '../config/types.ts';
-import type { Command, QuerySpec } from '../puppetdb/client.ts';
+import type { QuerySpec } from '../puppetdb/client.ts';
+import type { Command } from '../puppetdb/command.ts';
 import type { EntityName, PullReason, SummaryRow } from '../types.ts';
 import { FieldReader } from './fields.ts';
 

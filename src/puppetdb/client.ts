@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { TlsConfig } from '../config/types.ts';
 import { SyncError } from '../errors.ts';
+import { commandOutcome, type SerializedCommand } from './command.ts';
 import { streamJsonArray } from './json-stream.ts';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
 
@@ -12,96 +13,6 @@ export interface QuerySpec {
   readonly options?: Readonly<Record<string, unknown>>;
   /** The response fails with PDBSYNC_ERR_RECORD_TOO_LARGE past this many bytes. */
   readonly maxBytes?: number;
-}
-
-/** A command for POST /pdb/cmd/v1. */
-export interface Command {
-  readonly command: string;
-  readonly version: number;
-  readonly certname: string;
-  readonly producerTimestamp: string;
-  readonly payload: unknown;
-}
-
-/**
- * A command with its payload already written out: a large record's objects can be
- * collected before the request is sent, only its bytes stay in memory.
- */
-export interface SerializedCommand extends Omit<Command, 'payload'> {
-  /** The payload's JSON in pieces of about a megabyte, sent one after the other. */
-  readonly body: readonly Buffer[];
-}
-
-export function serializeCommand({ payload, ...command }: Command): SerializedCommand {
-  return { ...command, body: payloadChunks(payload) };
-}
-
-const CHUNK_BYTES = 1024 * 1024;
-
-/** Writes text into buffers of CHUNK_BYTES, so that no large string or copy is needed. */
-class ChunkWriter {
-  private readonly chunks: Buffer[] = [];
-  private current = Buffer.allocUnsafe(CHUNK_BYTES);
-  private used = 0;
-
-  write(text: string): void {
-    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    if (text.length * 3 > this.current.length - this.used) {
-      this.flush();
-      if (text.length * 3 > CHUNK_BYTES) {
-        this.chunks.push(Buffer.from(text));
-        return;
-      }
-    }
-    this.used += this.current.write(text, this.used);
-  }
-
-  end(): Buffer[] {
-    this.flush();
-    return this.chunks;
-  }
-
-  private flush(): void {
-    if (this.used === 0) return;
-    this.chunks.push(this.current.subarray(0, this.used));
-    this.current = Buffer.allocUnsafe(CHUNK_BYTES);
-    this.used = 0;
-  }
-}
-
-/**
- * JSON.stringify's bytes, with each top-level array written element by element: a
- * 20 MB catalog then never exists as one 20 MB string, nor as a copy of its bytes
- * (writing it whole took 90 MB more peak RSS).
- */
-export function payloadChunks(payload: unknown): Buffer[] {
-  const out = new ChunkWriter();
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || 'toJSON' in payload) {
-    out.write(JSON.stringify(payload));
-    return out.end();
-  }
-  let separator = '{';
-  for (const [key, value] of Object.entries(payload)) {
-    if (!Array.isArray(value)) {
-      const json = JSON.stringify(value) as string | undefined;
-      // As JSON.stringify does: a member whose value has no JSON is left out.
-      if (json === undefined) continue;
-      out.write(`${separator}${JSON.stringify(key)}:${json}`);
-    } else {
-      out.write(`${separator}${JSON.stringify(key)}:[`);
-      value.forEach((element: unknown, i) => out.write(`${i === 0 ? '' : ','}${JSON.stringify(element) ?? 'null'}`));
-      out.write(']');
-    }
-    separator = ',';
-  }
-  out.write(separator === '{' ? '{}' : '}');
-  return out.end();
-}
-
-export interface CommandResult {
-  readonly uuid: string;
-  /** True when PuppetDB applied the command before answering; false when it is still queued. */
-  readonly applied: boolean;
 }
 
 export interface ClientOptions {
@@ -152,31 +63,28 @@ export class PuppetDbClient {
   }
 
   /**
-   * Submits a command and, with `waitSeconds`, waits for PuppetDB to apply it
-   * (secondsToWaitForCompletion): the sync then knows the command took effect before
-   * it reads local state again, and the waiting bounds how much it queues.
+   * Submits a command and waits up to `waitSeconds` for PuppetDB to apply it
+   * (secondsToWaitForCompletion). Resolves with its uuid only when PuppetDB answers
+   * that it applied it: the sync then counts it, knows it took effect before it reads
+   * local state again, and the waiting bounds how much it queues. Otherwise throws:
+   * PDBSYNC_ERR_COMMAND_FAILED (PuppetDB's error), PDBSYNC_ERR_COMMAND_UNCONFIRMED
+   * (the wait ended first), or the HTTP error of a refused submission.
    */
-  async submit(command: SerializedCommand, waitSeconds: number, signal?: AbortSignal): Promise<CommandResult> {
+  async submit(command: SerializedCommand, waitSeconds: number, signal?: AbortSignal): Promise<string> {
     const params = new URLSearchParams({
       command: command.command,
       version: String(command.version),
       certname: command.certname,
       'producer-timestamp': command.producerTimestamp,
+      secondsToWaitForCompletion: String(waitSeconds),
     });
-    if (waitSeconds > 0) params.set('secondsToWaitForCompletion', String(waitSeconds));
+    const what = `${command.command} for ${command.certname} on ${this.url}`;
     return this.retrying(async () => {
       const response = await this.send('POST', `/pdb/cmd/v1?${params}`, command.body);
       const text = await response.body.text();
-      const answer = parseCommandAnswer(text);
-      // A blocking submission answers 503 with a uuid when the command timed out or
-      // failed in processing; a 503 without one means PuppetDB is not accepting commands.
-      if (answer && (response.statusCode === 200 || response.statusCode === 503)) {
-        if (answer.error) {
-          throw new SyncError('PDBSYNC_ERR_COMMAND_FAILED', `${command.command} for ${command.certname}: ${answer.error}`);
-        }
-        return { uuid: answer.uuid, applied: answer.processed === true };
-      }
-      throw statusError(response.statusCode, `${command.command} for ${command.certname} on ${this.url}`, text);
+      const uuid = commandOutcome(response.statusCode, text, what, waitSeconds);
+      if (uuid === undefined) throw statusError(response.statusCode, what, text);
+      return uuid;
     }, signal);
   }
 
@@ -229,20 +137,6 @@ export class PuppetDbClient {
     if (response.statusCode === 200) return response;
     const text = await response.body.text().catch(() => '');
     throw statusError(response.statusCode, `${what} on ${this.url}`, text);
-  }
-}
-
-function parseCommandAnswer(text: string): { uuid: string; processed?: boolean; error?: string } | undefined {
-  try {
-    const answer = JSON.parse(text) as { uuid?: unknown; processed?: unknown; error?: unknown };
-    if (typeof answer.uuid !== 'string') return undefined;
-    return {
-      uuid: answer.uuid,
-      ...(typeof answer.processed === 'boolean' && { processed: answer.processed }),
-      ...(typeof answer.error === 'string' && { error: answer.error }),
-    };
-  } catch {
-    return undefined;
   }
 }
 

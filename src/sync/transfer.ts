@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { Entity } from '../entities/entity.ts';
 import { SyncError } from '../errors.ts';
 import { startPhase, type Logger } from '../log.ts';
-import { describeQuery, serializeCommand, type PuppetDbClient, type QuerySpec, type SerializedCommand } from '../puppetdb/client.ts';
+import { describeQuery, type PuppetDbClient, type QuerySpec } from '../puppetdb/client.ts';
+import { serializeCommand, type SerializedCommand } from '../puppetdb/command.ts';
 import type { PullAction } from './diff.ts';
 import type { PassObserver, SummaryRow } from '../types.ts';
 
@@ -18,7 +19,7 @@ export interface TransferContext {
   readonly observer?: PassObserver;
 }
 
-/** Fetches one remote record, converts it and submits it locally. Never throws: true when transferred. */
+/** Fetches one remote record, converts it and submits it locally. Never throws: true when the local PuppetDB applied it. */
 export async function transferRecord<Row extends SummaryRow>(
   entity: Entity<Row>,
   action: PullAction<Row>,
@@ -38,11 +39,9 @@ export async function transferRecord<Row extends SummaryRow>(
   const observe = (ok: boolean) => context.observer?.recordFinished(context.remote.url, entity.name, performance.now() - started, ok);
   try {
     const command = await fetchCommand(entity, action, spec, context);
-    const result = await context.local.submit(command, context.commandWaitSeconds, context.signal);
-    if (!result.applied) {
-      context.log.warn({ ...fields, uuid: result.uuid }, 'command queued but not applied within the wait; counted as transferred');
-    }
-    phase.finished({ uuid: result.uuid });
+    // Counted as transferred only once PuppetDB says it applied the command.
+    const uuid = await context.local.submit(command, context.commandWaitSeconds, context.signal);
+    phase.finished({ uuid });
     observe(true);
     return true;
   } catch (error) {

@@ -116,3 +116,24 @@ describe('runPass: summaries out of key order', () => {
     expect(lines.find((line) => line.msg === 'summary not sorted by key; diffing with the local summary held whole' || line.message === 'summary not sorted by key; diffing with the local summary held whole')).toMatchObject({ entity: 'factsets' });
   });
 });
+
+describe('runPass: transferred means applied', () => {
+  const answers: Array<[string, number, unknown, { transferred: number; failed: number }, string | undefined]> = [
+    ['applied', 200, { uuid: 'u', processed: true, timed_out: false }, { transferred: 3, failed: 0 }, undefined],
+    ['not applied within the wait', 503, { uuid: 'u', processed: false, timed_out: true }, { transferred: 0, failed: 3 }, 'PDBSYNC_ERR_COMMAND_UNCONFIRMED'],
+    ['failed in processing', 503, { uuid: 'u', processed: true, timed_out: false, error: 'java.lang.IllegalArgumentException: bad' }, { transferred: 0, failed: 3 }, 'PDBSYNC_ERR_COMMAND_FAILED'],
+    ['refused', 400, { error: 'Command is invalid.' }, { transferred: 0, failed: 3 }, 'PDBSYNC_ERR_HTTP_REJECTED'],
+  ];
+  it.each(answers)('counts a command PuppetDB answers as %s', async (_name, status, answer, counts, code) => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const local: Handler = (request, body, response) =>
+      request.url?.startsWith('/pdb/cmd/v1') ? json(status, answer)(request, body, response) : emptyLocal(request, body, response);
+    const result = await runPass({ remote: await client(slowRemote(0)), local: await client(local), log, settings: summaryContext().settings, ...RECONCILE });
+
+    expect(result.ok).toBe(counts.failed === 0);
+    expect(result.entities.find((entity) => entity.entity === 'factsets')).toMatchObject(counts);
+    const recordErrors = lines.filter((line) => line.phase === 'record' && line.event === 'error');
+    expect(recordErrors.map((line) => (line.err as { code: string }).code)).toEqual(code ? [code, code, code] : []);
+  });
+});
