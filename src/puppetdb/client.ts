@@ -1,21 +1,22 @@
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool } from 'undici';
 import type { TlsConfig } from '../config/types.ts';
 import { SyncError } from '../errors.ts';
 import { commandOutcome, type SerializedCommand } from './command.ts';
+import { Deadline, ThroughputWindow, transportError, type ResponseKind } from './deadline.ts';
 import { streamJsonArray } from './json-stream.ts';
-import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
+import { CircuitBreaker, DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
 
 /** A query for POST /pdb/query/v4: the AST plus options such as include_package_inventory. */
 export interface QuerySpec {
   readonly query: unknown;
   readonly options?: Readonly<Record<string, unknown>>;
-  /** The response fails with PDBSYNC_ERR_RECORD_TOO_LARGE past this many bytes. */
-  readonly maxBytes?: number;
 }
 
 export interface ClientOptions {
+  /** sync.request-timeout: every deadline of a request derives from it (src/puppetdb/deadline.ts). */
   readonly timeoutMs: number;
   readonly tls?: TlsConfig | undefined;
   readonly connections?: number;
@@ -27,23 +28,31 @@ export interface ClientOptions {
 
 interface Response {
   readonly statusCode: number;
-  readonly body: Readable & { text(): Promise<string>; dump(): Promise<void> };
+  /** The body's chunks under the response's deadlines; failures come out coded. */
+  readonly body: AsyncIterable<Buffer>;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-/** One PuppetDB server: one undici Pool, a timeout on every request, retries in withRetry only. */
+/**
+ * One PuppetDB server: one undici Pool, deadlines on every request, retries in
+ * withRetry only, and the server's circuit breaker.
+ */
 export class PuppetDbClient {
   readonly url: string;
+  /** Open once the server is found down; each pass resets it at its start. */
+  readonly breaker: CircuitBreaker;
   private readonly pool: Pool;
   private readonly options: ClientOptions;
+  /** Failures already reported, so that each counts once however far it travels. */
+  private readonly reported = new WeakSet<object>();
 
   constructor(url: string, options: ClientOptions) {
     this.url = url;
     this.options = options;
+    this.breaker = new CircuitBreaker(url);
     const tls = options.tls;
     this.pool = new Pool(url, {
       connections: options.connections ?? 8,
+      // Silences; the totals and the rate are Deadline's and ThroughputWindow's.
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       connect: {
@@ -53,13 +62,20 @@ export class PuppetDbClient {
     });
   }
 
-  /** Streams the rows of a query; a failure before the first row is retried, one mid-stream is not. */
-  async *query(spec: QuerySpec): AsyncGenerator<unknown> {
-    const body = JSON.stringify({ ...spec.options, query: spec.query });
-    const response = await this.retrying(() =>
-      this.send('POST', '/pdb/query/v4', body).then((r) => this.expectOk(r, 'query')),
-    );
-    yield* streamJsonArray(response.body, `query ${describeQuery(spec)} on ${this.url}`, spec.maxBytes);
+  /**
+   * Streams the rows of a summary or lookup, read at the caller's pace (the streamed
+   * deadlines); a failure before the first row is retried, one mid-stream is not.
+   */
+  query(spec: QuerySpec): AsyncGenerator<unknown> {
+    return this.rows(spec, 'streamed');
+  }
+
+  /**
+   * Streams the rows of a record, read whole at once: the whole response within the
+   * request's deadline, and no more than `maxBytes` (PDBSYNC_ERR_RECORD_TOO_LARGE).
+   */
+  queryRecord(spec: QuerySpec, maxBytes: number): AsyncGenerator<unknown> {
+    return this.rows(spec, 'bounded', maxBytes);
   }
 
   /**
@@ -80,8 +96,8 @@ export class PuppetDbClient {
     });
     const what = `${command.command} for ${command.certname} on ${this.url}`;
     return this.retrying(async () => {
-      const response = await this.send('POST', `/pdb/cmd/v1?${params}`, command.body);
-      const text = await response.body.text();
+      const response = await this.send('POST', `/pdb/cmd/v1?${params}`, 'bounded', command.body);
+      const text = await readText(response.body);
       const uuid = commandOutcome(response.statusCode, text, what, waitSeconds);
       if (uuid === undefined) throw statusError(response.statusCode, what, text);
       return uuid;
@@ -90,10 +106,8 @@ export class PuppetDbClient {
 
   /** Commands waiting in the server's queue. */
   async queueDepth(): Promise<number> {
-    const response = await this.retrying(() =>
-      this.send('GET', '/status/v1/services/puppetdb-status').then((r) => this.expectOk(r, 'status')),
-    );
-    const status = JSON.parse(await response.body.text()) as { status?: { queue_depth?: unknown } };
+    const text = await this.retrying(async () => readText((await this.expectOk(await this.send('GET', '/status/v1/services/puppetdb-status', 'bounded'), 'status')).body));
+    const status = JSON.parse(text) as { status?: { queue_depth?: unknown } };
     const depth = status.status?.queue_depth;
     if (typeof depth !== 'number') {
       throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `status of ${this.url} has no queue_depth`);
@@ -101,43 +115,100 @@ export class PuppetDbClient {
     return depth;
   }
 
+  /** Waits for the requests in flight, then closes the connections. */
   async close(): Promise<void> {
     await this.pool.close();
   }
 
-  private retrying<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const counted = this.options.onRequestFailed
-      ? () =>
-          operation().catch((error: unknown) => {
-            this.options.onRequestFailed!(error);
-            throw error;
-          })
-      : operation;
-    return withRetry(counted, this.options.retry ?? DEFAULT_RETRY_POLICY, this.options.onRetry, signal);
+  /** Fails the requests in flight at once and closes the connections (a stop whose grace ran out). */
+  async destroy(): Promise<void> {
+    await this.pool.destroy(new SyncError('PDBSYNC_ERR_STOPPED', `requests to ${this.url} given up`));
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body?: string | readonly Buffer[]): Promise<Response> {
+  private async *rows(spec: QuerySpec, kind: ResponseKind, maxBytes?: number): AsyncGenerator<unknown> {
+    const body = JSON.stringify({ ...spec.options, query: spec.query });
+    const response = await this.retrying(async () => this.expectOk(await this.send('POST', '/pdb/query/v4', kind, body), 'query'));
+    yield* streamJsonArray(response.body, `query ${describeQuery(spec)} on ${this.url}`, maxBytes);
+  }
+
+  private retrying<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const reported = () => operation().catch((error: unknown) => Promise.reject(this.failed(error)));
+    return withRetry(reported, this.options.retry ?? DEFAULT_RETRY_POLICY, {
+      breaker: this.breaker,
+      ...(signal && { signal }),
+      ...(this.options.onRetry && { onRetry: this.options.onRetry }),
+    });
+  }
+
+  /** Reports a failed attempt, once: the failed-request metric and the circuit breaker. */
+  private failed(error: unknown): unknown {
+    if (typeof error === 'object' && error !== null && !this.reported.has(error)) {
+      this.reported.add(error);
+      this.options.onRequestFailed?.(error);
+      this.breaker.failed(error);
+    }
+    return error;
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, kind: ResponseKind, body?: string | readonly Buffer[]): Promise<Response> {
+    const what = `${method} ${path.split('?')[0]} on ${this.url}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (Array.isArray(body)) headers['content-length'] = String(body.reduce((bytes: number, chunk: Buffer) => bytes + chunk.length, 0));
+    const deadline = new Deadline(this.options.timeoutMs, what);
+    let response: { statusCode: number; body: AsyncIterable<Buffer> };
     try {
-      return (await this.pool.request({
+      response = await this.pool.request({
         method,
         path,
         // A new stream for each attempt: the chunks are sent again on a retry.
         body: typeof body === 'string' || body === undefined ? body : Readable.from(body, { objectMode: false }),
         headers,
-      })) as unknown as Response;
+        signal: AbortSignal.any([deadline.signal, this.breaker.signal]),
+      });
     } catch (error) {
-      throw transportError(error, `${method} ${path.split('?')[0]} on ${this.url}`);
+      deadline.clear();
+      throw this.failed(transportError(error, what));
+    }
+    // A streamed response has had its answer in time; its body has its own rules.
+    if (kind === 'streamed') deadline.clear();
+    return { statusCode: response.statusCode, body: this.guarded(response.body, kind, deadline, what) };
+  }
+
+  /**
+   * The body's chunks, counted for the deadline, held to the streamed rate rule, and
+   * with every failure coded and reported; a whole body tells the breaker the server
+   * answers.
+   */
+  private async *guarded(body: AsyncIterable<Buffer>, kind: ResponseKind, deadline: Deadline, what: string): AsyncGenerator<Buffer> {
+    const rate = kind === 'streamed' ? new ThroughputWindow(this.options.timeoutMs, what) : undefined;
+    try {
+      let asked = performance.now();
+      for await (const chunk of body) {
+        deadline.bytes += chunk.length;
+        rate?.add(performance.now() - asked, chunk.length);
+        yield chunk;
+        asked = performance.now();
+      }
+      this.breaker.succeeded();
+    } catch (error) {
+      throw this.failed(transportError(error, what));
+    } finally {
+      deadline.clear();
     }
   }
 
   private async expectOk(response: Response, what: string): Promise<Response> {
     if (response.statusCode === 200) return response;
-    const text = await response.body.text().catch(() => '');
+    const text = await readText(response.body).catch(() => '');
     throw statusError(response.statusCode, `${what} on ${this.url}`, text);
   }
+}
+
+async function readText(body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function statusError(statusCode: number, what: string, body: string): SyncError {
@@ -145,15 +216,6 @@ function statusError(statusCode: number, what: string, body: string): SyncError 
   if (statusCode === 503) return new SyncError('PDBSYNC_ERR_HTTP_UNAVAILABLE', detail);
   if (statusCode >= 500) return new SyncError('PDBSYNC_ERR_HTTP_SERVER', detail);
   return new SyncError('PDBSYNC_ERR_HTTP_REJECTED', detail);
-}
-
-function transportError(error: unknown, what: string): SyncError {
-  const code = (error as { code?: string }).code ?? '';
-  const message = `${what}: ${(error as Error).message}`;
-  if (TIMEOUT_CODES.has(code) || error instanceof undiciErrors.HeadersTimeoutError) {
-    return new SyncError('PDBSYNC_ERR_HTTP_TIMEOUT', message, { cause: error });
-  }
-  return new SyncError('PDBSYNC_ERR_HTTP_CONNECT', message, { cause: error });
 }
 
 /** Short enough for a log line, exact enough to rerun by hand. */

@@ -58,17 +58,17 @@ async function fetchCommand<Row extends SummaryRow>(
   spec: QuerySpec | undefined,
   context: TransferContext,
 ): Promise<SerializedCommand> {
-  const record = spec ? await fetchOne(context.remote, { ...spec, maxBytes: context.maxRecordBytes }, action.row.certname) : undefined;
+  const record = spec ? await fetchOne(context.remote, spec, context.maxRecordBytes, action.row.certname) : undefined;
   const lists: Record<string, unknown[]> = {};
   for (const [name, listSpec] of Object.entries(entity.recordListQueries?.(action.row) ?? {})) {
-    lists[name] = await fetchAll(context.remote, { ...listSpec, maxBytes: context.maxRecordBytes });
+    lists[name] = await fetchAll(context.remote, listSpec, context.maxRecordBytes);
   }
   return serializeCommand(entity.toCommand(action.row, record, action.reason, lists));
 }
 
-async function fetchOne(remote: PuppetDbClient, spec: QuerySpec, certname: string): Promise<unknown> {
+async function fetchOne(remote: PuppetDbClient, spec: QuerySpec, maxBytes: number, certname: string): Promise<unknown> {
   const rows: unknown[] = [];
-  for await (const row of remote.query(spec)) {
+  for await (const row of remote.queryRecord(spec, maxBytes)) {
     rows.push(row);
     if (rows.length > 1) throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `more than one record for ${certname}`);
   }
@@ -76,8 +76,8 @@ async function fetchOne(remote: PuppetDbClient, spec: QuerySpec, certname: strin
   return rows[0];
 }
 
-async function fetchAll(remote: PuppetDbClient, spec: QuerySpec): Promise<unknown[]> {
+async function fetchAll(remote: PuppetDbClient, spec: QuerySpec, maxBytes: number): Promise<unknown[]> {
   const rows: unknown[] = [];
-  for await (const row of remote.query(spec)) rows.push(row);
+  for await (const row of remote.queryRecord(spec, maxBytes)) rows.push(row);
   return rows;
 }

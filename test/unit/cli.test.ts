@@ -59,7 +59,7 @@ describe('puppetdb-sync CLI', () => {
     const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     const syncError = lines.find((line) => line.phase === 'sync' && line.event === 'error');
     expect(syncError).toMatchObject({ ok: false, remote: 'http://127.0.0.1:10', level: 'error' });
-    expect(syncError!.err).toMatchObject({ code: 'PDBSYNC_ERR_HTTP_CONNECT', retryable: true });
+    expect(syncError!.err).toMatchObject({ code: 'PDBSYNC_ERR_SERVER_DOWN', message: expect.stringContaining('ECONNREFUSED') });
     expect(syncError!.err).not.toHaveProperty('stack');
     expect(lines.at(-1)).toMatchObject({ message: 'once finished', ok: false, maxRssBytes: expect.any(Number) });
   });

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log.ts';
 import { PuppetDbClient } from '../../../src/puppetdb/client.ts';
-import { ENTITIES, NODE_PURGE_EXCLUSIONS } from '../../../src/wiring.ts';
+import { ENTITIES } from '../../../src/wiring.ts';
 import { runPass } from '../../../src/sync/pass.ts';
-import { MemorySyncState } from '../../../src/sync/sync-state.ts';
 import { fakeServer, json, type FakeServer, type Handler } from '../fake-server.ts';
 import { summaryContext } from '../fixtures.ts';
+import { emptyLocal, factset, factsetsRemote, keptLog, RECONCILE } from './fake-puppetdb.ts';
 
 const servers: FakeServer[] = [];
 const clients: PuppetDbClient[] = [];
@@ -14,42 +14,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
-const factset = (certname: string) => ({
-  certname,
-  environment: 'production',
-  producer_timestamp: '2026-11-21T10:00:00.000Z',
-  producer: 'p',
-  hash: `h-${certname}`,
-  facts: { data: [{ name: 'role', value: 'web' }] },
-  package_inventory: [],
-});
-
 /** A remote whose factset records each take `slowMs` to answer, summary rows in `order`; every other query is empty. */
-function slowRemote(slowMs: number, order = ['a', 'b', 'c']): Handler {
-  return (_request, body, response) => {
-    const query = (JSON.parse(body) as { query: unknown[] }).query;
-    const [, entity, clause] = query as [string, string, unknown[]];
-    const isSummary = Array.isArray(clause) && clause[0] === 'extract';
-    if (entity === 'factsets' && isSummary) {
-      json(200, order.map((c) => ({ certname: c, hash: `h-${c}`, producer_timestamp: '2026-11-21T10:00:00.000Z', producer: 'p' })))(_request, body, response);
-    } else if (entity === 'factsets') {
-      const certname = JSON.stringify(clause).match(/"certname","([^"]+)"/)![1]!;
-      setTimeout(() => json(200, [factset(certname)])(_request, body, response), slowMs);
-    } else {
-      json(200, [])(_request, body, response);
-    }
-  };
-}
-
-/** A local server that holds nothing and applies every command at once. */
-const emptyLocal: Handler = (request, body, response) => {
-  if (request.url?.startsWith('/pdb/cmd/v1')) json(200, { uuid: 'u', processed: true, timed_out: false })(request, body, response);
-  else if (request.url?.startsWith('/status')) json(200, { status: { queue_depth: 0 } })(request, body, response);
-  else json(200, [])(request, body, response);
-};
-
-/** A reconciliation of every entity, with nothing known of earlier passes. */
-const RECONCILE = { entities: ENTITIES, kind: 'reconcile', state: new MemorySyncState(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false } as const;
+const slowRemote = (slowMs: number, order = ['a', 'b', 'c']): Handler =>
+  factsetsRemote(order, (certname, request, body, response) => setTimeout(() => json(200, [factset(certname)])(request, body, response), slowMs));
 
 async function client(handler: Handler): Promise<PuppetDbClient> {
   const server = await fakeServer([handler]);
@@ -61,8 +28,7 @@ async function client(handler: Handler): Promise<PuppetDbClient> {
 
 describe('runPass: sync.entity-time-limit', () => {
   it('stops an entity past the limit after its record in flight, and goes on with the next entities', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const log = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { log, lines } = keptLog();
     const settings = { ...summaryContext().settings, entityTimeLimitMs: 300, concurrency: 1 };
     const result = await runPass({ remote: await client(slowRemote(500)), local: await client(emptyLocal), log, settings, ...RECONCILE });
 
@@ -96,8 +62,7 @@ describe('runPass: sync.entity-time-limit', () => {
 
 describe('runPass: summaries out of key order', () => {
   it('diffs the entity with the local summary held whole, and transfers each record once', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const log = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { log, lines } = keptLog();
     const settings = { ...summaryContext().settings, concurrency: 1 };
     const applied: string[] = [];
     const remembering: Handler = (request, body, response) => {
@@ -125,8 +90,7 @@ describe('runPass: transferred means applied', () => {
     ['refused', 400, { error: 'Command is invalid.' }, { transferred: 0, failed: 3 }, 'PDBSYNC_ERR_HTTP_REJECTED'],
   ];
   it.each(answers)('counts a command PuppetDB answers as %s', async (_name, status, answer, counts, code) => {
-    const lines: Array<Record<string, unknown>> = [];
-    const log = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { log, lines } = keptLog();
     const local: Handler = (request, body, response) =>
       request.url?.startsWith('/pdb/cmd/v1') ? json(status, answer)(request, body, response) : emptyLocal(request, body, response);
     const result = await runPass({ remote: await client(slowRemote(0)), local: await client(local), log, settings: summaryContext().settings, ...RECONCILE });
