@@ -107,10 +107,14 @@ export class PuppetDbClient {
   /** Commands waiting in the server's queue. */
   async queueDepth(): Promise<number> {
     const text = await this.retrying(async () => readText((await this.expectOk(await this.send('GET', '/status/v1/services/puppetdb-status', 'bounded'), 'status')).body));
-    const status = JSON.parse(text) as { status?: { queue_depth?: unknown } };
-    const depth = status.status?.queue_depth;
+    let depth: unknown;
+    try {
+      depth = (JSON.parse(text) as { status?: { queue_depth?: unknown } } | null)?.status?.queue_depth;
+    } catch {
+      // Reported below as the status it is not.
+    }
     if (typeof depth !== 'number') {
-      throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `status of ${this.url} has no queue_depth`);
+      throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `status of ${this.url} has no queue_depth: ${text.slice(0, 200)}`);
     }
     return depth;
   }

@@ -112,4 +112,9 @@ describe('PuppetDbClient', () => {
     const { url } = await fake([json(200, { status: { queue_depth: 7 } })]);
     expect(await makeClient(url).queueDepth()).toBe(7);
   });
+
+  it.each([['not JSON', '<html>'], ['no queue_depth', '{"status":{}}'], ['null', 'null']])('fails a status that is %s with a coded error', async (_name, text) => {
+    const { url } = await fake([(_q, _b, response) => response.writeHead(200).end(text)]);
+    await expect(makeClient(url).queueDepth()).rejects.toMatchObject({ code: 'PDBSYNC_ERR_RESPONSE_MALFORMED' });
+  });
 });
