@@ -44,6 +44,7 @@ export class PuppetDbClient {
   private readonly options: ClientOptions;
   /** Failures already reported, so that each counts once however far it travels. */
   private readonly reported = new WeakSet<object>();
+  private readonly givenUp = new AbortController();
 
   constructor(url: string, options: ClientOptions) {
     this.url = url;
@@ -124,9 +125,9 @@ export class PuppetDbClient {
     await this.pool.close();
   }
 
-  /** Fails the requests in flight at once and closes the connections (a stop whose grace ran out). */
-  async destroy(): Promise<void> {
-    await this.pool.destroy(new SyncError('PDBSYNC_ERR_STOPPED', `requests to ${this.url} given up`));
+  /** Fails the requests in flight, and any later one, at once with PDBSYNC_ERR_STOPPED: a stop whose grace ran out. */
+  giveUp(): void {
+    this.givenUp.abort(new SyncError('PDBSYNC_ERR_STOPPED', `requests to ${this.url} given up: the stop's grace ran out`));
   }
 
   private async *rows(spec: QuerySpec, kind: ResponseKind, maxBytes?: number): AsyncGenerator<unknown> {
@@ -139,7 +140,7 @@ export class PuppetDbClient {
     const reported = () => operation().catch((error: unknown) => Promise.reject(this.failed(error)));
     return withRetry(reported, this.options.retry ?? DEFAULT_RETRY_POLICY, {
       breaker: this.breaker,
-      ...(signal && { signal }),
+      signal: signal ? AbortSignal.any([signal, this.givenUp.signal]) : this.givenUp.signal,
       ...(this.options.onRetry && { onRetry: this.options.onRetry }),
     });
   }
@@ -168,7 +169,7 @@ export class PuppetDbClient {
         // A new stream for each attempt: the chunks are sent again on a retry.
         body: typeof body === 'string' || body === undefined ? body : Readable.from(body, { objectMode: false }),
         headers,
-        signal: AbortSignal.any([deadline.signal, this.breaker.signal]),
+        signal: AbortSignal.any([deadline.signal, this.breaker.signal, this.givenUp.signal]),
       });
     } catch (error) {
       deadline.clear();
