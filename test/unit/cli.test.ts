@@ -105,5 +105,6 @@ describe('puppetdb-sync once, stopped', () => {
     expect(lines.filter((line) => line.phase === 'record' && line.event === 'finished')).toHaveLength(2);
     expect(lines.find((line) => line.phase === 'entity' && line.event === 'error')).toMatchObject({ entity: 'factsets', transferred: 2, failed: 0, err: { code: 'PDBSYNC_ERR_STOPPED' } });
     expect(lines.at(-1)).toMatchObject({ message: 'once finished', ok: false, stoppedBy: signal });
-  });
+    // Starting Node.js and the CLI can take seconds on a loaded machine.
+  }, 30_000);
 });

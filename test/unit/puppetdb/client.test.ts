@@ -89,7 +89,7 @@ describe('PuppetDbClient', () => {
     expect(requests[0]!.body).toBe('{"certname":"a"}');
   });
 
-  // PuppetDB 7.12.1's answers, as seen (certnames peer-*, docs/operations.md#what-puppetdb-answers-to-a-command).
+  // PuppetDB 7.12.1's answers: seen (certnames peer-*), the 413 from its source (docs/operations.md#what-puppetdb-answers-to-a-command).
   const notApplied: Array<[string, number, unknown, RegExp]> = [
     ['the wait ended first (still queued, or refused into the dead-letter office)', 503, { uuid: 'u2', processed: false, timed_out: true }, /PDBSYNC_ERR_COMMAND_UNCONFIRMED.*u2.*not applied within 1 s.*dead-letter office/],
     [

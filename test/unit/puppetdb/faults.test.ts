@@ -65,7 +65,7 @@ describe('every request has a deadline, and every fault is a coded error', () =>
     expect(server!.requests).toHaveLength(requests);
     expect(ms).toBeGreaterThanOrEqual(atLeast);
     expect(ms).toBeLessThan(atMost);
-  });
+  }, 15_000);
 });
 
 describe('the circuit breaker', () => {

@@ -95,5 +95,6 @@ describe('runPass against a server that dies or hangs', () => {
       expect(line.err).toMatchObject({ type: 'SyncError', code: expect.stringMatching(/^PDBSYNC_ERR_/) });
       expect(line.err).not.toHaveProperty('stack');
     }
-  });
+    // The bounds above are the test; this only keeps a hung pass from running forever.
+  }, 30_000);
 });

@@ -29,8 +29,9 @@ async function client(handler: Handler): Promise<PuppetDbClient> {
 describe('runPass: sync.entity-time-limit', () => {
   it('stops an entity past the limit after its record in flight, and goes on with the next entities', async () => {
     const { log, lines } = keptLog();
-    const settings = { ...summaryContext().settings, entityTimeLimitMs: 300, concurrency: 1 };
-    const result = await runPass({ remote: await client(slowRemote(500)), local: await client(emptyLocal), log, settings, ...RECONCILE });
+    // The first record starts well within the limit even on a loaded machine, and is still in flight when it passes.
+    const settings = { ...summaryContext().settings, entityTimeLimitMs: 1_000, concurrency: 1 };
+    const result = await runPass({ remote: await client(slowRemote(2_000)), local: await client(emptyLocal), log, settings, ...RECONCILE });
 
     expect(result.ok).toBe(false);
     expect(result.entities.map((entity) => entity.entity)).toEqual(ENTITIES.map((entity) => entity.name));
@@ -40,7 +41,7 @@ describe('runPass: sync.entity-time-limit', () => {
     expect(lines.filter((line) => line.phase === 'entity' && line.event === 'finished').map((line) => line.entity)).toEqual(
       ENTITIES.map((entity) => entity.name).filter((name) => name !== 'factsets'),
     );
-  });
+  }, 15_000);
 
   it('stops between records when the sidecar stops, and runs no further entity', async () => {
     const log = createLogger('fatal');
