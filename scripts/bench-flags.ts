@@ -28,7 +28,8 @@ const FLAG_SETS = [[], ['--expose-gc'], ['--liftoff-only'], ['--expose-gc', '--l
 const MB = 1e6;
 const workDir = mkdtempSync(join(tmpdir(), 'pdbsync-flags-'));
 const config = join(workDir, 'sync.conf');
-writeFileSync(config, `local: { server_url: "${B}" }\nsync: { remotes: [ { server_url: "${A}", interval: 2m } ] }\n`);
+// A 20 MB catalog can take a cold PuppetDB longer to apply than the default wait (48 s), and a record counts only once applied.
+writeFileSync(config, `local: { server_url: "${B}" }\nsync: { remotes: [ { server_url: "${A}", interval: 2m } ], request-timeout: 300s }\n`);
 
 /** Peak RSS of `node FLAGS cli --version`, as /usr/bin/time reports it. */
 function versionRss(flags: string[]): number {

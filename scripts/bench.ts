@@ -73,7 +73,9 @@ const workDir = mkdtempSync(join(tmpdir(), 'pdbsync-bench-'));
 /** One `once` pass pulling `remote` into `local`, timed from spawn until local's queue drained. */
 async function syncPass(local: string, remote: string): Promise<Pass> {
   const config = join(workDir, 'sync.conf');
-  writeFileSync(config, `local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}", interval: 2m } ] }\n`);
+  // A 20 MB catalog can take a cold PuppetDB longer to apply than the default wait
+  // (48 s), and a record counts only once applied.
+  writeFileSync(config, `local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}", interval: 2m } ], request-timeout: 300s }\n`);
   const t = Date.now();
   const child = spawn(process.execPath, [...CLI_FLAGS, CLI, 'once', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

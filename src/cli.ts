@@ -4,13 +4,15 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from './config/load.ts';
 import { SyncError, isInputError } from './errors.ts';
-import { createLogger } from './log.ts';
+import type { Config } from './config/types.ts';
+import { createLogger, type Logger } from './log.ts';
 import { syncOnce } from './sync/once.ts';
 
 const HELP = `puppetdb-sync: keeps PuppetDB servers in step by pulling from each remote what the local server lacks
 
 Usage:
-  puppetdb-sync once --config FILE    one pass from every configured remote into the local PuppetDB, then exit
+  puppetdb-sync once --config FILE    one pass from every configured remote into the local PuppetDB, then exit;
+                                      SIGTERM or SIGINT stops it after the records in flight (exit 3)
   puppetdb-sync run --config FILE     keep syncing: each remote on its interval, with the HTTP API (/status,
                                       /health, /sync, /metrics); SIGTERM or SIGINT stops it, SIGHUP reloads FILE
   puppetdb-sync diff --config FILE    count, without transferring, what each remote has that the local server
@@ -30,6 +32,8 @@ Exit status:
   1  once: some remote, entity or record failed (see the error log lines); diff: servers differ
   2  the command line or the configuration is invalid (one line on standard error names the key, file and line);
      diff: a summary could not be read
+  3  once: stopped by SIGTERM or SIGINT before it was done; the records in flight finished (for at most 30 s),
+     the rest are left for the next run
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -84,10 +88,31 @@ async function main(argv: string[]): Promise<number> {
     await runService(config, log);
     return 0;
   }
-  const results = await syncOnce(config, log);
-  const ok = results.every((result) => result.ok);
+  return once(config, log);
+}
+
+/** `once` stopped by SIGTERM or SIGINT before it was done: the records in flight finished, the rest wait for the next run. */
+const EXIT_STOPPED = 3;
+
+/** `once`, stopping as `run` does on SIGTERM or SIGINT: no new record, those in flight finish. */
+async function once(config: Config, log: Logger): Promise<number> {
+  const stopping = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    stoppedBy = signal;
+    log.info({ signal }, 'stopping: no new records, waiting for those in flight');
+    stopping.abort();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  const results = await syncOnce(config, log, { signal: stopping.signal }).finally(() => {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  });
+  const ok = stoppedBy === undefined && results.every((result) => result.ok);
   // Peak memory of the whole run: what to size a container by.
-  log.info({ ok, maxRssBytes: process.resourceUsage().maxRSS * 1024 }, 'once finished');
+  log.info({ ok, ...(stoppedBy && { stoppedBy }), maxRssBytes: process.resourceUsage().maxRSS * 1024 }, 'once finished');
+  if (stoppedBy) return EXIT_STOPPED;
   return ok ? 0 : 1;
 }
 

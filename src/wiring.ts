@@ -31,6 +31,9 @@ export const ENTITY_NAMES = ENTITIES.map((entity) => entity.name);
 /** Nothing deactivated or expired on the remote longer ago than node-purge-ttl is pulled. */
 export const NODE_PURGE_EXCLUSIONS: Exclusions = (remote, summary) => remoteNodesGoneBefore(remote, summary.now - summary.settings.nodePurgeTtlMs);
 
+/** How long a stop (SIGTERM, SIGINT) waits for the records in flight before giving up on them. */
+export const STOP_GRACE_MS = 30_000;
+
 export interface ClientExtras {
   readonly retry?: RetryPolicy;
   /** Told of every failed request that is retried (the failed-request metric). */

@@ -157,7 +157,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: { kind: 'duration', min: '1ms' },
     required: false,
     default: '60s',
-    doc: 'Per request: the longest wait to connect, for the response headers, and between two chunks of a body.',
+    doc: 'Per request (T): a record, a command or the status answered whole within T; a summary answered (status and headers) within T, then no silence longer than T and at least 1 KiB/s over each T spent waiting. Commands ask PuppetDB to apply them within 80% of T. Two attempts in a row that find a server not answering make it down for the rest of the pass (docs/operations.md#deadlines-and-dead-servers).',
   },
   {
     key: 'sync.concurrency',

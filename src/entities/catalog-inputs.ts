@@ -1,4 +1,5 @@
-import type { Command, QuerySpec } from '../puppetdb/client.ts';
+import type { QuerySpec } from '../puppetdb/client.ts';
+import type { Command } from '../puppetdb/command.ts';
 import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, withAnyNodeState, type Ast } from '../puppetdb/query.ts';
 import type { PullReason, SummaryRow, UnreadableRow } from '../types.ts';
 import { isUnreadable, producedSince, readMax, readRow, submittedTimestamp, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';

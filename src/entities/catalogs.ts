@@ -1,4 +1,5 @@
-import type { Command, QuerySpec } from '../puppetdb/client.ts';
+import type { QuerySpec } from '../puppetdb/client.ts';
+import type { Command } from '../puppetdb/command.ts';
 import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, withAnyNodeState } from '../puppetdb/query.ts';
 import type { SummaryRow, UnreadableRow } from '../types.ts';
 import { BATCH_SIZE, isUnreadable, readMax, readRow, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';

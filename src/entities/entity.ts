@@ -1,6 +1,7 @@
 import type { SyncSettings } from '../config/types.ts';
 import { SyncError } from '../errors.ts';
-import type { Command, QuerySpec } from '../puppetdb/client.ts';
+import type { QuerySpec } from '../puppetdb/client.ts';
+import type { Command } from '../puppetdb/command.ts';
 import type { EntityName, PullReason, SummaryRow, UnreadableRow } from '../types.ts';
 import { FieldReader, type Timestamp } from './fields.ts';
 import { isSubmittable, queryTimestamp } from './timestamps.ts';

@@ -1,110 +1,22 @@
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool } from 'undici';
 import type { TlsConfig } from '../config/types.ts';
 import { SyncError } from '../errors.ts';
+import { commandOutcome, type SerializedCommand } from './command.ts';
+import { Deadline, ThroughputWindow, transportError, type ResponseKind } from './deadline.ts';
 import { streamJsonArray } from './json-stream.ts';
-import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
+import { CircuitBreaker, DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
 
 /** A query for POST /pdb/query/v4: the AST plus options such as include_package_inventory. */
 export interface QuerySpec {
   readonly query: unknown;
   readonly options?: Readonly<Record<string, unknown>>;
-  /** The response fails with PDBSYNC_ERR_RECORD_TOO_LARGE past this many bytes. */
-  readonly maxBytes?: number;
-}
-
-/** A command for POST /pdb/cmd/v1. */
-export interface Command {
-  readonly command: string;
-  readonly version: number;
-  readonly certname: string;
-  readonly producerTimestamp: string;
-  readonly payload: unknown;
-}
-
-/**
- * A command with its payload already written out: a large record's objects can be
- * collected before the request is sent, only its bytes stay in memory.
- */
-export interface SerializedCommand extends Omit<Command, 'payload'> {
-  /** The payload's JSON in pieces of about a megabyte, sent one after the other. */
-  readonly body: readonly Buffer[];
-}
-
-export function serializeCommand({ payload, ...command }: Command): SerializedCommand {
-  return { ...command, body: payloadChunks(payload) };
-}
-
-const CHUNK_BYTES = 1024 * 1024;
-
-/** Writes text into buffers of CHUNK_BYTES, so that no large string or copy is needed. */
-class ChunkWriter {
-  private readonly chunks: Buffer[] = [];
-  private current = Buffer.allocUnsafe(CHUNK_BYTES);
-  private used = 0;
-
-  write(text: string): void {
-    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    if (text.length * 3 > this.current.length - this.used) {
-      this.flush();
-      if (text.length * 3 > CHUNK_BYTES) {
-        this.chunks.push(Buffer.from(text));
-        return;
-      }
-    }
-    this.used += this.current.write(text, this.used);
-  }
-
-  end(): Buffer[] {
-    this.flush();
-    return this.chunks;
-  }
-
-  private flush(): void {
-    if (this.used === 0) return;
-    this.chunks.push(this.current.subarray(0, this.used));
-    this.current = Buffer.allocUnsafe(CHUNK_BYTES);
-    this.used = 0;
-  }
-}
-
-/**
- * JSON.stringify's bytes, with each top-level array written element by element: a
- * 20 MB catalog then never exists as one 20 MB string, nor as a copy of its bytes
- * (writing it whole took 90 MB more peak RSS).
- */
-export function payloadChunks(payload: unknown): Buffer[] {
-  const out = new ChunkWriter();
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || 'toJSON' in payload) {
-    out.write(JSON.stringify(payload));
-    return out.end();
-  }
-  let separator = '{';
-  for (const [key, value] of Object.entries(payload)) {
-    if (!Array.isArray(value)) {
-      const json = JSON.stringify(value) as string | undefined;
-      // As JSON.stringify does: a member whose value has no JSON is left out.
-      if (json === undefined) continue;
-      out.write(`${separator}${JSON.stringify(key)}:${json}`);
-    } else {
-      out.write(`${separator}${JSON.stringify(key)}:[`);
-      value.forEach((element: unknown, i) => out.write(`${i === 0 ? '' : ','}${JSON.stringify(element) ?? 'null'}`));
-      out.write(']');
-    }
-    separator = ',';
-  }
-  out.write(separator === '{' ? '{}' : '}');
-  return out.end();
-}
-
-export interface CommandResult {
-  readonly uuid: string;
-  /** True when PuppetDB applied the command before answering; false when it is still queued. */
-  readonly applied: boolean;
 }
 
 export interface ClientOptions {
+  /** sync.request-timeout: every deadline of a request derives from it (src/puppetdb/deadline.ts). */
   readonly timeoutMs: number;
   readonly tls?: TlsConfig | undefined;
   readonly connections?: number;
@@ -116,23 +28,32 @@ export interface ClientOptions {
 
 interface Response {
   readonly statusCode: number;
-  readonly body: Readable & { text(): Promise<string>; dump(): Promise<void> };
+  /** The body's chunks under the response's deadlines; failures come out coded. */
+  readonly body: AsyncIterable<Buffer>;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-/** One PuppetDB server: one undici Pool, a timeout on every request, retries in withRetry only. */
+/**
+ * One PuppetDB server: one undici Pool, deadlines on every request, retries in
+ * withRetry only, and the server's circuit breaker.
+ */
 export class PuppetDbClient {
   readonly url: string;
+  /** Open once the server is found down; each pass resets it at its start. */
+  readonly breaker: CircuitBreaker;
   private readonly pool: Pool;
   private readonly options: ClientOptions;
+  /** Failures already reported, so that each counts once however far it travels. */
+  private readonly reported = new WeakSet<object>();
+  private readonly givenUp = new AbortController();
 
   constructor(url: string, options: ClientOptions) {
     this.url = url;
     this.options = options;
+    this.breaker = new CircuitBreaker(url);
     const tls = options.tls;
     this.pool = new Pool(url, {
       connections: options.connections ?? 8,
+      // Silences; the totals and the rate are Deadline's and ThroughputWindow's.
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       connect: {
@@ -142,108 +63,157 @@ export class PuppetDbClient {
     });
   }
 
-  /** Streams the rows of a query; a failure before the first row is retried, one mid-stream is not. */
-  async *query(spec: QuerySpec): AsyncGenerator<unknown> {
-    const body = JSON.stringify({ ...spec.options, query: spec.query });
-    const response = await this.retrying(() =>
-      this.send('POST', '/pdb/query/v4', body).then((r) => this.expectOk(r, 'query')),
-    );
-    yield* streamJsonArray(response.body, `query ${describeQuery(spec)} on ${this.url}`, spec.maxBytes);
+  /**
+   * Streams the rows of a summary or lookup, read at the caller's pace (the streamed
+   * deadlines); a failure before the first row is retried, one mid-stream is not.
+   */
+  query(spec: QuerySpec): AsyncGenerator<unknown> {
+    return this.rows(spec, 'streamed');
   }
 
   /**
-   * Submits a command and, with `waitSeconds`, waits for PuppetDB to apply it
-   * (secondsToWaitForCompletion): the sync then knows the command took effect before
-   * it reads local state again, and the waiting bounds how much it queues.
+   * Streams the rows of a record, read whole at once: the whole response within the
+   * request's deadline, and no more than `maxBytes` (PDBSYNC_ERR_RECORD_TOO_LARGE).
    */
-  async submit(command: SerializedCommand, waitSeconds: number, signal?: AbortSignal): Promise<CommandResult> {
+  queryRecord(spec: QuerySpec, maxBytes: number): AsyncGenerator<unknown> {
+    return this.rows(spec, 'bounded', maxBytes);
+  }
+
+  /**
+   * Submits a command and waits up to `waitSeconds` for PuppetDB to apply it
+   * (secondsToWaitForCompletion). Resolves with its uuid only when PuppetDB answers
+   * that it applied it: the sync then counts it, knows it took effect before it reads
+   * local state again, and the waiting bounds how much it queues. Otherwise throws:
+   * PDBSYNC_ERR_COMMAND_FAILED (PuppetDB's error), PDBSYNC_ERR_COMMAND_UNCONFIRMED
+   * (the wait ended first), or the HTTP error of a refused submission.
+   */
+  async submit(command: SerializedCommand, waitSeconds: number, signal?: AbortSignal): Promise<string> {
     const params = new URLSearchParams({
       command: command.command,
       version: String(command.version),
       certname: command.certname,
       'producer-timestamp': command.producerTimestamp,
+      secondsToWaitForCompletion: String(waitSeconds),
     });
-    if (waitSeconds > 0) params.set('secondsToWaitForCompletion', String(waitSeconds));
+    const what = `${command.command} for ${command.certname} on ${this.url}`;
     return this.retrying(async () => {
-      const response = await this.send('POST', `/pdb/cmd/v1?${params}`, command.body);
-      const text = await response.body.text();
-      const answer = parseCommandAnswer(text);
-      // A blocking submission answers 503 with a uuid when the command timed out or
-      // failed in processing; a 503 without one means PuppetDB is not accepting commands.
-      if (answer && (response.statusCode === 200 || response.statusCode === 503)) {
-        if (answer.error) {
-          throw new SyncError('PDBSYNC_ERR_COMMAND_FAILED', `${command.command} for ${command.certname}: ${answer.error}`);
-        }
-        return { uuid: answer.uuid, applied: answer.processed === true };
-      }
-      throw statusError(response.statusCode, `${command.command} for ${command.certname} on ${this.url}`, text);
+      const response = await this.send('POST', `/pdb/cmd/v1?${params}`, 'bounded', command.body);
+      const text = await readText(response.body);
+      const uuid = commandOutcome(response.statusCode, text, what, waitSeconds);
+      if (uuid === undefined) throw statusError(response.statusCode, what, text);
+      return uuid;
     }, signal);
   }
 
   /** Commands waiting in the server's queue. */
   async queueDepth(): Promise<number> {
-    const response = await this.retrying(() =>
-      this.send('GET', '/status/v1/services/puppetdb-status').then((r) => this.expectOk(r, 'status')),
-    );
-    const status = JSON.parse(await response.body.text()) as { status?: { queue_depth?: unknown } };
-    const depth = status.status?.queue_depth;
+    const text = await this.retrying(async () => readText((await this.expectOk(await this.send('GET', '/status/v1/services/puppetdb-status', 'bounded'), 'status')).body));
+    let depth: unknown;
+    try {
+      depth = (JSON.parse(text) as { status?: { queue_depth?: unknown } } | null)?.status?.queue_depth;
+    } catch {
+      // Reported below as the status it is not.
+    }
     if (typeof depth !== 'number') {
-      throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `status of ${this.url} has no queue_depth`);
+      throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `status of ${this.url} has no queue_depth: ${text.slice(0, 200)}`);
     }
     return depth;
   }
 
+  /** Waits for the requests in flight, then closes the connections. */
   async close(): Promise<void> {
     await this.pool.close();
   }
 
-  private retrying<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const counted = this.options.onRequestFailed
-      ? () =>
-          operation().catch((error: unknown) => {
-            this.options.onRequestFailed!(error);
-            throw error;
-          })
-      : operation;
-    return withRetry(counted, this.options.retry ?? DEFAULT_RETRY_POLICY, this.options.onRetry, signal);
+  /** Fails the requests in flight, and any later one, at once with PDBSYNC_ERR_STOPPED: a stop whose grace ran out. */
+  giveUp(): void {
+    this.givenUp.abort(new SyncError('PDBSYNC_ERR_STOPPED', `requests to ${this.url} given up: the stop's grace ran out`));
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body?: string | readonly Buffer[]): Promise<Response> {
+  private async *rows(spec: QuerySpec, kind: ResponseKind, maxBytes?: number): AsyncGenerator<unknown> {
+    const body = JSON.stringify({ ...spec.options, query: spec.query });
+    const response = await this.retrying(async () => this.expectOk(await this.send('POST', '/pdb/query/v4', kind, body), 'query'));
+    yield* streamJsonArray(response.body, `query ${describeQuery(spec)} on ${this.url}`, maxBytes);
+  }
+
+  private retrying<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const reported = () => operation().catch((error: unknown) => Promise.reject(this.failed(error)));
+    return withRetry(reported, this.options.retry ?? DEFAULT_RETRY_POLICY, {
+      breaker: this.breaker,
+      signal: signal ? AbortSignal.any([signal, this.givenUp.signal]) : this.givenUp.signal,
+      ...(this.options.onRetry && { onRetry: this.options.onRetry }),
+    });
+  }
+
+  /** Reports a failed attempt, once: the failed-request metric and the circuit breaker. */
+  private failed(error: unknown): unknown {
+    if (typeof error === 'object' && error !== null && !this.reported.has(error)) {
+      this.reported.add(error);
+      this.options.onRequestFailed?.(error);
+      this.breaker.failed(error);
+    }
+    return error;
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, kind: ResponseKind, body?: string | readonly Buffer[]): Promise<Response> {
+    const what = `${method} ${path.split('?')[0]} on ${this.url}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (Array.isArray(body)) headers['content-length'] = String(body.reduce((bytes: number, chunk: Buffer) => bytes + chunk.length, 0));
+    const deadline = new Deadline(this.options.timeoutMs, what);
+    let response: { statusCode: number; body: AsyncIterable<Buffer> };
     try {
-      return (await this.pool.request({
+      response = await this.pool.request({
         method,
         path,
         // A new stream for each attempt: the chunks are sent again on a retry.
         body: typeof body === 'string' || body === undefined ? body : Readable.from(body, { objectMode: false }),
         headers,
-      })) as unknown as Response;
+        signal: AbortSignal.any([deadline.signal, this.breaker.signal, this.givenUp.signal]),
+      });
     } catch (error) {
-      throw transportError(error, `${method} ${path.split('?')[0]} on ${this.url}`);
+      deadline.clear();
+      throw this.failed(transportError(error, what));
+    }
+    // A streamed response has had its answer in time; its body has its own rules.
+    if (kind === 'streamed') deadline.clear();
+    return { statusCode: response.statusCode, body: this.guarded(response.body, kind, deadline, what) };
+  }
+
+  /**
+   * The body's chunks, counted for the deadline, held to the streamed rate rule, and
+   * with every failure coded and reported; a whole body tells the breaker the server
+   * answers.
+   */
+  private async *guarded(body: AsyncIterable<Buffer>, kind: ResponseKind, deadline: Deadline, what: string): AsyncGenerator<Buffer> {
+    const rate = kind === 'streamed' ? new ThroughputWindow(this.options.timeoutMs, what) : undefined;
+    try {
+      let asked = performance.now();
+      for await (const chunk of body) {
+        deadline.bytes += chunk.length;
+        rate?.add(performance.now() - asked, chunk.length);
+        yield chunk;
+        asked = performance.now();
+      }
+      this.breaker.succeeded();
+    } catch (error) {
+      throw this.failed(transportError(error, what));
+    } finally {
+      deadline.clear();
     }
   }
 
   private async expectOk(response: Response, what: string): Promise<Response> {
     if (response.statusCode === 200) return response;
-    const text = await response.body.text().catch(() => '');
+    const text = await readText(response.body).catch(() => '');
     throw statusError(response.statusCode, `${what} on ${this.url}`, text);
   }
 }
 
-function parseCommandAnswer(text: string): { uuid: string; processed?: boolean; error?: string } | undefined {
-  try {
-    const answer = JSON.parse(text) as { uuid?: unknown; processed?: unknown; error?: unknown };
-    if (typeof answer.uuid !== 'string') return undefined;
-    return {
-      uuid: answer.uuid,
-      ...(typeof answer.processed === 'boolean' && { processed: answer.processed }),
-      ...(typeof answer.error === 'string' && { error: answer.error }),
-    };
-  } catch {
-    return undefined;
-  }
+async function readText(body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function statusError(statusCode: number, what: string, body: string): SyncError {
@@ -251,15 +221,6 @@ function statusError(statusCode: number, what: string, body: string): SyncError 
   if (statusCode === 503) return new SyncError('PDBSYNC_ERR_HTTP_UNAVAILABLE', detail);
   if (statusCode >= 500) return new SyncError('PDBSYNC_ERR_HTTP_SERVER', detail);
   return new SyncError('PDBSYNC_ERR_HTTP_REJECTED', detail);
-}
-
-function transportError(error: unknown, what: string): SyncError {
-  const code = (error as { code?: string }).code ?? '';
-  const message = `${what}: ${(error as Error).message}`;
-  if (TIMEOUT_CODES.has(code) || error instanceof undiciErrors.HeadersTimeoutError) {
-    return new SyncError('PDBSYNC_ERR_HTTP_TIMEOUT', message, { cause: error });
-  }
-  return new SyncError('PDBSYNC_ERR_HTTP_CONNECT', message, { cause: error });
 }
 
 /** Short enough for a log line, exact enough to rerun by hand. */

@@ -154,7 +154,7 @@ export class SyncMetrics implements PassObserver {
     });
     this.recordsTransferred = new Counter({
       name: `${PREFIX}records_transferred_total`,
-      help: 'Records pulled from the remote and submitted to the local PuppetDB.',
+      help: 'Records pulled from the remote and applied by the local PuppetDB.',
       labelNames: ['remote', 'entity'],
       registers,
     });

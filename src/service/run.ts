@@ -1,12 +1,10 @@
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
+import { STOP_GRACE_MS } from '../wiring.ts';
 import { buildHttpApi } from './http.ts';
 import { SyncMetrics } from './metrics.ts';
 import { SyncService } from './service.ts';
-
-/** How long SIGTERM waits for records in flight before closing connections. */
-const STOP_GRACE_MS = 30_000;
 
 /**
  * `puppetdb-sync run`: the service, its HTTP API, and the signals. Resolves once

@@ -83,13 +83,17 @@ export class SyncService implements ServiceControl {
     this.log.info({ remotes: [...wanted.keys()] }, 'configuration reloaded');
   }
 
-  /** Stops scheduling, lets records in flight finish for at most `graceMs`, closes connections. */
+  /** Stops scheduling, lets records in flight finish for at most `graceMs`, then gives up their requests and closes connections. */
   async stop(graceMs: number): Promise<void> {
     this.stopping.abort();
     const stopped = Promise.all([...this.remotes.values()].map((remote) => remote.scheduler.stop()));
     const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
-    if ((await Promise.race([stopped, timer])) === 'timeout') this.log.warn({ graceMs }, 'stopping without waiting longer for passes in flight');
-    await Promise.allSettled([...[...this.remotes.values()].map((remote) => remote.client.close()), this.local.close()]);
+    const clients = [...[...this.remotes.values()].map((remote) => remote.client), this.local];
+    if ((await Promise.race([stopped, timer])) === 'timeout') {
+      this.log.warn({ graceMs }, 'stopping without waiting longer for passes in flight');
+      for (const client of clients) client.giveUp();
+    }
+    await Promise.allSettled(clients.map((client) => client.close()));
   }
 
   private addRemote(url: string, intervalMs: number): void {

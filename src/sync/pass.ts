@@ -47,24 +47,40 @@ async function runEntities(context: PassContext): Promise<PassResult> {
   const remote = context.remote.url;
   const phase = startPhase(context.log, 'sync', { remote, kind });
   const results: EntityResult[] = [];
+  // A server found down in an earlier pass is tried again; this pass's breakers are
+  // kept, as another pass may reset the local server's while this one runs.
+  context.remote.breaker.reset();
+  context.local.breaker.reset();
+  const breakers: Breakers = [context.remote.breaker.signal, context.local.breaker.signal];
   try {
     const summary: SummaryContext = { now: (context.now ?? Date.now)(), firstPass: context.firstPass, settings: context.settings };
     const excludedCertnames = await context.exclusions(context.remote, summary);
     const gate = new LocalQueueGate(context.local, context.settings.queueLimit, context.log);
     for (const entity of context.entities) {
-      if (context.signal?.aborted) break;
-      results.push(await runEntity(entity, { excludedCertnames, summary, gate }, context));
+      if (context.signal?.aborted || serverDown(breakers)) break;
+      results.push(await runEntity(entity, { excludedCertnames, summary, gate, breakers }, context));
     }
   } catch (error) {
-    phase.error(error);
+    // One line for a server that stopped answering, whichever request found it.
+    phase.error(serverDown(breakers) ?? error);
     return { remote, kind, ok: false, entities: results };
   }
   const ok = results.length === context.entities.length && results.every((result) => result.ok);
   const rows = { remoteRows: sum(results, 'remoteRows'), localRows: sum(results, 'localRows') };
+  const down = serverDown(breakers);
   if (ok) phase.finished(rows);
+  else if (down) phase.error(down, rows);
   else if (context.signal?.aborted) phase.error(new SyncError('PDBSYNC_ERR_STOPPED', 'the pass was stopped'), rows);
   else phase.error(new SyncError('PDBSYNC_ERR_RECORDS_FAILED', `entities not in step: ${results.filter((r) => !r.ok).map((r) => r.entity).join(', ')}`), rows);
   return { remote, kind, ok, entities: results };
+}
+
+/** The remote's and the local server's circuit breakers in this pass: aborted once the server is down. */
+type Breakers = readonly [AbortSignal, AbortSignal];
+
+/** The PDBSYNC_ERR_SERVER_DOWN error of the remote or the local server, if either is down. */
+function serverDown(breakers: Breakers): SyncError | undefined {
+  return breakers.find((signal) => signal.aborted)?.reason as SyncError | undefined;
 }
 
 function sum(results: readonly EntityResult[], field: 'remoteRows' | 'localRows'): number {
@@ -75,6 +91,7 @@ interface EntityInputs {
   readonly excludedCertnames: ReadonlySet<string>;
   readonly summary: SummaryContext;
   readonly gate: LocalQueueGate;
+  readonly breakers: Breakers;
 }
 
 async function runEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: EntityInputs, context: PassContext): Promise<EntityResult> {
@@ -86,16 +103,16 @@ async function runEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: En
 
 /**
  * One entity, reconciled or incremental. Stopped between records when the entity
- * runs past sync.entity-time-limit or the sidecar stops: the records in flight
- * finish, the entity ends with an error, and its state is left as it was, so the
- * next pass reads the same rows again.
+ * runs past sync.entity-time-limit, a server is found down or the sidecar stops:
+ * the records in flight finish, the entity ends with an error, and its state is left
+ * as it was, so the next pass reads the same rows again.
  */
 async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: EntityInputs, context: PassContext): Promise<EntityResult> {
   const previous = context.state.get(context.remote.url, entity.name);
   const kind: PassKind = context.kind === 'reconcile' || previous === undefined ? 'reconcile' : 'incremental';
   const fields = { remote: context.remote.url, entity: entity.name, kind };
   const phase = startPhase(context.log, 'entity', fields);
-  const deadline = entityDeadline(context.settings.entityTimeLimitMs, context.signal);
+  const deadline = entityDeadline(context.settings.entityTimeLimitMs, [...inputs.breakers, ...(context.signal ? [context.signal] : [])]);
   const { signal } = deadline;
   const run = new EntityRun(entity, {
     remote: context.remote,
@@ -103,7 +120,9 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
     log: context.log,
     signal,
     spread: context.spread ?? false,
-    ...inputs,
+    excludedCertnames: inputs.excludedCertnames,
+    summary: inputs.summary,
+    gate: inputs.gate,
     ...(context.observer && { observer: context.observer }),
   });
   const result = (ok: boolean): EntityResult => ({
@@ -120,16 +139,13 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
   try {
     const next = previous === undefined || kind === 'reconcile' ? await reconcileEntity(run) : await incrementalEntity(run, previous);
     if (signal.aborted) {
-      const stopped = context.signal?.aborted
-        ? new SyncError('PDBSYNC_ERR_STOPPED', `${entity.name} stopped`)
-        : new SyncError('PDBSYNC_ERR_ENTITY_TIME_LIMIT', `${entity.name} ran past ${context.settings.entityTimeLimitMs} ms`);
-      phase.error(stopped, counts());
+      phase.error(whyStopped(entity, inputs.breakers, context), counts());
       return result(false);
     }
     context.state.set(context.remote.url, entity.name, next);
   } catch (error) {
     await run.idle();
-    phase.error(error, counts());
+    phase.error(serverDown(inputs.breakers) ?? error, counts());
     return result(false);
   } finally {
     deadline.dispose();
@@ -139,22 +155,34 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
 }
 
 /**
- * Aborted when the entity runs past its time limit or `stopping` aborts. Disposed when
- * the entity ends, so that a pass every few seconds does not leave a timer and its
- * signal alive for the whole time limit (AbortSignal.timeout cannot be cancelled).
+ * Aborted when the entity runs past its time limit or one of `stops` aborts (the
+ * sidecar stopping, a server's breaker). Disposed when the entity ends, so that a pass
+ * every few seconds does not leave a timer and its signal alive for the whole time
+ * limit (AbortSignal.timeout cannot be cancelled, AbortSignal.any keeps its sources).
  */
-function entityDeadline(limitMs: number, stopping: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+function entityDeadline(limitMs: number, stops: readonly AbortSignal[]): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
-  const stop = () => controller.abort(stopping?.reason);
   const timer = setTimeout(() => controller.abort(new Error('entity time limit')), limitMs);
   timer.unref();
-  if (stopping?.aborted) stop();
-  else stopping?.addEventListener('abort', stop, { once: true });
+  const listeners = stops.map((stop) => {
+    const abort = () => controller.abort(stop.reason);
+    if (stop.aborted) abort();
+    else stop.addEventListener('abort', abort, { once: true });
+    return () => stop.removeEventListener('abort', abort);
+  });
   return {
     signal: controller.signal,
     dispose: () => {
       clearTimeout(timer);
-      stopping?.removeEventListener('abort', stop);
+      for (const remove of listeners) remove();
     },
   };
+}
+
+/** Why an entity stopped between records: a server down, the sidecar stopping, or the time limit. */
+function whyStopped(entity: Entity, breakers: Breakers, context: PassContext): SyncError {
+  const down = serverDown(breakers);
+  if (down) return down;
+  if (context.signal?.aborted) return new SyncError('PDBSYNC_ERR_STOPPED', `${entity.name} stopped`);
+  return new SyncError('PDBSYNC_ERR_ENTITY_TIME_LIMIT', `${entity.name} ran past ${context.settings.entityTimeLimitMs} ms`);
 }

@@ -3,7 +3,8 @@ import type { Entity } from '../entities/entity.ts';
 import { quoted } from '../entities/fields.ts';
 import { SyncError } from '../errors.ts';
 import { startPhase, type Logger } from '../log.ts';
-import { describeQuery, serializeCommand, type PuppetDbClient, type QuerySpec, type SerializedCommand } from '../puppetdb/client.ts';
+import { describeQuery, type PuppetDbClient, type QuerySpec } from '../puppetdb/client.ts';
+import { serializeCommand, type SerializedCommand } from '../puppetdb/command.ts';
 import type { PullAction } from './diff.ts';
 import type { PassObserver, SummaryRow } from '../types.ts';
 
@@ -19,7 +20,7 @@ export interface TransferContext {
   readonly observer?: PassObserver;
 }
 
-/** Fetches one remote record, converts it and submits it locally. Never throws: true when transferred. */
+/** Fetches one remote record, converts it and submits it locally. Never throws: true when the local PuppetDB applied it. */
 export async function transferRecord<Row extends SummaryRow>(
   entity: Entity<Row>,
   action: PullAction<Row>,
@@ -39,11 +40,9 @@ export async function transferRecord<Row extends SummaryRow>(
   const observe = (ok: boolean) => context.observer?.recordFinished(context.remote.url, entity.name, performance.now() - started, ok);
   try {
     const command = await fetchCommand(entity, action, spec, context);
-    const result = await context.local.submit(command, context.commandWaitSeconds, context.signal);
-    if (!result.applied) {
-      context.log.warn({ ...fields, uuid: result.uuid }, 'command queued but not applied within the wait; counted as transferred');
-    }
-    phase.finished({ uuid: result.uuid });
+    // Counted as transferred only once PuppetDB says it applied the command.
+    const uuid = await context.local.submit(command, context.commandWaitSeconds, context.signal);
+    phase.finished({ uuid });
     observe(true);
     return true;
   } catch (error) {
@@ -60,10 +59,10 @@ async function fetchCommand<Row extends SummaryRow>(
   spec: QuerySpec | undefined,
   context: TransferContext,
 ): Promise<SerializedCommand> {
-  const record = spec ? await fetchOne(context.remote, { ...spec, maxBytes: context.maxRecordBytes }, action.row.certname) : undefined;
+  const record = spec ? await fetchOne(context.remote, spec, context.maxRecordBytes, action.row.certname) : undefined;
   const lists: Record<string, unknown[]> = {};
   for (const [name, listSpec] of Object.entries(entity.recordListQueries?.(action.row) ?? {})) {
-    lists[name] = await fetchAll(context.remote, { ...listSpec, maxBytes: context.maxRecordBytes });
+    lists[name] = await fetchAll(context.remote, listSpec, context.maxRecordBytes);
   }
   const command = entity.toCommand(action.row, record, action.reason, lists);
   // Whatever the entity: a command goes under the certname the diff chose its row by, never one the record names instead.
@@ -73,9 +72,9 @@ async function fetchCommand<Row extends SummaryRow>(
   return serializeCommand(command);
 }
 
-async function fetchOne(remote: PuppetDbClient, spec: QuerySpec, certname: string): Promise<unknown> {
+async function fetchOne(remote: PuppetDbClient, spec: QuerySpec, maxBytes: number, certname: string): Promise<unknown> {
   const rows: unknown[] = [];
-  for await (const row of remote.query(spec)) {
+  for await (const row of remote.queryRecord(spec, maxBytes)) {
     rows.push(row);
     if (rows.length > 1) throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `more than one record for ${certname}`);
   }
@@ -83,8 +82,8 @@ async function fetchOne(remote: PuppetDbClient, spec: QuerySpec, certname: strin
   return rows[0];
 }
 
-async function fetchAll(remote: PuppetDbClient, spec: QuerySpec): Promise<unknown[]> {
+async function fetchAll(remote: PuppetDbClient, spec: QuerySpec, maxBytes: number): Promise<unknown[]> {
   const rows: unknown[] = [];
-  for await (const row of remote.query(spec)) rows.push(row);
+  for await (const row of remote.queryRecord(spec, maxBytes)) rows.push(row);
   return rows;
 }

@@ -121,10 +121,11 @@ describe('catalogs at their limits', () => {
     const onA = await catalogOn(serverA, certname);
     expect(onA?.producer_timestamp).toBe(catalog.producer_timestamp);
 
-    const result = await runCli(['once', '--config', writeConfig(serverB, [serverA])]);
+    // A cold PuppetDB took about 48 s to apply a catalog this large, the default wait,
+    // and a record counts only once applied: the operator's remedy, a longer timeout.
+    const result = await runCli(['once', '--config', writeConfig(serverB, [serverA], '  request-timeout: 300s\n')]);
     expect(result.stderr).toBe('');
     expect(result.code, JSON.stringify(result.logs.filter((line) => line.level !== 'info'))).toBe(0);
-    // A catalog this large may outlast the sync's wait for PuppetDB to apply it.
     await waitForQueueDrained(serverB, 600_000);
     expect(await catalogOn(serverB, certname)).toEqual(onA);
 

@@ -204,7 +204,7 @@ describe('sync.initial-report-threshold', () => {
   async function passWith(history: PassHistory): Promise<string[]> {
     const config = await loadConfig(writeConfig(serverB, [serverA], '  initial-report-threshold: 1h\n'));
     const { lines, log } = debugLines();
-    const results = await syncOnce(config, log, history);
+    const results = await syncOnce(config, log, { history });
     expect(results.map((result) => result.ok)).toEqual([true]);
     await waitForQueueDrained(serverB);
     return reportRecords({ code: 0, stderr: '', logs: lines }, `${prefix}-ini-`).map((line) => String(line.certname).slice(prefix.length + 1)).sort();

@@ -1,8 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fakeServer, json, type FakeServer } from './fake-server.ts';
+import { emptyLocal, factset, factsetsRemote } from './sync/fake-passes.ts';
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 
@@ -59,8 +62,49 @@ describe('puppetdb-sync CLI', () => {
     const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     const syncError = lines.find((line) => line.phase === 'sync' && line.event === 'error');
     expect(syncError).toMatchObject({ ok: false, remote: 'http://127.0.0.1:10', level: 'error' });
-    expect(syncError!.err).toMatchObject({ code: 'PDBSYNC_ERR_HTTP_CONNECT', retryable: true });
+    expect(syncError!.err).toMatchObject({ code: 'PDBSYNC_ERR_SERVER_DOWN', message: expect.stringContaining('ECONNREFUSED') });
     expect(syncError!.err).not.toHaveProperty('stack');
     expect(lines.at(-1)).toMatchObject({ message: 'once finished', ok: false, maxRssBytes: expect.any(Number) });
   });
+});
+
+describe('puppetdb-sync once, stopped', () => {
+  const servers: FakeServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('finishes the records in flight on %s, starts no other, and exits 3', async (signal) => {
+    const RECORD_MS = 1_500;
+    const records: number[] = [];
+    const certnames = Array.from({ length: 10 }, (_, i) => `node-${i}`);
+    const slow = factsetsRemote(certnames, (certname, request, body, response) => {
+      records.push(performance.now());
+      setTimeout(() => json(200, [factset(certname)])(request, body, response), RECORD_MS);
+    });
+    const [remote, local] = await Promise.all([fakeServer([slow]), fakeServer([emptyLocal])]);
+    servers.push(remote, local);
+    const file = configFile(`local: { server_url: "${local.url}" }\nsync: { remotes: [ { server_url: "${remote.url}" } ], concurrency: 2, request-timeout: 10s }\n`);
+    const child = spawn(process.execPath, [CLI, 'once', '--config', file, '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+    while (records.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    const signalled = performance.now();
+    child.kill(signal);
+    const code = await exited;
+    const stopMs = performance.now() - signalled;
+
+    expect(code).toBe(3);
+    // The two records in flight finished: no sooner, and not much later.
+    expect(stopMs).toBeGreaterThan(RECORD_MS - 500);
+    expect(stopMs).toBeLessThan(RECORD_MS + 5_000);
+    expect(records.filter((at) => at > signalled)).toEqual([]);
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.filter((line) => line.phase === 'record' && line.event === 'finished')).toHaveLength(2);
+    expect(lines.find((line) => line.phase === 'entity' && line.event === 'error')).toMatchObject({ entity: 'factsets', transferred: 2, failed: 0, err: { code: 'PDBSYNC_ERR_STOPPED' } });
+    expect(lines.at(-1)).toMatchObject({ message: 'once finished', ok: false, stoppedBy: signal });
+    // Starting Node.js and the CLI can take seconds on a loaded machine.
+  }, 30_000);
 });

@@ -8,6 +8,8 @@ export interface FakeServer {
   readonly url: string;
   readonly requests: Array<{ url: string; body: string }>;
   readonly server: Server;
+  /** As a server killed with SIGKILL: every connection dropped, new ones refused. */
+  kill(): void;
   close(): Promise<void>;
 }
 
@@ -23,11 +25,20 @@ export async function fakeServer(handlers: Handler[]): Promise<FakeServer> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const kill = () => {
+    server.close();
+    server.closeAllConnections();
+  };
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     server,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    kill,
+    // Connections held open by a fault would keep close() waiting.
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
   };
 }
 
@@ -36,4 +47,43 @@ export const json =
   (_request, _body, response) => {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify(value));
+  };
+
+const startJson = (response: ServerResponse) => response.writeHead(200, { 'content-type': 'application/json' });
+
+/** Never answers: no status, no headers. */
+export const silent: Handler = () => undefined;
+
+/** Sends `text` `bytes` at a time, one piece every `intervalMs`. */
+export const drip =
+  (text: string, intervalMs: number, bytes = 1): Handler =>
+  (_request, _body, response) => {
+    startJson(response);
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent >= text.length) {
+        clearInterval(timer);
+        response.end();
+        return;
+      }
+      response.write(text.slice(sent, sent + bytes));
+      sent += bytes;
+    }, intervalMs);
+    response.on('close', () => clearInterval(timer));
+  };
+
+/** Sends the status, the headers and `prefix` of the body, then nothing more, the connection left open. */
+export const hangMidBody =
+  (prefix: string): Handler =>
+  (_request, _body, response) => {
+    startJson(response);
+    response.write(prefix);
+  };
+
+/** Sends the status, the headers and `prefix` of the body, then drops the connection. */
+export const closeMidBody =
+  (prefix: string): Handler =>
+  (_request, _body, response) => {
+    startJson(response);
+    response.write(prefix, () => response.socket?.destroy());
   };

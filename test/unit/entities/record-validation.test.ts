@@ -5,7 +5,7 @@ import { expirationToCommand, parseExpirationSummary } from '../../../src/entiti
 import { factsetToCommand, parseFactsetSummary } from '../../../src/entities/factsets.ts';
 import { deactivationToCommand } from '../../../src/entities/nodes.ts';
 import { parseReportSummary, reportToCommand } from '../../../src/entities/reports.ts';
-import type { Command } from '../../../src/puppetdb/client.ts';
+import type { Command } from '../../../src/puppetdb/command.ts';
 import type { PullReason } from '../../../src/types.ts';
 import { parseFixture } from '../fixtures.ts';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PuppetDbClient, payloadChunks, serializeCommand, type Command } from '../../../src/puppetdb/client.ts';
+import { PuppetDbClient } from '../../../src/puppetdb/client.ts';
+import { serializeCommand, type Command } from '../../../src/puppetdb/command.ts';
 import { fakeServer, json, type FakeServer, type Handler } from '../fake-server.ts';
-import { parseFixture } from '../fixtures.ts';
 
 let server: FakeServer | undefined;
 let client: PuppetDbClient | undefined;
@@ -75,9 +75,9 @@ describe('PuppetDbClient', () => {
     await expect(rows(makeClient(url))).rejects.toThrow(/PDBSYNC_ERR_HTTP_CONNECT/);
   });
 
-  it('submits a command with its parameters and reports it applied', async () => {
+  it('submits a command with its parameters and resolves with its uuid once applied', async () => {
     const { url, requests } = await fake([json(200, { uuid: 'u1', processed: true, timed_out: false })]);
-    expect(await makeClient(url).submit(serializeCommand(command), 30)).toEqual({ uuid: 'u1', applied: true });
+    expect(await makeClient(url).submit(serializeCommand(command), 30)).toBe('u1');
     const sent = new URL(requests[0]!.url, url);
     expect(Object.fromEntries(sent.searchParams)).toEqual({
       command: 'replace_facts',
@@ -89,15 +89,22 @@ describe('PuppetDbClient', () => {
     expect(requests[0]!.body).toBe('{"certname":"a"}');
   });
 
-  it('reports a command still queued after the wait without submitting it again', async () => {
-    const { url, requests } = await fake([json(503, { uuid: 'u2', processed: false, timed_out: true })]);
-    expect(await makeClient(url).submit(serializeCommand(command), 1)).toEqual({ uuid: 'u2', applied: false });
-    expect(requests).toHaveLength(1);
-  });
-
-  it('fails a command PuppetDB could not apply, without retrying it', async () => {
-    const { url, requests } = await fake([json(503, { uuid: 'u3', processed: true, timed_out: false, error: 'java.lang.NullPointerException' })]);
-    await expect(makeClient(url).submit(serializeCommand(command), 1)).rejects.toThrow(/PDBSYNC_ERR_COMMAND_FAILED.*NullPointerException/);
+  // PuppetDB 7.12.1's answers: seen (certnames peer-*), the 413 from its source (docs/operations.md#what-puppetdb-answers-to-a-command).
+  const notApplied: Array<[string, number, unknown, RegExp]> = [
+    ['the wait ended first (still queued, or refused into the dead-letter office)', 503, { uuid: 'u2', processed: false, timed_out: true }, /PDBSYNC_ERR_COMMAND_UNCONFIRMED.*u2.*not applied within 1 s.*dead-letter office/],
+    [
+      'processing failed',
+      503,
+      { uuid: 'u3', processed: true, timed_out: false, error: 'clojure.lang.ExceptionInfo: Unsupported command deactivate node version 4 {:kind :puppetlabs.puppetdb.command/fatal-processing-error}', stack_trace: ['a', 'b'] },
+      /PDBSYNC_ERR_COMMAND_FAILED.*u3.*Unsupported command deactivate node version 4/,
+    ],
+    ['refused before it was queued', 400, { error: 'Command "replace facts" for certname "a" is invalid. Version 3 of command "replace facts" is retired.' }, /PDBSYNC_ERR_HTTP_REJECTED.*HTTP 400.*retired/],
+    ['too large', 413, { error: 'Command size exceeds max-command-size' }, /PDBSYNC_ERR_HTTP_REJECTED.*HTTP 413/],
+    ['accepted without waiting (no processed field)', 200, { uuid: 'u4' }, /PDBSYNC_ERR_COMMAND_UNCONFIRMED.*u4/],
+  ];
+  it.each(notApplied)('fails a command PuppetDB did not apply, submitted once: %s', async (_name, status, answer, error) => {
+    const { url, requests } = await fake([json(status, answer)]);
+    await expect(makeClient(url).submit(serializeCommand(command), 1)).rejects.toThrow(error);
     expect(requests).toHaveLength(1);
   });
 
@@ -105,23 +112,9 @@ describe('PuppetDbClient', () => {
     const { url } = await fake([json(200, { status: { queue_depth: 7 } })]);
     expect(await makeClient(url).queueDepth()).toBe(7);
   });
-});
 
-describe('payloadChunks', () => {
-  const cases: Array<[string, unknown]> = [
-    ['an empty object', {}],
-    ['members without JSON left out, array holes as null', { a: undefined, b: [undefined, 1, () => 1], c: () => 1, d: 'x' }],
-    ['exact numbers and nested arrays', { n: JSON.rawJSON('1.0'), list: [[1, 2], { deep: [JSON.rawJSON('12345678901234567890')] }], empty: [] }],
-    ['values with toJSON', { at: new Date(0), list: [new Date(1)] }],
-    ['a top-level array', [1, 'a', null]],
-    ['null', null],
-  ];
-  it.each(cases)('writes what JSON.stringify writes: %s', (_name, payload) => {
-    expect(Buffer.concat(payloadChunks(payload)).toString()).toBe(JSON.stringify(payload));
-  });
-
-  it.each(['catalogs', 'factsets', 'reports', 'catalog-inputs'])('writes the %s fixture as JSON.stringify does', async (entity) => {
-    const payload = await parseFixture(`${entity}/command-payload.json`);
-    expect(Buffer.concat(payloadChunks(payload)).toString()).toBe(JSON.stringify(payload));
+  it.each([['not JSON', '<html>'], ['no queue_depth', '{"status":{}}'], ['null', 'null']])('fails a status that is %s with a coded error', async (_name, text) => {
+    const { url } = await fake([(_q, _b, response) => response.writeHead(200).end(text)]);
+    await expect(makeClient(url).queueDepth()).rejects.toMatchObject({ code: 'PDBSYNC_ERR_RESPONSE_MALFORMED' });
   });
 });

@@ -1,53 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log.ts';
-import { ENTITIES, NODE_PURGE_EXCLUSIONS } from '../../../src/wiring.ts';
+import { ENTITIES } from '../../../src/wiring.ts';
 import { runPass } from '../../../src/sync/pass.ts';
-import { MemorySyncState } from '../../../src/sync/sync-state.ts';
 import { json, type Handler } from '../fake-server.ts';
 import { summaryContext } from '../fixtures.ts';
-import { fakeClients, fakePuppetDb } from './fake-puppetdb.ts';
+import { emptyLocal, factset, factsetsRemote, keptLog, RECONCILE } from './fake-passes.ts';
+import { fakeClients } from './fake-puppetdb.ts';
 
 const client = fakeClients();
 
-const factset = (certname: string) => ({
-  certname,
-  environment: 'production',
-  producer_timestamp: '2026-11-21T10:00:00.000Z',
-  producer: 'p',
-  hash: `h-${certname}`,
-  facts: { data: [{ name: 'role', value: 'web' }] },
-  package_inventory: [],
-});
-
 /** A remote whose factset records each take `slowMs` to answer, summary rows in `order`; every other query is empty. */
-function slowRemote(slowMs: number, order = ['a', 'b', 'c']): Handler {
-  return (_request, body, response) => {
-    const query = (JSON.parse(body) as { query: unknown[] }).query;
-    const [, entity, clause] = query as [string, string, unknown[]];
-    const isSummary = Array.isArray(clause) && clause[0] === 'extract';
-    if (entity === 'factsets' && isSummary) {
-      json(200, order.map((c) => ({ certname: c, hash: `h-${c}`, producer_timestamp: '2026-11-21T10:00:00.000Z', producer: 'p' })))(_request, body, response);
-    } else if (entity === 'factsets') {
-      const certname = JSON.stringify(clause).match(/"certname","([^"]+)"/)![1]!;
-      setTimeout(() => json(200, [factset(certname)])(_request, body, response), slowMs);
-    } else {
-      json(200, [])(_request, body, response);
-    }
-  };
-}
-
-/** A local server that holds nothing and applies every command at once. */
-const emptyLocal: Handler = fakePuppetDb().handler;
-
-/** A reconciliation of every entity, with nothing known of earlier passes. */
-const RECONCILE = { entities: ENTITIES, kind: 'reconcile', state: new MemorySyncState(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false } as const;
+const slowRemote = (slowMs: number, order = ['a', 'b', 'c']): Handler =>
+  factsetsRemote(order, (certname, request, body, response) => setTimeout(() => json(200, [factset(certname)])(request, body, response), slowMs));
 
 describe('runPass: sync.entity-time-limit', () => {
   it('stops an entity past the limit after its record in flight, and goes on with the next entities', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const log = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
-    const settings = { ...summaryContext().settings, entityTimeLimitMs: 300, concurrency: 1 };
-    const result = await runPass({ remote: await client(slowRemote(500)), local: await client(emptyLocal), log, settings, ...RECONCILE });
+    const { log, lines } = keptLog();
+    // The first record starts well within the limit even on a loaded machine, and is still in flight when it passes.
+    const settings = { ...summaryContext().settings, entityTimeLimitMs: 1_000, concurrency: 1 };
+    const result = await runPass({ remote: await client(slowRemote(2_000)), local: await client(emptyLocal), log, settings, ...RECONCILE });
 
     expect(result.ok).toBe(false);
     expect(result.entities.map((entity) => entity.entity)).toEqual(ENTITIES.map((entity) => entity.name));
@@ -57,7 +28,7 @@ describe('runPass: sync.entity-time-limit', () => {
     expect(lines.filter((line) => line.phase === 'entity' && line.event === 'finished').map((line) => line.entity)).toEqual(
       ENTITIES.map((entity) => entity.name).filter((name) => name !== 'factsets'),
     );
-  });
+  }, 15_000);
 
   it('stops between records when the sidecar stops, and runs no further entity', async () => {
     const log = createLogger('fatal');
@@ -79,8 +50,7 @@ describe('runPass: sync.entity-time-limit', () => {
 
 describe('runPass: summaries out of key order', () => {
   it('diffs the entity with the local summary held whole, and transfers each record once', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const log = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { log, lines } = keptLog();
     const settings = { ...summaryContext().settings, concurrency: 1 };
     const applied: string[] = [];
     const remembering: Handler = (request, body, response) => {
@@ -97,5 +67,25 @@ describe('runPass: summaries out of key order', () => {
     expect(applied.sort()).toEqual(['a', 'b', 'c']);
     expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', kind: 'reconcile', ok: true, transferred: 3, failed: 0, skipped: 0, remoteRows: 6, localRows: 2 });
     expect(lines.find((line) => line.msg === 'summary not sorted by key; diffing with the local summary held whole' || line.message === 'summary not sorted by key; diffing with the local summary held whole')).toMatchObject({ entity: 'factsets' });
+  });
+});
+
+describe('runPass: transferred means applied', () => {
+  const answers: Array<[string, number, unknown, { transferred: number; failed: number }, string | undefined]> = [
+    ['applied', 200, { uuid: 'u', processed: true, timed_out: false }, { transferred: 3, failed: 0 }, undefined],
+    ['not applied within the wait', 503, { uuid: 'u', processed: false, timed_out: true }, { transferred: 0, failed: 3 }, 'PDBSYNC_ERR_COMMAND_UNCONFIRMED'],
+    ['failed in processing', 503, { uuid: 'u', processed: true, timed_out: false, error: 'java.lang.IllegalArgumentException: bad' }, { transferred: 0, failed: 3 }, 'PDBSYNC_ERR_COMMAND_FAILED'],
+    ['refused', 400, { error: 'Command is invalid.' }, { transferred: 0, failed: 3 }, 'PDBSYNC_ERR_HTTP_REJECTED'],
+  ];
+  it.each(answers)('counts a command PuppetDB answers as %s', async (_name, status, answer, counts, code) => {
+    const { log, lines } = keptLog();
+    const local: Handler = (request, body, response) =>
+      request.url?.startsWith('/pdb/cmd/v1') ? json(status, answer)(request, body, response) : emptyLocal(request, body, response);
+    const result = await runPass({ remote: await client(slowRemote(0)), local: await client(local), log, settings: summaryContext().settings, ...RECONCILE });
+
+    expect(result.ok).toBe(counts.failed === 0);
+    expect(result.entities.find((entity) => entity.entity === 'factsets')).toMatchObject(counts);
+    const recordErrors = lines.filter((line) => line.phase === 'record' && line.event === 'error');
+    expect(recordErrors.map((line) => (line.err as { code: string }).code)).toEqual(code ? [code, code, code] : []);
   });
 });
