@@ -15,5 +15,5 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
 # The bin's flags (src/cli.ts's first line; see docs/operations.md, "Node.js flags").
-ENTRYPOINT ["node", "--liftoff-only", "--max-semi-space-size=2", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "--liftoff-only", "--max-semi-space-size=8", "/app/dist/cli.js"]
 CMD ["--help"]
