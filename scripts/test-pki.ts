@@ -2,10 +2,11 @@
 // line: what a Puppet CA gives its nodes (PEM certificates, keys, a CA certificate and
 // its CRL), small enough to make in a second or two.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Agent, request } from 'undici';
 
 const openssl = (args: string[], cwd: string) => promisify(execFile)('openssl', args, { cwd });
 
@@ -89,4 +90,20 @@ export async function makeTestPki(dir: string, spec: PkiSpec): Promise<TestPki> 
   for (const name of spec.revoked) await openssl(['ca', '-config', 'ca.cnf', '-revoke', `${name}.pem`], dir);
   await openssl(['ca', '-config', 'ca.cnf', '-gencrl', '-out', 'crl.pem'], dir);
   return testPkiAt(dir);
+}
+
+/**
+ * One https request trusting the PKI's CA, presenting `client`'s certificate (none:
+ * no certificate); its status and body. A refused handshake rejects.
+ */
+export async function requestAs(pki: TestPki, client: CertFiles | undefined, method: 'GET' | 'POST', url: string): Promise<{ status: number; body: string }> {
+  const dispatcher = new Agent({
+    connect: { ca: readFileSync(pki.ca), ...(client && { cert: readFileSync(client.cert), key: readFileSync(client.key) }) },
+  });
+  try {
+    const response = await request(url, { method, dispatcher });
+    return { status: response.statusCode, body: await response.body.text() };
+  } finally {
+    await dispatcher.close();
+  }
 }

@@ -1,10 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestPki, type CertFiles, type TestPki } from '../../../scripts/test-pki.ts';
+import { makeTestPki, requestAs, type CertFiles, type TestPki } from '../../../scripts/test-pki.ts';
 import { parseConfig } from '../../../src/config/load.ts';
 import type { HttpTlsConfig } from '../../../src/config/types.ts';
 import { buildHttpApi } from '../../../src/service/http.ts';
@@ -38,18 +37,8 @@ async function httpTls(allowlist: string, crl: string): Promise<HttpTlsConfig> {
   return (await parseConfig(text, join(dir, 'sync.conf'))).http.tls!;
 }
 
-/** A request to the API as the client with these files (none: no client certificate); its status and body. */
-async function call(method: 'GET' | 'POST', path: string, client?: CertFiles): Promise<{ status: number; body: string }> {
-  const dispatcher = new Agent({
-    connect: { ca: readFileSync(pki.ca), ...(client && { cert: readFileSync(client.cert), key: readFileSync(client.key) }) },
-  });
-  try {
-    const response = await request(`${origin}${path}`, { method, dispatcher });
-    return { status: response.statusCode, body: await response.body.text() };
-  } finally {
-    await dispatcher.close();
-  }
-}
+/** A request to the API as the client with these files (none: no client certificate). */
+const call = (method: 'GET' | 'POST', path: string, client?: CertFiles) => requestAs(pki, client, method, `${origin}${path}`);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pdbsync-http-tls-'));
