@@ -5,12 +5,22 @@ import { mkdir, mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promi
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { httpsSettings, makeClusterPki } from './cluster-tls.ts';
+import { waitRunning } from './cluster-wait.ts';
+import type { TestPki } from './test-pki.ts';
+
+export { waitForQueueDrained } from './cluster-wait.ts';
 
 /** `pid`: the PuppetDB java process, for benchmarks that read its CPU time in /proc. */
-export interface ClusterServer { name: string; url: string; port: number; database: string; dir: string; pid: number }
+export interface ClusterServer {
+  name: string; url: string; port: number; database: string; dir: string; pid: number;
+  /** With `https`: the same server over https (see cluster-tls.ts). */
+  httpsUrl?: string;
+}
 export interface Cluster {
   servers: ClusterServer[];
+  /** With `https`: the certificates of the servers and of the clients. */
+  pki?: TestPki;
   /** `pid`: the postmaster; every backend is its child. */
   postgres: { port: number; dir: string; pid: number };
   baseDir: string;
@@ -18,10 +28,13 @@ export interface Cluster {
   sql(database: string, statement: string): Promise<string>;
   stop(): Promise<void>;
 }
-export interface StartOptions { servers: number; baseDir?: string; log?: (line: string) => void }
+export interface StartOptions {
+  servers: number; baseDir?: string; log?: (line: string) => void;
+  /** Each server serves https too, on its own port, with a test PKI and PuppetDB's certificate-allowlist. */
+  https?: boolean;
+}
 
 const PDB_JAR = '/usr/share/puppetdb/puppetdb.jar';
-const START_TIMEOUT_MS = 300_000;
 const isRoot = process.getuid?.() === 0;
 
 interface Live { pdbs: ChildProcess[]; pgData: string; baseDir: string; stopping?: Promise<void> }
@@ -87,14 +100,6 @@ async function ownedDir(path: string, user: string): Promise<void> {
     const entry = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === user);
     if (!entry) throw new Error(`no system user ${user}`);
     chownSync(path, Number(entry[2]), Number(entry[3]));
-  }
-}
-
-function tail(path: string, lines = 40): string {
-  try {
-    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return `(no ${path})`;
   }
 }
 
@@ -226,6 +231,9 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
 
     const psql = (db: string, sql: string) =>
       run(join(pgBin, 'psql'), ['-h', sockDir, '-p', String(pgPort), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+    const pki = options.https ? await makeClusterPki(join(baseDir, 'pki'), Array.from({ length: options.servers }, (_, i) => `pdb${i + 1}`)) : undefined;
+    // PuppetDB reads its certificate and key as the puppetdb user.
+    if (pki && isRoot) await run('chown', ['-R', 'puppetdb:puppetdb', pki.dir]);
     const servers: Array<Omit<ClusterServer, 'pid'>> = [];
     for (let i = 1; i <= options.servers; i++) {
       const database = `puppetdb${i}`;
@@ -236,21 +244,23 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
 
       const dir = join(baseDir, `pdb${i}`);
       const port = await freePort();
+      const sslPort = pki ? await freePort() : undefined;
+      const https = pki && sslPort !== undefined ? httpsSettings(pki, `pdb${i}`, sslPort) : { puppetdb: [], jetty: [] };
       for (const sub of ['', 'conf.d', 'var', 'logs']) await ownedDir(join(dir, sub), 'puppetdb');
       await copyFile('/etc/puppetdb/conf.d/auth.conf', join(dir, 'conf.d', 'auth.conf'));
       const logback = (await readFile('/etc/puppetdb/logback.xml', 'utf8')).replaceAll('/var/log/puppetdb/', `${dir}/logs/`);
       await writeFile(join(dir, 'logback.xml'), logback);
       await writeFile(join(dir, 'conf.d', 'config.ini'), [
         '[global]', `vardir = ${dir}/var`, `logging-config = ${dir}/logback.xml`,
-        '[puppetdb]', 'disable-update-checking = true',
+        '[puppetdb]', 'disable-update-checking = true', ...https.puppetdb,
         '[database]', `subname = //127.0.0.1:${pgPort}/${database}`, `username = ${database}`, `password = ${password}`,
         // Tests create data with old timestamps on purpose: never expire, purge or drop it.
         // resource-events-ttl defaults to report-ttl, and events older than it are not even stored.
         'gc-interval = 0', 'node-ttl = 0s', 'node-purge-ttl = 0s', 'report-ttl = 3650d', 'resource-events-ttl = 3650d',
-        '[jetty]', 'host = 127.0.0.1', `port = ${port}`,
+        '[jetty]', 'host = 127.0.0.1', `port = ${port}`, ...https.jetty,
         '[nrepl]', 'enabled = false', '',
       ].join('\n'));
-      servers.push({ name: `pdb${i}`, url: `http://127.0.0.1:${port}`, port, database, dir });
+      servers.push({ name: `pdb${i}`, url: `http://127.0.0.1:${port}`, port, database, dir, ...(sslPort && { httpsUrl: `https://127.0.0.1:${sslPort}` }) });
     }
 
     const t1 = Date.now();
@@ -270,48 +280,9 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
     log(`${servers.length} PuppetDB(s) running after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
     // setpriv execs java, so the child's pid is PuppetDB's.
     const withPids = servers.map((s, i) => ({ ...s, pid: l.pdbs[i]!.pid! }));
-    return { servers: withPids, postgres: { port: pgPort, dir: pgDir, pid: pgPid }, baseDir, sql: psql, stop: () => stopLive(l, pgBin) };
+    return { servers: withPids, ...(pki && { pki }), postgres: { port: pgPort, dir: pgDir, pid: pgPid }, baseDir, sql: psql, stop: () => stopLive(l, pgBin) };
   } catch (err) {
     await stopLive(l, pgBin).catch(() => {});
     throw err;
   }
-}
-
-async function waitRunning(s: Omit<ClusterServer, 'pid'>, child: ChildProcess, since: number, log: (l: string) => void): Promise<void> {
-  const logs = () => `--- ${s.dir}/stdout.log\n${tail(join(s.dir, 'stdout.log'))}\n--- puppetdb.log\n${tail(join(s.dir, 'logs', 'puppetdb.log'))}`;
-  while (Date.now() - since < START_TIMEOUT_MS) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${s.name} exited (${child.exitCode ?? child.signalCode}) during start-up\n${logs()}`);
-    }
-    try {
-      const res = await fetch(`${s.url}/status/v1/simple`, { signal: AbortSignal.timeout(5_000) });
-      if ((await res.text()).trim() === 'running') {
-        log(`${s.name} running at ${s.url} after ${((Date.now() - since) / 1000).toFixed(1)} s`);
-        return;
-      }
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(1_000);
-  }
-  throw new Error(`${s.name} not running after ${START_TIMEOUT_MS / 1000} s\n${logs()}`);
-}
-
-export async function waitForQueueDrained(url: string, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let zeros = 0;
-  let depth: unknown;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${url}/status/v1/services/puppetdb-status`);
-    const body = (await res.json()) as { status?: { queue_depth?: number } };
-    depth = body.status?.queue_depth;
-    zeros = depth === 0 ? zeros + 1 : 0;
-    if (zeros >= 3) {
-      // PuppetDB dequeues a command slightly before its transaction commits.
-      await sleep(1_000);
-      return;
-    }
-    await sleep(500);
-  }
-  throw new Error(`${url}: command queue not drained after ${timeoutMs} ms (queue_depth ${String(depth)})`);
 }

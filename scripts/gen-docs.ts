@@ -27,8 +27,12 @@ function parentKey(key: string): string | undefined {
 }
 
 function required(option: OptionSpec): string {
-  if (!option.required) return 'no';
   const parent = parentKey(option.key);
+  if (option.requiredWith !== undefined) {
+    const siblings = option.requiredWith.map((name) => `\`${parent}.${name}\``);
+    return `with ${siblings.length > 1 ? `${siblings.slice(0, -1).join(', ')} or ${siblings.at(-1)}` : siblings[0]}`;
+  }
+  if (!option.required) return 'no';
   const parentSpec = parent === undefined ? undefined : OPTIONS_BY_KEY.get(parent);
   return parentSpec !== undefined && !parentSpec.required ? `if \`${parent}\` is given` : 'yes';
 }

@@ -10,9 +10,12 @@ export const ERROR_CODES = {
   PDBSYNC_ERR_CONFIG_UNKNOWN_KEY: { message: 'unknown configuration key', retryable: false },
   PDBSYNC_ERR_CONFIG_MISSING_KEY: { message: 'a required configuration key is missing', retryable: false },
   PDBSYNC_ERR_CONFIG_INVALID_VALUE: { message: 'a configuration value is invalid', retryable: false },
+  PDBSYNC_ERR_CONFIG_TLS_FILE: { message: 'a TLS file of the configuration cannot be used', retryable: false },
   PDBSYNC_ERR_CONFIG_REMOTE_IS_LOCAL: { message: 'a remote is the local server: a server cannot sync with itself', retryable: false },
   PDBSYNC_ERR_USAGE: { message: 'the command line is not valid', retryable: false },
   PDBSYNC_ERR_HTTP_CONNECT: { message: 'cannot connect to the PuppetDB server, or the connection broke mid-response', retryable: true },
+  // Not retried: a certificate refused now is refused again a second later; the next pass tries again.
+  PDBSYNC_ERR_HTTP_TLS: { message: 'the PuppetDB server\'s certificate was refused (not signed by ssl-ca-cert, not for this host name, revoked, or expired)', retryable: false },
   PDBSYNC_ERR_HTTP_TIMEOUT: { message: 'the PuppetDB server did not answer in time, or sent too little to count as answering', retryable: true },
   PDBSYNC_ERR_HTTP_DEADLINE: { message: 'the response took longer than sync.request-timeout in all, though the server kept sending: raise sync.request-timeout for records this large', retryable: false },
   PDBSYNC_ERR_SERVER_DOWN: { message: 'the PuppetDB server stopped answering: no further request is sent to it until the next pass', retryable: false },

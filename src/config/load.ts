@@ -1,8 +1,9 @@
 /**
- * Reads the HOCON configuration file, validates it against schema.ts, normalises it
- * and returns a deep-frozen Config. Every failure is a SyncError whose message is one
- * line: the key (or, for syntax errors, the column too), the file and the line.
- * Parsing is in hocon.ts, validation in validate.ts.
+ * Reads the HOCON configuration file, validates it against schema.ts, normalises it,
+ * reads and checks the TLS files it names, and returns a deep-frozen Config. Every
+ * failure is a SyncError whose message is one line: the key (or, for syntax errors,
+ * the column too), the file and the line. Parsing is in hocon.ts, validation in
+ * validate.ts, the TLS files in tls-files.ts.
  *
  * The HOCON parser (@pushcorn/hocon-parser) is asynchronous all the way down, so
  * loadConfig and parseConfig return promises.
@@ -13,7 +14,8 @@ import { resolve as resolvePath } from 'node:path';
 
 import { SyncError } from '../errors.ts';
 import { oneLine, parseHocon } from './hocon.ts';
-import type { Config, LogLevel, RemoteConfig } from './types.ts';
+import { readHttpTlsFiles, readTlsFiles, type FailTls } from './tls-files.ts';
+import type { Config, HttpTlsConfig, LogLevel, RemoteConfig, TlsConfig } from './types.ts';
 import { Validator, isObject, show, type Tree } from './validate.ts';
 
 /** Reads and validates the configuration file; the Config's `file` is its absolute path. */
@@ -43,7 +45,7 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
 
   const validator = new Validator(absolute, parsed.positions);
   const tree = validator.object(raw, '', []);
-  const config = toConfig(tree, absolute);
+  const config = toConfig(tree, absolute, await readTls(tree, validator));
 
   // Compared once normalised, so "http://127.0.0.1" and "http://127.0.0.1:8080/" are one server.
   // Host names are not resolved (no network while loading): "localhost" and
@@ -64,12 +66,27 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
   return deepFreeze(config);
 }
 
+interface TlsBlocks {
+  readonly tls: TlsConfig | undefined;
+  readonly httpTls: HttpTlsConfig | undefined;
+}
+
+/** The TLS files of both blocks, read and checked (after every key is known valid). */
+async function readTls(tree: Tree, validator: Validator): Promise<TlsBlocks> {
+  const fail: FailTls = (path, what) => validator.fail('PDBSYNC_ERR_CONFIG_TLS_FILE', path, what);
+  const tls = tree['tls'] as Tree | undefined;
+  const http = tree['http'] as Tree;
+  return {
+    tls: tls === undefined ? undefined : await readTlsFiles(tls, ['tls'], fail),
+    httpTls: http['ssl-cert'] === undefined ? undefined : await readHttpTlsFiles(http, ['http'], fail),
+  };
+}
+
 /** From the validated tree (keys as in the file) to the Config interface. */
-function toConfig(tree: Tree, file: string): Config {
+function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks): Config {
   const obj = (t: Tree, key: string): Tree => t[key] as Tree;
   const local = obj(tree, 'local');
   const sync = obj(tree, 'sync');
-  const tls = tree['tls'] as Tree | undefined;
   const remotes = (sync['remotes'] as Tree[]).map(
     (r): RemoteConfig => ({ serverUrl: r['server_url'] as string, intervalMs: r['interval'] as number }),
   );
@@ -96,11 +113,9 @@ function toConfig(tree: Tree, file: string): Config {
       host: obj(tree, 'http')['host'] as string,
       port: obj(tree, 'http')['port'] as number,
       startupGraceMs: obj(tree, 'http')['startup-grace'] as number,
+      tls: httpTls,
     },
-    tls:
-      tls === undefined
-        ? undefined
-        : { certFile: tls['ssl-cert'] as string, keyFile: tls['ssl-key'] as string, caFile: tls['ssl-ca-cert'] as string },
+    tls,
     log: { level: obj(tree, 'log')['level'] as LogLevel },
   };
 }

@@ -12,8 +12,12 @@
  * - `required: true` means required whenever its parent object is present;
  * - an absent object is treated as `{}` (so its defaults apply and its required keys
  *   are reported as missing), except an optional object that has required keys of
- *   its own (`tls`), which is simply absent.
+ *   its own (`tls`), which is simply absent;
+ * - `requiredWith` makes a key required when a sibling is given (the `http.ssl-*`
+ *   keys, which sit among keys of plain http).
  */
+
+import { HTTP_TLS_OPTIONS, TLS_OPTIONS } from './schema-tls.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
@@ -36,6 +40,8 @@ export interface OptionSpec {
   readonly default?: string | number;
   /** One line, for the docs. */
   readonly doc: string;
+  /** Sibling keys (names within the same object): this key is required when any of them is given. */
+  readonly requiredWith?: readonly string[];
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -173,30 +179,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 67_108_864,
     doc: 'Bytes: a remote record (one catalog, factset, ...) whose response is larger fails alone; a record in flight takes about 7 times its size in memory.',
   },
-  {
-    key: 'tls',
-    type: { kind: 'object' },
-    required: false,
-    doc: 'Client certificate for https servers; leave the block out for plain http.',
-  },
-  {
-    key: 'tls.ssl-cert',
-    type: { kind: 'path' },
-    required: true,
-    doc: 'PEM client certificate, e.g. the Puppet agent\'s certs/<certname>.pem; relative paths are from the config file\'s directory.',
-  },
-  {
-    key: 'tls.ssl-key',
-    type: { kind: 'path' },
-    required: true,
-    doc: 'PEM private key of that certificate; relative paths are from the config file\'s directory.',
-  },
-  {
-    key: 'tls.ssl-ca-cert',
-    type: { kind: 'path' },
-    required: true,
-    doc: 'PEM CA certificate(s) the servers\' certificates are checked against; relative paths are from the config file\'s directory.',
-  },
+  ...TLS_OPTIONS,
   {
     key: 'http',
     type: { kind: 'object' },
@@ -224,6 +207,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '5m',
     doc: '/health answers 200 this long after start even before every remote has had a successful pass.',
   },
+  ...HTTP_TLS_OPTIONS,
   {
     key: 'log',
     type: { kind: 'object' },

@@ -13,10 +13,29 @@ export interface RemoteConfig extends ServerConfig {
 }
 
 export interface TlsConfig {
-  /** PEM files, named like PuppetDB's own [jetty] ssl-cert / ssl-key / ssl-ca-cert. */
+  /** PEM files, named like PuppetDB's own [jetty] ssl-cert / ssl-key / ssl-ca-cert / ssl-crl-path. */
   readonly certFile: string;
   readonly keyFile: string;
   readonly caFile: string;
+  readonly crlFile: string | undefined;
+  /** The files' text as read and checked when the configuration loaded (tls-files.ts): connections use this. */
+  readonly pem: TlsPem;
+}
+
+export interface TlsPem {
+  readonly cert: string;
+  readonly key: string;
+  /** Every CA certificate of the file. */
+  readonly ca: string;
+  /** One CRL a string (none without ssl-crl-path): Node reads only the first of a string. */
+  readonly crls: readonly string[];
+}
+
+/** The HTTP API's TLS listener: its certificate, the CA of its clients, and which clients may use it. */
+export interface HttpTlsConfig extends TlsConfig {
+  readonly allowlistFile: string;
+  /** Certnames matched against a client certificate's CN and DNS subjectAltNames. */
+  readonly allowlist: readonly string[];
 }
 
 export interface SyncSettings {
@@ -55,6 +74,8 @@ export interface HttpConfig {
   readonly port: number;
   /** /health is 200 this long after start, before every remote has succeeded once. */
   readonly startupGraceMs: number;
+  /** Absent: plain http. */
+  readonly tls: HttpTlsConfig | undefined;
 }
 
 export interface Config {

@@ -119,6 +119,11 @@ export class Validator {
       } else if (spec.required) {
         // Reported at the line of the object that should hold the key.
         this.fail('PDBSYNC_ERR_CONFIG_MISSING_KEY', childPath, `missing (${describeType(spec.type)})`, this.positions.line(path));
+      } else {
+        const sibling = spec.requiredWith?.find((name) => value[name] !== undefined);
+        if (sibling !== undefined) {
+          this.fail('PDBSYNC_ERR_CONFIG_MISSING_KEY', childPath, `missing (${describeType(spec.type)}), needed with ${formatPath([...path, sibling])}`, this.positions.keyLine([...path, sibling]));
+        }
       }
     }
     return out;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
@@ -40,7 +39,7 @@ export class PuppetDbClient {
   readonly url: string;
   /** Open once the server is found down; each pass resets it at its start. */
   readonly breaker: CircuitBreaker;
-  private readonly pool: Pool;
+  private pool: Pool;
   private readonly options: ClientOptions;
   /** Failures already reported, so that each counts once however far it travels. */
   private readonly reported = new WeakSet<object>();
@@ -50,15 +49,30 @@ export class PuppetDbClient {
     this.url = url;
     this.options = options;
     this.breaker = new CircuitBreaker(url);
-    const tls = options.tls;
-    this.pool = new Pool(url, {
-      connections: options.connections ?? 8,
+    this.pool = this.newPool(options.tls);
+  }
+
+  /**
+   * New requests use `tls` from now on (on SIGHUP: the CA's new CRL, a renewed
+   * certificate); requests in flight finish on the old connections, which then close.
+   */
+  useTls(tls: TlsConfig | undefined): void {
+    const old = this.pool;
+    this.pool = this.newPool(tls);
+    void old.close().catch(() => {});
+  }
+
+  private newPool(tls: TlsConfig | undefined): Pool {
+    return new Pool(this.url, {
+      connections: this.options.connections ?? 8,
       // Silences; the totals and the rate are Deadline's and ThroughputWindow's.
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      headersTimeout: this.options.timeoutMs,
+      bodyTimeout: this.options.timeoutMs,
+      // The server's name is checked against the URL's host, as Node does by default.
       connect: {
-        timeout: options.timeoutMs,
-        ...(tls && { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }),
+        timeout: this.options.timeoutMs,
+        ...(tls && { ca: tls.pem.ca, cert: tls.pem.cert, key: tls.pem.key }),
+        ...(tls && tls.pem.crls.length > 0 && { crl: [...tls.pem.crls] }),
       },
     });
   }

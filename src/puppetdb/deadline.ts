@@ -84,10 +84,24 @@ export class ThroughputWindow {
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /**
+ * Node's codes for a server certificate that fails verification: OpenSSL's
+ * X509_V_ERR names, and the host name check.
+ */
+const CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_CRL',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE', 'CRL_SIGNATURE_FAILURE', 'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'CRL_NOT_YET_VALID',
+  'CRL_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED',
+  'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
  * Any failure of the connection, before or during the response, as a coded error:
  * a SyncError (a deadline, the breaker) as it is; undici's idle timeouts as
- * PDBSYNC_ERR_HTTP_TIMEOUT; anything else (refused, reset, closed mid-response, TLS)
- * as PDBSYNC_ERR_HTTP_CONNECT.
+ * PDBSYNC_ERR_HTTP_TIMEOUT; a server certificate refused as PDBSYNC_ERR_HTTP_TLS
+ * (the server answers; it is not down); anything else (refused, reset, closed
+ * mid-response, a handshake the server ended) as PDBSYNC_ERR_HTTP_CONNECT.
  */
 export function transportError(error: unknown, what: string): SyncError {
   if (error instanceof SyncError) return error;
@@ -96,5 +110,6 @@ export function transportError(error: unknown, what: string): SyncError {
   if (TIMEOUT_CODES.has(code) || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
     return new SyncError('PDBSYNC_ERR_HTTP_TIMEOUT', `${message} (nothing for sync.request-timeout)`, { cause: error });
   }
+  if (CERTIFICATE_CODES.has(code)) return new SyncError('PDBSYNC_ERR_HTTP_TLS', `${message} (${code})`, { cause: error });
   return new SyncError('PDBSYNC_ERR_HTTP_CONNECT', message, { cause: error });
 }

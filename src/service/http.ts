@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { normaliseServerUrl } from '../config/validate.ts';
 import type { Logger } from '../log.ts';
 import type { EntityResult } from '../types.ts';
+import type { ClientCertificateGuard } from './http-tls.ts';
 import type { SyncMetrics } from './metrics.ts';
 import type { RemoteStatus, ServiceControl } from './status.ts';
 
@@ -17,6 +18,8 @@ export interface HttpApiOptions {
   readonly now?: () => number;
   /** Where Fastify logs server errors; requests themselves are never logged. None when false or absent. */
   readonly logger?: false | Logger;
+  /** https, for allowed client certificates only; plain http when absent. */
+  readonly guard?: ClientCertificateGuard;
 }
 
 export interface StatusBody {
@@ -72,9 +75,13 @@ function entityProblem(entity: EntityResult): string {
 /** The API on a Fastify instance that is not listening yet: the caller listens, tests inject. */
 export function buildHttpApi(service: ServiceControl, metrics: SyncMetrics, options: HttpApiOptions): FastifyInstance {
   const now = options.now ?? Date.now;
+  const https = options.guard && { https: options.guard.serverOptions };
   const app: FastifyInstance = (
-    options.logger ? Fastify({ loggerInstance: options.logger, logController: new LogController({ disableRequestLogging: true }) }) : Fastify({ logger: false })
+    options.logger
+      ? Fastify({ ...https, loggerInstance: options.logger, logController: new LogController({ disableRequestLogging: true }) })
+      : Fastify({ ...https, logger: false })
   ) as FastifyInstance;
+  options.guard?.guard(app);
 
   // The API takes no request body: accept and ignore any (so a client that sends
   // `Content-Type: application/json` with an empty body is not refused).

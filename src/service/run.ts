@@ -1,10 +1,21 @@
 import { loadConfig } from '../config/load.ts';
-import type { Config } from '../config/types.ts';
+import type { Config, HttpConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { STOP_GRACE_MS } from '../wiring.ts';
 import { buildHttpApi } from './http.ts';
+import { ClientCertificateGuard } from './http-tls.ts';
 import { SyncMetrics } from './metrics.ts';
 import { SyncService } from './service.ts';
+
+/** What of `http` a SIGHUP cannot change: the API's address and grace, and whether it uses TLS (its files can). */
+function httpRestartOnly(running: HttpConfig, next: HttpConfig): string[] {
+  return [
+    ...(next.host !== running.host ? ['http.host'] : []),
+    ...(next.port !== running.port ? ['http.port'] : []),
+    ...(next.startupGraceMs !== running.startupGraceMs ? ['http.startup-grace'] : []),
+    ...((next.tls === undefined) !== (running.tls === undefined) ? ['http.ssl-cert'] : []),
+  ];
+}
 
 /**
  * `puppetdb-sync run`: the service, its HTTP API, and the signals. Resolves once
@@ -13,16 +24,22 @@ import { SyncService } from './service.ts';
 export async function runService(config: Config, log: Logger): Promise<void> {
   const metrics = new SyncMetrics({ remotes: config.sync.remotes.map((remote) => remote.serverUrl) });
   const service = new SyncService(config, log, metrics);
-  const api = config.http.port === 0 ? undefined : buildHttpApi(service, metrics, { startupGraceMs: config.http.startupGraceMs });
+  const guard = config.http.port !== 0 && config.http.tls ? new ClientCertificateGuard(config.http.tls) : undefined;
+  const api = config.http.port === 0 ? undefined : buildHttpApi(service, metrics, { startupGraceMs: config.http.startupGraceMs, ...(guard && { guard }) });
   if (api) {
     const address = await api.listen({ host: config.http.host, port: config.http.port });
-    log.info({ address }, 'HTTP API listening');
+    log.info({ address, tls: guard !== undefined }, 'HTTP API listening');
   }
   service.start();
 
   const reload = () => {
     loadConfig(config.file).then(
-      (next) => service.reload(next),
+      (next) => {
+        service.reload(next);
+        const ignored = httpRestartOnly(config.http, next.http);
+        if (ignored.length > 0) log.warn({ keys: ignored }, 'configuration reload: these settings change only on restart');
+        if (guard && next.http.tls) guard.reload(next.http.tls);
+      },
       (error: unknown) => log.error({ err: error }, 'configuration reload failed: the running configuration stays'),
     );
   };

@@ -65,12 +65,20 @@ export class SyncService implements ServiceControl {
     return targets;
   }
 
-  /** Applies a new configuration; the local server, TLS and HTTP settings need a restart. */
+  /**
+   * Applies a new configuration; the local server needs a restart (run.ts sees to
+   * `http`). TLS files that changed (a new CRL) apply to every request from now on.
+   */
   reload(next: Config): void {
-    const restartOnly = ['local', 'tls', 'http'] as const;
-    const ignored = restartOnly.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(this.config[key]));
-    if (ignored.length > 0) this.log.warn({ keys: ignored }, 'configuration reload: these settings change only on restart');
-    this.config = { ...next, local: this.config.local, tls: this.config.tls, http: this.config.http };
+    if (JSON.stringify(next.local) !== JSON.stringify(this.config.local)) {
+      this.log.warn({ keys: ['local'] }, 'configuration reload: these settings change only on restart');
+    }
+    const tlsChanged = JSON.stringify(next.tls) !== JSON.stringify(this.config.tls);
+    this.config = { ...next, local: this.config.local };
+    if (tlsChanged) {
+      for (const client of this.clients()) client.useTls(next.tls);
+      this.log.info({ crl: next.tls?.crlFile ?? null }, 'configuration reload: new TLS files in use');
+    }
     const wanted = new Map(next.sync.remotes.map((remote) => [remote.serverUrl, remote.intervalMs]));
     for (const [url, remote] of this.remotes) {
       if (!wanted.has(url)) void this.removeRemote(url, remote);
@@ -88,12 +96,16 @@ export class SyncService implements ServiceControl {
     this.stopping.abort();
     const stopped = Promise.all([...this.remotes.values()].map((remote) => remote.scheduler.stop()));
     const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
-    const clients = [...[...this.remotes.values()].map((remote) => remote.client), this.local];
+    const clients = this.clients();
     if ((await Promise.race([stopped, timer])) === 'timeout') {
       this.log.warn({ graceMs }, 'stopping without waiting longer for passes in flight');
       for (const client of clients) client.giveUp();
     }
     await Promise.allSettled(clients.map((client) => client.close()));
+  }
+
+  private clients(): PuppetDbClient[] {
+    return [this.local, ...[...this.remotes.values()].map((remote) => remote.client)];
   }
 
   private addRemote(url: string, intervalMs: number): void {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -140,6 +141,16 @@ export function startCli(args: string[]): Sidecar {
   });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   return { logs, exited, signal: (name) => child.kill(name) };
+}
+
+/** A loopback port free now, for a sidecar's HTTP API. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes. */

@@ -1,23 +1,13 @@
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
-import { eventually, iso, query, startCli, submit, writeConfig, type Sidecar } from './pdb.ts';
+import { eventually, freePort, iso, query, startCli, submit, writeConfig, type Sidecar } from './pdb.ts';
 
 const servers = inject('pdbServers');
 const [serverA, serverB, serverC] = servers as [string, string, string];
 const prefix = `ring-${Date.now().toString(36)}`;
 const base = Date.now() - 3600_000;
 const name = (suffix: string) => `${prefix}-${suffix}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const factset = (suffix: string, at: number, role: string) => ({
   certname: name(suffix),

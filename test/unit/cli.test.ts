@@ -53,6 +53,18 @@ describe('puppetdb-sync CLI', () => {
     expect(stderr).toContain(`${file}:3`);
   });
 
+  it('exits 2 naming key, file and line for a TLS file that does not exist, before connecting', () => {
+    const file = configFile(
+      'local: { server_url: "http://127.0.0.1:8080" }\nsync: { remotes: [ { server_url: "https://127.0.0.1:8081" } ] }\n' +
+        'tls: {\n  ssl-cert: certs/none.pem\n  ssl-key: none.key\n  ssl-ca-cert: ca.pem\n}\n',
+    );
+    const { code, stderr, stdout } = cli(['once', '--config', file]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(`PDBSYNC_ERR_CONFIG_TLS_FILE: a TLS file of the configuration cannot be used: tls.ssl-cert: "${join(file, '..', 'certs/none.pem')}": no such file at ${file}:4`);
+  });
+
   it('exits 1 when a remote cannot be reached, logging the error in the sync schema', () => {
     const file = configFile(
       'local: { server_url: "http://127.0.0.1:9" }\nsync: { remotes: [ { server_url: "http://127.0.0.1:10" } ], request-timeout: 2s }\n',

@@ -48,7 +48,7 @@ describe('parseConfig: valid configurations', () => {
         watermarkOverlapMs: 5 * 60_000,
         lateArrivalWindowMs: HOUR,
       },
-      http: { host: '127.0.0.1', port: 8095, startupGraceMs: 5 * 60_000 },
+      http: { host: '127.0.0.1', port: 8095, startupGraceMs: 5 * 60_000, tls: undefined },
       tls: undefined,
       log: { level: 'info' },
     } satisfies Config);
@@ -62,8 +62,6 @@ describe('parseConfig: valid configurations', () => {
     expect(Object.isFrozen(config.sync.remotes)).toBe(true);
     expect(Object.isFrozen(config.sync.remotes[0])).toBe(true);
     expect(Object.isFrozen(config.log)).toBe(true);
-    const withTls = await parseConfig(`${MINIMAL}tls { ssl-cert: a.pem, ssl-key: k.pem, ssl-ca-cert: ca.pem }\n`, FILE);
-    expect(Object.isFrozen(withTls.tls)).toBe(true);
     expect(() => {
       (config.sync.remotes as RemoteLike[]).push({ serverUrl: 'http://x:1', intervalMs: 1 });
     }).toThrow(TypeError);
@@ -120,12 +118,6 @@ sync.node-purge-ttl = 7d
         expect(c.sync.concurrency).toBe(64);
         expect(c.log.level).toBe('trace');
       },
-    },
-    {
-      name: 'tls paths are resolved from the directory of the config file',
-      text: `${MINIMAL}tls {\n  ssl-cert: "certs/me.pem"\n  ssl-key: /var/lib/private_keys/me.pem\n  ssl-ca-cert: "../ca.pem"\n}\n`,
-      check: (c) =>
-        expect(c.tls).toEqual({ certFile: '/etc/certs/me.pem', keyFile: '/var/lib/private_keys/me.pem', caFile: '/ca.pem' }),
     },
     {
       name: 'JSON is HOCON too; comments are allowed',

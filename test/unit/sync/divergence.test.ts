@@ -167,7 +167,7 @@ function config(remotes: string[]): Config {
     local: { serverUrl: B },
     sync: { ...settings, remotes: remotes.map((serverUrl) => ({ serverUrl, intervalMs: 120_000 })) },
     tls: undefined,
-    http: { host: '127.0.0.1', port: 0, startupGraceMs: 0 },
+    http: { host: '127.0.0.1', port: 0, startupGraceMs: 0, tls: undefined },
     log: { level: 'fatal' },
   };
 }
