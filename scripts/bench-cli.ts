@@ -1,5 +1,6 @@
 // How the benchmarks and the integration tests start the CLI: dist/cli.js with the
 // Node.js flags of its shebang, as `npx puppetdb-sync` and the image run it.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -15,3 +16,17 @@ export function shebangFlags(file: string): string[] {
 
 /** The flags the bin starts Node.js with; tsc copies the shebang of src/cli.ts into dist/cli.js. */
 export const CLI_FLAGS = shebangFlags(`${ROOT}src/cli.ts`);
+
+/** Runs `cli once --config FILE` with the bin's flags, to its exit: the exit code and both outputs. */
+export async function runOnce(config: string, cli = CLI): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...CLI_FLAGS, cli, 'once', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  return { code, stdout, stderr };
+}

@@ -18,14 +18,14 @@
 //    20 minutes per 100,000 nodes);
 // 6. prints the table and writes docs/benchmarks.md and docs/bench-sync-time.svg;
 // 7. the fleet benchmark: full and idle passes against a report history, and lag.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.ts';
 import { bigCatalog } from './big-catalog.ts';
-import { CLI, CLI_FLAGS } from './bench-cli.ts';
+import { CLI, CLI_FLAGS, runOnce } from './bench-cli.ts';
 import { counts, deleteNode, drainedAt, emptyServer, feed, hostRecords, submit, type DirectRate } from './bench-pdb.ts';
 import { machine, writeReport, type ExportImportFigures, type Figures, type PassFigures } from './bench-report.ts';
 import { fleetOptions, runFleetBench } from './bench-fleet.ts';
@@ -77,15 +77,7 @@ async function syncPass(local: string, remote: string): Promise<Pass> {
   // (48 s), and a record counts only once applied.
   writeFileSync(config, `local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}", interval: 2m } ], request-timeout: 300s }\n`);
   const t = Date.now();
-  const child = spawn(process.execPath, [...CLI_FLAGS, CLI, 'once', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
+  const { code, stdout, stderr } = await runOnce(config);
   const end = await drainedAt(local);
   const lines = stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
   if (code !== 0) throw new Error(`once exited ${code}: ${stderr}\n${stdout.slice(-4000)}`);

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { CLI_FLAGS } from './bench-cli.ts';
+import { CLI_FLAGS, runOnce } from './bench-cli.ts';
 import type { Cluster } from './cluster.ts';
 import { cpuSeconds, cpuSince, peakRssBytes, reapedChildrenCpuSeconds, resetPeakRss, serverCpu, type ServerCpu } from './proc-usage.ts';
 
@@ -48,15 +48,7 @@ export async function oncePass(cli: string, config: string, cluster: Cluster): P
   const servers = serverCpu(cluster);
   const sidecar = reapedChildrenCpuSeconds();
   const t = Date.now();
-  const child = spawn(process.execPath, [...CLI_FLAGS, cli, 'once', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
+  const { code, stdout, stderr } = await runOnce(config, cli);
   const wallMs = Date.now() - t;
   const cpu = { ...cpuSince(servers, serverCpu(cluster)), sidecar: reapedChildrenCpuSeconds() - sidecar };
   if (code !== 0) throw new Error(`once exited ${code}: ${stderr}\n${stdout.slice(-4000)}`);
