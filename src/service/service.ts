@@ -52,10 +52,9 @@ export class SyncService implements ServiceControl {
 
   status(): readonly RemoteStatus[] {
     return [...this.remotes.entries()].map(([url, remote]) => {
-      const reconciledAt = lastReconciliation(this.state, url, ENTITY_NAMES);
-      const watermarks = Object.fromEntries(this.watermarks(url));
-      const mark = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
-      return { ...remote.scheduler.status(), lastReconcile: mark(reconciledAt), watermarks: Object.fromEntries(Object.entries(watermarks).map(([entity, ms]) => [entity, mark(ms)])) };
+      const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+      const watermarks = Object.fromEntries([...this.watermarks(url)].map(([entity, ms]) => [entity, iso(ms)]));
+      return { ...remote.scheduler.status(), lastReconcile: iso(lastReconciliation(this.state, url, ENTITY_NAMES)), watermarks };
     });
   }
 

@@ -18,11 +18,12 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
   const seen = new Set<string>();
   let batch: Row[] = [];
   let mark = previous.mark;
+  const diffOptions = { pullWhenMissing: entity.pullWhenMissing, excludedCertnames: options.excludedCertnames };
 
   const compare = async (rows: readonly Row[]) => {
     const localRows: Keyed<Row>[] = [];
     for await (const row of run.counted(entity.counterparts(local, rows, summary), 'local')) if (row.key !== undefined) localRows.push(row as Keyed<Row>);
-    const { pull, settled } = diffBatch(rows, localRows, { pullWhenMissing: entity.pullWhenMissing, excludedCertnames: options.excludedCertnames });
+    const { pull, settled } = diffBatch(rows, localRows, diffOptions);
     for (const row of settled) inStep.set(row.key, versionSignature(row.version));
     for (const action of pull) {
       const pulled = await run.pull(action, (ok) => {
