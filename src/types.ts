@@ -6,13 +6,21 @@
 export type EntityName = 'catalogs' | 'catalog-inputs' | 'factsets' | 'fact-expiration' | 'reports' | 'nodes';
 
 /**
- * What precedence compares: the later `time` wins; at equal time the greater
+ * What precedence compares: the later `time` wins. At equal time, two rows with the
+ * same `identity` are the same record, whatever else differs; otherwise the greater
  * `tieBreak` (compared element by element as strings) wins, so every server picks
  * the same winner and a tie never swaps back and forth.
  */
 export interface Version {
   readonly time: number;
   readonly tieBreak: readonly string[];
+  /**
+   * What the producer (the agent or the compiler) identified the record by, beyond its
+   * key and time, where PuppetDB keeps it: a catalog_uuid, a factset's producer, a
+   * report's transaction_uuid. Server-computed hashes can differ for one record (a
+   * PuppetDB upgrade may change how they are computed); an identity does not.
+   */
+  readonly identity?: string;
 }
 
 export interface SummaryRow {

@@ -11,9 +11,10 @@ export interface CatalogRow extends SummaryRow {
 }
 
 /**
- * PuppetDB's catalog hash covers only certname, resources and edges, so two catalogs
- * with equal hashes may still differ in their metadata: every metadata field is part
- * of the tie-break, and equal rows are equal in all of them.
+ * A catalog_uuid identifies a catalog whatever its hash. PuppetDB's catalog hash covers
+ * only certname, resources and edges, so two catalogs with equal hashes may still
+ * differ in their metadata: every metadata field is part of the tie-break, and equal
+ * rows are equal in all of them.
  */
 const METADATA = ['catalog_uuid', 'transaction_uuid', 'version', 'code_id', 'job_id', 'environment', 'producer'] as const;
 
@@ -26,11 +27,16 @@ export function parseCatalogSummary(raw: unknown): CatalogRow {
   const certname = row.string('certname');
   const hash = row.string('hash');
   const producerTimestamp = row.timestamp('producer_timestamp');
+  const catalogUuid = row.optionalString('catalog_uuid');
   return {
     key: certname,
     certname,
     hash,
-    version: { time: producerTimestamp.ms, tieBreak: [hash, ...METADATA.map((field) => row.optionalString(field) ?? '')] },
+    version: {
+      time: producerTimestamp.ms,
+      tieBreak: [hash, ...METADATA.map((field) => row.optionalString(field) ?? '')],
+      ...(catalogUuid !== null && { identity: catalogUuid }),
+    },
   };
 }
 

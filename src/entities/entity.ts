@@ -96,8 +96,12 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
   toCommand(row: Row, record: unknown, reason: PullReason, lists: RecordLists): Command;
 }
 
-/** A query row as `read` makes it, or, when it cannot be read, an UnreadableRow with its `keyField` and certname if they are strings. */
-export function readRow<T>(raw: unknown, read: (raw: unknown) => T, keyField: 'certname' | 'hash'): T | UnreadableRow {
+/**
+ * A query row as `read` makes it, or, when it cannot be read, an UnreadableRow with its
+ * certname if it is a string, and its key: the `key` field if it is a string, or what
+ * `key` makes of the row's fields.
+ */
+export function readRow<T>(raw: unknown, read: (raw: unknown) => T, key: 'certname' | ((fields: Readonly<Record<string, unknown>>) => string | undefined)): T | UnreadableRow {
   try {
     return read(raw);
   } catch (error) {
@@ -105,8 +109,8 @@ export function readRow<T>(raw: unknown, read: (raw: unknown) => T, keyField: 'c
     if (!(error instanceof SyncError)) throw error;
     const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
     const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-    const [key, certname] = [text(fields[keyField]), text(fields.certname)];
-    return { unreadable: error, ...(key !== undefined && { key }), ...(certname !== undefined && { certname }) };
+    const [rowKey, certname] = [typeof key === 'string' ? text(fields[key]) : key(fields), text(fields.certname)];
+    return { unreadable: error, ...(rowKey !== undefined && { key: rowKey }), ...(certname !== undefined && { certname }) };
   }
 }
 

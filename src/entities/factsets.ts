@@ -20,14 +20,17 @@ export function parseFactsetSummary(raw: unknown): FactsetRow {
   const certname = row.string('certname');
   const hash = row.string('hash');
   const producerTimestamp = row.timestamp('producer_timestamp');
-  // The factset hash leaves out producer and timestamps: the tie-break adds the
-  // producer so that two servers with equal content but another producer converge too.
+  const producer = row.optionalString('producer');
+  // Certname, producer_timestamp and producer identify a factset: one that has all three
+  // is in step with its equal whatever the hashes. The hash leaves out producer and
+  // timestamps: the tie-break adds the producer so that two servers with equal content
+  // but another producer converge too.
   return {
     key: certname,
     certname,
     hash,
     producerTimestamp: producerTimestamp.text,
-    version: { time: producerTimestamp.ms, tieBreak: [hash, row.optionalString('producer') ?? ''] },
+    version: { time: producerTimestamp.ms, tieBreak: [hash, producer ?? ''], ...(producer !== null && { identity: producer }) },
   };
 }
 

@@ -8,18 +8,42 @@ import { INT16, INT32, RecordReader } from './record-reader.ts';
 import { queryTimestamp, readTimestamp } from './timestamps.ts';
 
 /**
- * Reports are kept, not replaced: every report is its own record, keyed by its
- * hash. One the local server holds is never submitted again; one older than the
- * report-ttl is never pulled (PuppetDB would drop it, or has dropped it on purpose).
+ * Reports are kept, not replaced: every report is its own record, keyed by what its
+ * producer identified it by (reportKey). One the local server holds is never submitted
+ * again; one older than the report-ttl is never pulled (PuppetDB would drop it, or has
+ * dropped it on purpose).
  */
 export interface ReportRow extends SummaryRow {
   readonly hash: string;
+  readonly transactionUuid: string | null;
 }
 
 /** Every report type: PuppetDB answers with agent reports only unless the query names the type. */
 const EVERY_TYPE = ['null?', 'type', false];
 
-const FIELDS = ['hash', 'certname', 'producer_timestamp'];
+const FIELDS = ['hash', 'certname', 'producer_timestamp', 'transaction_uuid'];
+
+/** How a summary lists reports: the order of their keys (reportKey). */
+const KEY_ORDER = ['producer_timestamp', 'transaction_uuid', 'certname', 'hash'];
+
+/**
+ * A report's key: its producer_timestamp, transaction_uuid and certname, which name
+ * it whatever hash a server computed for it (PuppetDB has changed its hashes between
+ * versions); a report without a transaction_uuid is keyed by its hash as well. The
+ * parts are joined by NUL, which no part holds, and a missing transaction_uuid sorts
+ * last, as PostgreSQL sorts NULL: keys ascend as KEY_ORDER lists the reports.
+ */
+export function reportKey(producerTimestamp: number, transactionUuid: string | null, certname: string, hash: string): string {
+  return [new Date(producerTimestamp).toISOString(), transactionUuid ?? '\uffff', certname, transactionUuid === null ? hash : ''].join('\u0000');
+}
+
+/** The key of a row that could not be read, if its parts can be. */
+function keyOfUnreadable(fields: Readonly<Record<string, unknown>>): string | undefined {
+  const { hash, certname, producer_timestamp: time, transaction_uuid: uuid } = fields;
+  if (typeof hash !== 'string' || typeof certname !== 'string' || typeof time !== 'string' || (uuid !== null && typeof uuid !== 'string')) return undefined;
+  const ms = readTimestamp(time);
+  return ms === undefined ? undefined : reportKey(ms, uuid, certname, hash);
+}
 
 function everyType(filter: Ast): Ast {
   return withAnyNodeState(['and', EVERY_TYPE, filter]);
@@ -31,7 +55,7 @@ function newerThan(cutoff: number): Ast {
 
 function summaryQuery(cutoff: number, segment: SummarySegment | undefined): QuerySpec {
   const within = segment ? ['and', newerThan(cutoff), atOrAfter('producer_timestamp', queryTimestamp(segment.from)), ...(Number.isFinite(segment.to) ? [['<', 'producer_timestamp', queryTimestamp(segment.to)]] : [])] : newerThan(cutoff);
-  return { query: from('reports', extract(FIELDS, everyType(within))), options: ascendingBy('hash') };
+  return { query: from('reports', extract(FIELDS, everyType(within))), options: ascendingBy(...KEY_ORDER) };
 }
 
 /** About as many rows as one reconciliation query lists: a few seconds of a PuppetDB's time. */
@@ -82,13 +106,22 @@ export function reportCutoff(context: SummaryContext, side: 'remote' | 'local'):
 export function parseReportSummary(raw: unknown): ReportRow {
   const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'report summary row');
   const hash = row.string('hash');
-  // The hash covers the producer_timestamp: equal hashes are the same report.
-  return { key: hash, hash, certname: row.string('certname'), version: { time: row.timestamp('producer_timestamp').ms, tieBreak: [hash] } };
+  const certname = row.string('certname');
+  const time = row.timestamp('producer_timestamp').ms;
+  const transactionUuid = row.optionalString('transaction_uuid');
+  return {
+    key: reportKey(time, transactionUuid, certname, hash),
+    hash,
+    transactionUuid,
+    certname,
+    // Rows of one key are of one identity, then: in step whatever their hashes.
+    version: { time, tieBreak: [hash], ...(transactionUuid !== null && { identity: transactionUuid }) },
+  };
 }
 
 function summary(side: 'remote' | 'local') {
   return async function* (source: QuerySource, context: SummaryContext, segment?: SummarySegment): AsyncGenerator<ReportRow | UnreadableRow> {
-    for await (const raw of source.query(summaryQuery(reportCutoff(context, side), segment))) yield readRow(raw, parseReportSummary, 'hash');
+    for await (const raw of source.query(summaryQuery(reportCutoff(context, side), segment))) yield readRow(raw, parseReportSummary, keyOfUnreadable);
   };
 }
 
@@ -108,14 +141,20 @@ async function* changes(remote: QuerySource, since: number | null, context: Summ
     since === null
       ? cutoff
       : ['and', cutoff, atOrAfter('producer_timestamp', producedSince(since, context.settings)), atOrAfter('receive_time', receivedSince(since, context.settings))];
-  for await (const raw of remote.query({ query: from('reports', extract([...FIELDS, 'receive_time'], everyType(filter))) })) yield readRow(raw, parseReportChange, 'hash');
+  for await (const raw of remote.query({ query: from('reports', extract([...FIELDS, 'receive_time'], everyType(filter))) })) yield readRow(raw, parseReportChange, keyOfUnreadable);
 }
 
-/** By hash, within the batch's producer times: PostgreSQL then reads only those days' partitions. */
+/**
+ * By transaction_uuid (by hash for reports without one), within the batch's producer
+ * times: PostgreSQL then reads only those days' partitions.
+ */
 async function* counterparts(source: QuerySource, rows: readonly ReportRow[]): AsyncGenerator<ReportRow | UnreadableRow> {
   const times = rows.map((row) => row.version.time);
-  const within = ['and', fieldIn('hash', rows.map((row) => row.hash)), atOrAfter('producer_timestamp', queryTimestamp(Math.min(...times))), ['<=', 'producer_timestamp', queryTimestamp(Math.max(...times))]];
-  for await (const raw of source.query({ query: from('reports', extract(FIELDS, everyType(within))) })) yield readRow(raw, parseReportSummary, 'hash');
+  const uuids = rows.flatMap((row) => row.transactionUuid ?? []);
+  const hashes = rows.flatMap((row) => (row.transactionUuid === null ? row.hash : []));
+  const named = [...(uuids.length > 0 ? [fieldIn('transaction_uuid', uuids)] : []), ...(hashes.length > 0 ? [fieldIn('hash', hashes)] : [])];
+  const within = ['and', named.length === 1 ? named[0]! : ['or', ...named], atOrAfter('producer_timestamp', queryTimestamp(Math.min(...times))), ['<=', 'producer_timestamp', queryTimestamp(Math.max(...times))]];
+  for await (const raw of source.query({ query: from('reports', extract(FIELDS, everyType(within))) })) yield readRow(raw, parseReportSummary, keyOfUnreadable);
 }
 
 function watermark(remote: QuerySource, context: SummaryContext): Promise<number | null> {

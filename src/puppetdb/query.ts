@@ -32,9 +32,9 @@ export function inactiveNodes(fields: readonly string[], which: 'deactivated' | 
   return from('nodes', extract(fields, withAnyNodeState(filter)));
 }
 
-/** Query options sorting by `field` ascending: the engine merges summaries by key (src/sync/diff.ts). */
-export function ascendingBy(field: string): Readonly<Record<string, unknown>> {
-  return { order_by: [{ field, order: 'asc' }] };
+/** Query options sorting by `fields` ascending, the first first: the engine merges summaries by key (src/sync/diff.ts). */
+export function ascendingBy(...fields: readonly string[]): Readonly<Record<string, unknown>> {
+  return { order_by: fields.map((field) => ({ field, order: 'asc' })) };
 }
 
 /** Rows whose `field` is one of `values`: one query for a batch of keys. */

@@ -1,8 +1,15 @@
 import type { PullReason, Version } from '../types.ts';
 
-/** Total order on versions: time first, then the tie-break strings by code unit. */
+/**
+ * Versions in order: time first; at equal time, equal identities are equal; otherwise
+ * the tie-break strings by code unit. Equal identities make this order not quite
+ * total (two rows of one identity may order differently against a third), but every
+ * strict step between identities follows the tie-break, so records only ever move
+ * towards one winner and never round in a circle.
+ */
 export function compareVersions(a: Version, b: Version): number {
   if (a.time !== b.time) return a.time < b.time ? -1 : 1;
+  if (a.identity !== undefined && a.identity === b.identity) return 0;
   const length = Math.max(a.tieBreak.length, b.tieBreak.length);
   for (let i = 0; i < length; i++) {
     const left = a.tieBreak[i] ?? '';

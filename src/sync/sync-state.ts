@@ -25,7 +25,7 @@ export interface SyncStateStore {
 }
 
 export function versionSignature(version: Version): string {
-  return JSON.stringify([version.time, ...version.tieBreak]);
+  return JSON.stringify([version.time, version.identity ?? null, ...version.tieBreak]);
 }
 
 /**

@@ -62,14 +62,14 @@ describe('catalogs, catalog inputs and facts expiration between two real PuppetD
       catalog('newer-on-a', 0, base + 120_000),
       catalog('newer-on-b', 0, base),
       catalog('tie', 0, base),
-      catalog('tie-metadata', 1, base, { transaction_uuid: '00000000-0000-4000-8000-00000000000a', code_id: 'code-a' }),
+      catalog('tie-metadata', 1, base, { transaction_uuid: '00000000-0000-4000-8000-00000000000a', catalog_uuid: '00000000-0000-4000-8000-0000000000ca', code_id: 'code-a' }),
     ];
     const onB = [
       catalog('only-b', 1, base),
       catalog('newer-on-a', 1, base),
       catalog('newer-on-b', 2, base + 60_000),
       catalog('tie', 2, base),
-      catalog('tie-metadata', 1, base, { transaction_uuid: '00000000-0000-4000-8000-00000000000b', code_id: 'code-b' }),
+      catalog('tie-metadata', 1, base, { transaction_uuid: '00000000-0000-4000-8000-00000000000b', catalog_uuid: '00000000-0000-4000-8000-0000000000cb', code_id: 'code-b' }),
     ];
     await Promise.all([...onA.map((c) => submit(serverA, 'replace_catalog', 9, c)), ...onB.map((c) => submit(serverB, 'replace_catalog', 9, c))]);
     await Promise.all([

@@ -13,12 +13,12 @@ const prefix = `dv-${Date.now().toString(36)}`;
 const base = Date.now() - 3600_000;
 const log = createLogger('error');
 
-function factset(name: string, at: number, values: Record<string, unknown>) {
+function factset(name: string, at: number, values: Record<string, unknown>, producer = 'puppet-a.example.net') {
   return {
     certname: `${prefix}-${name}`,
     environment: 'production',
     producer_timestamp: iso(at),
-    producer: 'puppet-a.example.net',
+    producer,
     values: { os: { family: 'Debian' }, ...values },
     package_inventory: [['bash', '5.2.15', 'apt']],
   };
@@ -74,7 +74,8 @@ describe('diff: divergence between two real PuppetDBs', () => {
     await Promise.all([waitForQueueDrained(serverA), waitForQueueDrained(serverB)]);
 
     const tieA = factset('tie', base, { role: 'tie-a' });
-    const tieB = factset('tie', base, { role: 'tie-b' });
+    // Another producer: a real conflict (the same producer would make them one factset).
+    const tieB = factset('tie', base, { role: 'tie-b' }, 'puppet-b.example.net');
     await Promise.all([
       submit(serverA, 'replace_facts', 5, factset('only-a', base, { role: 'web' })),
       submit(serverA, 'replace_facts', 5, factset('newer-on-a', base + 60_000, { role: 'new' })),

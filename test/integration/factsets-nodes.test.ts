@@ -66,7 +66,8 @@ describe('factsets and node status between two real PuppetDBs', () => {
       factset('only-b', base, { role: 'db' }),
       factset('newer-on-a', base, { role: 'old' }),
       factset('newer-on-b', base + 60_000, { role: 'new' }),
-      factset('tie', base, { role: 'tie-b' }),
+      // Another producer at the same time: a real conflict, which the hash decides.
+      factset('tie', base, { role: 'tie-b' }, { producer: 'puppet-c.example.net' }),
       factset('tie-producer', base, { role: 'same' }, { producer: 'puppet-b.example.net' }),
       factset('deactivated-on-a', base, { role: 'db' }),
       factset('deactivated-at-data-time', base, { role: 'same-time' }),

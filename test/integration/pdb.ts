@@ -88,7 +88,7 @@ export async function syncInto(local: string, remote: string): Promise<RunResult
 }
 
 /** Records transferred per entity whose certname starts with `prefix` (needs --log-level debug). */
-export function transferredWithPrefix(result: RunResult, prefix: string): Record<string, number> {
+export function transferredWithPrefix(result: Pick<RunResult, 'logs'>, prefix: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of result.logs) {
     const isRecord = line.phase === 'record' || line.phase === 'deactivate';

@@ -9,11 +9,11 @@ const prefix = `ring-${Date.now().toString(36)}`;
 const base = Date.now() - 3600_000;
 const name = (suffix: string) => `${prefix}-${suffix}`;
 
-const factset = (suffix: string, at: number, role: string) => ({
+const factset = (suffix: string, at: number, role: string, producer = 'puppet.example.net') => ({
   certname: name(suffix),
   environment: 'production',
   producer_timestamp: iso(at),
-  producer: 'puppet.example.net',
+  producer,
   values: { role },
 });
 
@@ -56,7 +56,7 @@ describe('run: three real PuppetDBs in a ring (A pulls B, B pulls C, C pulls A)'
       submit(serverB, 'replace_facts', 5, factset('on-b', base, 'b')),
       submit(serverC, 'replace_facts', 5, factset('on-c', base, 'c')),
       submit(serverA, 'replace_facts', 5, factset('tie', base, 'tie-a')),
-      submit(serverC, 'replace_facts', 5, factset('tie', base, 'tie-c')),
+      submit(serverC, 'replace_facts', 5, factset('tie', base, 'tie-c', 'puppet-c.example.net')),
       submit(serverB, 'replace_facts', 5, factset('newest-on-b', base + 60_000, 'new')),
       submit(serverC, 'replace_facts', 5, factset('newest-on-b', base, 'old')),
       submit(serverC, 'replace_facts', 5, factset('retired', base, 'gone')),

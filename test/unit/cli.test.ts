@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeServer, json, type FakeServer } from './fake-server.ts';
-import { emptyLocal, factset, factsetsRemote } from './sync/fake-passes.ts';
+import { emptyLocal, factset, factsetsRemote } from './sync/fake-puppetdb.ts';
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 

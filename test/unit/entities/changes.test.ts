@@ -53,9 +53,17 @@ describe('incremental queries', () => {
 
   it.each(ENTITIES.map((entity) => [entity.name]))('%s looks a batch up by key in one query per kind of data', async (name) => {
     const local = recorder();
-    const rows = ['a', 'b'].map((key) => ({ key, certname: key, hash: key, deactivated: null, version: { time: since, tieBreak: [] } }));
+    const rows = ['a', 'b'].map((key) => ({ key, certname: key, hash: key, transactionUuid: null, deactivated: null, version: { time: since, tieBreak: [] } }));
     await drain(byName(name).counterparts(local, rows as never, context));
     for (const spec of local.specs) expect(text(spec)).toMatch(/\["in","(certname|hash)",\["array",\["a","b"\]\]\]/);
     expect(local.specs.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('looks reports up by transaction_uuid, and by hash those that have none', async () => {
+    const local = recorder();
+    const row = (hash: string, transactionUuid: string | null) => ({ key: hash, certname: 'a', hash, transactionUuid, version: { time: since, tieBreak: [hash] } });
+    await drain(byName('reports').counterparts(local, [row('a', 'u1'), row('b', null), row('c', 'u2')] as never, context));
+    expect(local.specs).toHaveLength(1);
+    expect(text(local.specs[0]!)).toContain('["or",["in","transaction_uuid",["array",["u1","u2"]]],["in","hash",["array",["b"]]]]');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventsToResources, parseReportSummary, reportCutoff, reportToCommand, reports } from '../../../src/entities/reports.ts';
+import { eventsToResources, parseReportSummary, reportCutoff, reportKey, reportToCommand, reports } from '../../../src/entities/reports.ts';
 import { canonical, canonicalFixture, parseFixture, summaryContext } from '../fixtures.ts';
 
 /** The fixture, changed by `change`, converted against the summary row of the fixture as it is. */
@@ -71,10 +71,32 @@ describe('reports: query result -> store_report v8', () => {
 describe('reports: summaries', () => {
   const day = 86_400_000;
 
-  it('keys a report by its hash and logs the hash', () => {
-    const row = parseReportSummary({ hash: 'abc', certname: 'a', producer_timestamp: '2026-11-20T10:00:00.000Z' });
-    expect(row).toMatchObject({ key: 'abc', certname: 'a' });
+  it('keys a report by producer_timestamp, transaction_uuid and certname, and logs the hash', () => {
+    const row = parseReportSummary({ hash: 'abc', certname: 'a', producer_timestamp: '2026-11-20T10:00:00Z', transaction_uuid: 'u1' });
+    expect(row).toMatchObject({ key: '2026-11-20T10:00:00.000Z\0u1\0a\0', certname: 'a', version: { identity: 'u1' } });
     expect(reports.logFields!(row)).toEqual({ hash: 'abc' });
+  });
+
+  it('keys a report without a transaction_uuid by its hash as well, after those with one', () => {
+    const row = parseReportSummary({ hash: 'abc', certname: 'a', producer_timestamp: '2026-11-20T10:00:00Z', transaction_uuid: null });
+    expect(row.key).toBe('2026-11-20T10:00:00.000Z\0\uffff\0a\0abc');
+    expect(row.version).not.toHaveProperty('identity');
+  });
+
+  // The order PostgreSQL lists them in (producer_timestamp, transaction_uuid, certname, hash; NULL last) is the keys' order.
+  it('keys ascend in the order the summary lists reports', () => {
+    const listed: Array<[string, string | null, string, string]> = [
+      ['2026-11-20T09:59:59.999Z', null, 'z', 'ff'],
+      ['2026-11-20T10:00:00.000Z', '0b9d9b8e-0000-4000-8000-000000000001', 'b', 'ff'],
+      ['2026-11-20T10:00:00.000Z', '0b9d9b8e-0000-4000-8000-00000000000a', 'a', '00'],
+      ['2026-11-20T10:00:00.000Z', null, 'a', '11'],
+      ['2026-11-20T10:00:00.000Z', null, 'a', '22'],
+      ['2026-11-20T10:00:00.000Z', null, 'a-b', '00'],
+      ['2026-11-20T10:00:00.000Z', null, 'ab', '00'],
+    ];
+    const keys = listed.map(([time, uuid, certname, hash]) => reportKey(Date.parse(time), uuid, certname, hash));
+    expect([...keys].sort()).toEqual(keys);
+    expect(new Set(keys).size).toBe(keys.length);
   });
 
   const cutoffs: Array<[string, Parameters<typeof summaryContext>[0], 'remote' | 'local', number]> = [

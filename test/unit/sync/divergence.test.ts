@@ -185,6 +185,7 @@ describe('divergence: counting', () => {
         factset('newer-here', t0 + 60_000, 'aaaa'),
         factset('tie-remote-wins', t0, 'aaaa'),
         factset('tie-local-wins', t0, 'ffff'),
+        factset('hashed-otherwise', t0, 'aaaa'),
         factset('only-here', t0, 'aaaa'),
       ],
     },
@@ -195,8 +196,11 @@ describe('divergence: counting', () => {
         factset('same', t0, 'aaaa'),
         factset('older-here', t0 + 60_000, 'bbbb'),
         factset('newer-here', t0, 'bbbb'),
-        factset('tie-remote-wins', t0, 'bbbb'),
-        factset('tie-local-wins', t0, 'bbbb'),
+        // Another producer at the same time: the hash decides.
+        factset('tie-remote-wins', t0, 'bbbb', 'puppet-b.example.net'),
+        factset('tie-local-wins', t0, 'bbbb', 'puppet-b.example.net'),
+        // The same producer and time: the same factset, as another PuppetDB version hashed it.
+        factset('hashed-otherwise', t0, 'ffff'),
         factset('missing-1', t0, 'cccc'),
         factset('missing-2', t0, 'cccc'),
         // Listed twice: counted once, as a pass pulls it once.

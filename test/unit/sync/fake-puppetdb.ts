@@ -1,5 +1,9 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach } from 'vitest';
+import { createLogger, type Logger } from '../../../src/log.ts';
 import { PuppetDbClient } from '../../../src/puppetdb/client.ts';
+import { MemorySyncState } from '../../../src/sync/sync-state.ts';
+import { ENTITIES, NODE_PURGE_EXCLUSIONS } from '../../../src/wiring.ts';
 import { fakeServer, json, type FakeServer, type Handler } from '../fake-server.ts';
 
 /** A command the fake PuppetDB was sent. */
@@ -91,4 +95,36 @@ export function factsetsServer(rows: Answer, records: Readonly<Record<string, An
     if (entity !== 'factsets' || kind === 'aggregate') return [];
     return kind === 'summary' ? rows : (records[certnameAsked(query) ?? ''] ?? []);
   });
+}
+
+/** When the factsets of factsetsRemote were produced. */
+const PRODUCED = '2026-11-21T10:00:00.000Z';
+
+/** The factset record of `certname` that factsetsRemote lists. */
+export const factset = (certname: string) => ({ ...factsetRecord(certname, PRODUCED), package_inventory: [] });
+
+/** Answers the factset record of `certname`, as a fault would. */
+export type RecordAnswer = (certname: string, request: IncomingMessage, body: string, response: ServerResponse) => void;
+
+/** A remote listing the factsets of `certnames` (its summary in that order) and answering their records with `answer`; every other query empty. */
+export function factsetsRemote(certnames: readonly string[], answer: RecordAnswer): Handler {
+  return (request, body, response) => {
+    const query = (JSON.parse(body) as { query: unknown[] }).query;
+    const { entity, kind } = queryKind(query);
+    if (entity === 'factsets' && kind === 'summary') json(200, certnames.map((certname) => factsetRow(certname, PRODUCED)))(request, body, response);
+    else if (entity === 'factsets' && kind === 'record') answer(certnameAsked(query) ?? '', request, body, response);
+    else json(200, [])(request, body, response);
+  };
+}
+
+/** A local server that holds nothing and applies every command at once. */
+export const emptyLocal: Handler = fakePuppetDb().handler;
+
+/** A reconciliation of every entity, with nothing known of earlier passes. */
+export const RECONCILE = { entities: ENTITIES, kind: 'reconcile', state: new MemorySyncState(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false } as const;
+
+/** A logger at debug level whose lines are kept, parsed. */
+export function keptLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  return { log: createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) }), lines };
 }

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 import { syncOnce } from '../../../src/sync/once.ts';
 import { fakeServer, json, type FakeServer } from '../fake-server.ts';
-import { emptyLocal, factset, factsetsRemote, keptLog } from './fake-passes.ts';
+import { emptyLocal, factset, factsetsRemote, keptLog } from './fake-puppetdb.ts';
 
 const servers: FakeServer[] = [];
 afterEach(async () => {

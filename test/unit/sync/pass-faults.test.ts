@@ -4,7 +4,7 @@ import { PuppetDbClient } from '../../../src/puppetdb/client.ts';
 import { runPass } from '../../../src/sync/pass.ts';
 import { closeMidBody, drip, fakeServer, hangMidBody, json, silent, type FakeServer, type Handler } from '../fake-server.ts';
 import { summaryContext } from '../fixtures.ts';
-import { emptyLocal, factset, factsetsRemote, keptLog, RECONCILE } from './fake-passes.ts';
+import { emptyLocal, factset, factsetsRemote, keptLog, RECONCILE } from './fake-puppetdb.ts';
 
 /**
  * Dead and hung servers end the pass within about two request deadlines and one

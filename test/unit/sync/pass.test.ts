@@ -4,8 +4,7 @@ import { ENTITIES } from '../../../src/wiring.ts';
 import { runPass } from '../../../src/sync/pass.ts';
 import { json, type Handler } from '../fake-server.ts';
 import { summaryContext } from '../fixtures.ts';
-import { emptyLocal, factset, factsetsRemote, keptLog, RECONCILE } from './fake-passes.ts';
-import { fakeClients } from './fake-puppetdb.ts';
+import { emptyLocal, factset, factsetRow, factsetsRemote, fakeClients, keptLog, RECONCILE } from './fake-puppetdb.ts';
 
 const client = fakeClients();
 
@@ -57,8 +56,8 @@ describe('runPass: summaries out of key order', () => {
       if (request.url?.startsWith('/pdb/cmd/v1?command=replace_facts')) applied.push(new URL(request.url, 'http://x').searchParams.get('certname')!);
       const query = request.url === '/pdb/query/v4' ? (JSON.parse(body) as { query: unknown[] }).query : [];
       if (query[1] === 'factsets') {
-        const rows = applied.map((c) => ({ certname: c, hash: `h-${c}`, producer_timestamp: '2026-11-21T10:00:00.000Z', producer: 'p' }));
-        json(200, rows.sort((x, y) => (x.certname < y.certname ? -1 : 1)))(request, body, response);
+        const rows = applied.map((c) => factsetRow(c, '2026-11-21T10:00:00.000Z'));
+        json(200, rows.sort((x, y) => (String(x.certname) < String(y.certname) ? -1 : 1)))(request, body, response);
       } else emptyLocal(request, body, response);
     };
     const result = await runPass({ remote: await client(slowRemote(0, ['a', 'c', 'b'])), local: await client(remembering), log, settings, ...RECONCILE });
