@@ -15,7 +15,8 @@ import { resolve as resolvePath } from 'node:path';
 import { SyncError } from '../errors.ts';
 import { oneLine, parseHocon } from './hocon.ts';
 import { readHttpTlsFiles, readTlsFiles, type FailTls } from './tls-files.ts';
-import type { Config, HttpTlsConfig, LogLevel, RemoteConfig, TlsConfig } from './types.ts';
+import { readStateConfig } from './state-database.ts';
+import type { Config, HttpTlsConfig, LogLevel, RemoteConfig, StateConfig, TlsConfig } from './types.ts';
 import { Validator, isObject, show, type Tree } from './validate.ts';
 
 /** Reads and validates the configuration file; the Config's `file` is its absolute path. */
@@ -45,7 +46,7 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
 
   const validator = new Validator(absolute, parsed.positions);
   const tree = validator.object(raw, '', []);
-  const config = toConfig(tree, absolute, await readTls(tree, validator));
+  const config = toConfig(tree, absolute, await readTls(tree, validator), await readState(tree, validator));
 
   // Compared once normalised, so "http://127.0.0.1" and "http://127.0.0.1:8080/" are one server.
   // Host names are not resolved (no network while loading): "localhost" and
@@ -82,8 +83,15 @@ async function readTls(tree: Tree, validator: Validator): Promise<TlsBlocks> {
   };
 }
 
+/** The state database's connection, its files read and checked. */
+async function readState(tree: Tree, validator: Validator): Promise<StateConfig | undefined> {
+  const state = tree['state'] as Tree | undefined;
+  if (state === undefined) return undefined;
+  return readStateConfig(state, ['state'], (path, what) => validator.fail('PDBSYNC_ERR_CONFIG_INVALID_VALUE', path, what));
+}
+
 /** From the validated tree (keys as in the file) to the Config interface. */
-function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks): Config {
+function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks, state: StateConfig | undefined): Config {
   const obj = (t: Tree, key: string): Tree => t[key] as Tree;
   const local = obj(tree, 'local');
   const sync = obj(tree, 'sync');
@@ -116,6 +124,7 @@ function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks): Config
       tls: httpTls,
     },
     tls,
+    state,
     log: { level: obj(tree, 'log')['level'] as LogLevel },
   };
 }

@@ -17,6 +17,7 @@
  *   keys, which sit among keys of plain http).
  */
 
+import { STATE_OPTIONS } from './schema-state.ts';
 import { HTTP_TLS_OPTIONS, TLS_OPTIONS } from './schema-tls.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -29,7 +30,12 @@ export type OptionType =
   | { readonly kind: 'integer'; readonly min: number; readonly max: number }
   | { readonly kind: 'path' }
   | { readonly kind: 'host' }
-  | { readonly kind: 'enum'; readonly values: readonly string[] };
+  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  | { readonly kind: 'boolean' }
+  /** A non-empty string; `pattern` (a regular expression's source) and its wording, when it must match one. */
+  | { readonly kind: 'string'; readonly pattern?: string; readonly describe?: string }
+  /** A string never echoed in a message, nor kept where a log could reach it. */
+  | { readonly kind: 'secret' };
 
 export interface OptionSpec {
   /** Dotted path as written in the file; `[]` marks the elements of an array. */
@@ -42,6 +48,8 @@ export interface OptionSpec {
   readonly doc: string;
   /** Sibling keys (names within the same object): this key is required when any of them is given. */
   readonly requiredWith?: readonly string[];
+  /** An object that is absent unless written, though none of its keys is required (`state`). */
+  readonly absentUnlessWritten?: boolean;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -208,6 +216,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: '/health answers 200 this long after start even before every remote has had a successful pass.',
   },
   ...HTTP_TLS_OPTIONS,
+  ...STATE_OPTIONS,
   {
     key: 'log',
     type: { kind: 'object' },
@@ -259,5 +268,11 @@ export function describeType(type: OptionType): string {
       return 'host name or IP address';
     case 'enum':
       return `one of ${type.values.join(', ')}`;
+    case 'boolean':
+      return 'true or false';
+    case 'string':
+      return type.describe ?? 'string';
+    case 'secret':
+      return 'string (never shown)';
   }
 }

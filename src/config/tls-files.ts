@@ -27,7 +27,7 @@ const READ_ERRORS: Readonly<Record<string, string>> = {
   ENOTDIR: 'no such file (a part of the path is not a directory)',
 };
 
-async function readText(file: string, path: Path, fail: FailTls): Promise<string> {
+export async function readText(file: string, path: Path, fail: FailTls): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
@@ -42,7 +42,7 @@ function pemBlocks(text: string, label: RegExp): string[] {
 }
 
 /** Every certificate of the file; at least one. X509Certificate alone would take DER too. */
-async function readCertificates(file: string, path: Path, fail: FailTls): Promise<{ text: string; certs: X509Certificate[] }> {
+export async function readCertificates(file: string, path: Path, fail: FailTls): Promise<{ text: string; certs: X509Certificate[] }> {
   const text = await readText(file, path, fail);
   const blocks = pemBlocks(text, /^CERTIFICATE$/);
   if (blocks.length === 0) fail(path, `${show(file)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
@@ -56,7 +56,7 @@ async function readCertificates(file: string, path: Path, fail: FailTls): Promis
   return { text, certs };
 }
 
-async function readKey(file: string, path: Path, fail: FailTls): Promise<{ text: string; key: KeyObject }> {
+export async function readKey(file: string, path: Path, fail: FailTls): Promise<{ text: string; key: KeyObject }> {
   const text = await readText(file, path, fail);
   if (pemBlocks(text, /^ENCRYPTED PRIVATE KEY$/).length > 0 || /Proc-Type: 4,ENCRYPTED/.test(text)) {
     fail(path, `${show(file)} is encrypted; give the key without a passphrase, as Puppet writes it`);

@@ -78,6 +78,33 @@ export interface HttpConfig {
   readonly tls: HttpTlsConfig | undefined;
 }
 
+export type StateSslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+
+/** TLS to PostgreSQL, its files read and checked at load. */
+export interface StateSsl {
+  readonly mode: Exclude<StateSslMode, 'disable'>;
+  /** PEM CA certificate(s); absent only under `require`. */
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/** The `state` block: the PostgreSQL database of the sync state and of the leader election. */
+export interface StateConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  /** A function, so that no log line or JSON of the configuration holds the password. */
+  readonly password: (() => string) | undefined;
+  readonly ssl: StateSsl | undefined;
+  readonly schema: string;
+  readonly leaderElection: boolean;
+  readonly historyRetentionMs: number;
+  /** host:port/database, for logs and /status. */
+  readonly describe: string;
+}
+
 export interface Config {
   /** Absolute path of the file this was read from. */
   readonly file: string;
@@ -85,5 +112,7 @@ export interface Config {
   readonly sync: SyncSettings;
   readonly tls: TlsConfig | undefined;
   readonly http: HttpConfig;
+  /** Absent: the sync state is kept in memory only. */
+  readonly state: StateConfig | undefined;
   readonly log: { readonly level: LogLevel };
 }

@@ -114,7 +114,7 @@ export class Validator {
         out[name] = this.value(given, spec, childPath);
       } else if (spec.default !== undefined) {
         out[name] = this.value(spec.default, spec, childPath);
-      } else if (spec.type.kind === 'object' && (spec.required || !hasRequiredChildren(spec))) {
+      } else if (spec.type.kind === 'object' && !spec.absentUnlessWritten && (spec.required || !hasRequiredChildren(spec))) {
         out[name] = this.object({}, spec.key, childPath);
       } else if (spec.required) {
         // Reported at the line of the object that should hold the key.
@@ -177,6 +177,18 @@ export class Validator {
         return resolvePath(dirname(this.file), value);
       case 'enum':
         if (typeof value !== 'string' || !type.values.includes(value)) return invalid(`${show(value)} is not one of ${type.values.join(', ')}`);
+        return value;
+      case 'boolean':
+        // HOCON allows a boolean to be given as a string.
+        if (value === true || value === 'true') return true;
+        if (value === false || value === 'false') return false;
+        return invalid(`${show(value)} is not true or false`);
+      case 'string':
+        if (typeof value !== 'string' || value === '') return invalid(`${show(value)} is not a non-empty string`);
+        if (type.pattern !== undefined && !new RegExp(type.pattern).test(value)) return invalid(`${show(value)} is not ${type.describe ?? `like /${type.pattern}/`}`);
+        return value;
+      case 'secret':
+        if (typeof value !== 'string' || value === '') return invalid('is not a non-empty string (its value is not shown)');
         return value;
     }
   }

@@ -168,6 +168,7 @@ function config(remotes: string[]): Config {
     sync: { ...settings, remotes: remotes.map((serverUrl) => ({ serverUrl, intervalMs: 120_000 })) },
     tls: undefined,
     http: { host: '127.0.0.1', port: 0, startupGraceMs: 0, tls: undefined },
+    state: undefined,
     log: { level: 'fatal' },
   };
 }
