@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   PDBSYNC_ERR_RECORD_MISMATCH: { message: 'a remote record is not the one its summary row names (it changed since, or the server is faulty)', retryable: false },
   PDBSYNC_ERR_RECORD_TOO_LARGE: { message: 'a remote record is larger than sync.max-record-size', retryable: false },
   PDBSYNC_ERR_RECORD_MISSING: { message: 'the remote record disappeared between summary and fetch', retryable: false },
+  PDBSYNC_ERR_STATE_DATABASE: { message: 'the state database cannot be reached or written; the sync state is kept in memory until it can', retryable: true },
+  PDBSYNC_ERR_LEADERSHIP_LOST: { message: 'this sidecar lost its connection to the state database and so may no longer lead: its passes were stopped', retryable: true },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

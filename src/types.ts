@@ -71,6 +71,8 @@ export interface PassResult {
   readonly kind: PassKind;
   readonly ok: boolean;
   readonly entities: readonly EntityResult[];
+  /** Why the pass failed, one line with its code; absent when it succeeded. */
+  readonly error?: string;
 }
 
 /** Told of every pass, entity and record as they end: the metrics. */

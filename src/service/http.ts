@@ -4,7 +4,8 @@ import type { Logger } from '../log.ts';
 import type { EntityResult } from '../types.ts';
 import type { ClientCertificateGuard } from './http-tls.ts';
 import type { SyncMetrics } from './metrics.ts';
-import type { RemoteStatus, ServiceControl } from './status.ts';
+import type { StoredPass } from '../state/store.ts';
+import type { RemoteStatus, ServiceControl, SidecarStatus } from './status.ts';
 
 /**
  * The HTTP API of `run`: GET /status, GET /health, POST /sync, GET /metrics.
@@ -22,13 +23,18 @@ export interface HttpApiOptions {
   readonly guard?: ClientCertificateGuard;
 }
 
-export interface StatusBody {
+export interface StatusBody extends SidecarStatus {
   /** ISO 8601. */
   readonly startedAt: string;
   readonly remotes: readonly RemoteStatus[];
+  /** The latest passes of every sidecar sharing the state database, newest first; empty without one. */
+  readonly recentPasses: readonly StoredPass[];
 }
 
-export type HealthBody = { readonly status: 'ok' } | { readonly status: 'failing'; readonly reasons: readonly string[] };
+/** How many passes /status lists from the pass history. */
+const RECENT_PASSES = 20;
+
+export type HealthBody = ({ readonly status: 'ok' } | { readonly status: 'failing'; readonly reasons: readonly string[] }) & SidecarStatus;
 
 export interface ErrorBody {
   readonly error: string;
@@ -48,6 +54,9 @@ export interface ErrorBody {
  */
 export function healthReasons(service: ServiceControl, startupGraceMs: number, now: number): string[] {
   const reasons: string[] = [];
+  const sidecar = service.sidecar();
+  // A standby is healthy while it could take the lead; the leader's passes are its own.
+  if (sidecar.role === 'standby') return sidecar.stateDatabase?.available === false ? ['standby: the state database cannot be reached, so this sidecar cannot lead'] : [];
   for (const remote of service.status()) {
     const pass = remote.lastPass;
     if (pass === null) {
@@ -99,14 +108,16 @@ export function buildHttpApi(service: ServiceControl, metrics: SyncMetrics, opti
 
   app.get('/status', async (): Promise<StatusBody> => ({
     startedAt: new Date(service.startedAt).toISOString(),
+    ...service.sidecar(),
     remotes: service.status(),
+    recentPasses: await service.recentPasses(RECENT_PASSES),
   }));
 
   app.get('/health', async (_request, reply): Promise<HealthBody> => {
     const reasons = healthReasons(service, options.startupGraceMs, now());
-    if (reasons.length === 0) return { status: 'ok' };
+    if (reasons.length === 0) return { status: 'ok', ...service.sidecar() };
     void reply.code(503);
-    return { status: 'failing', reasons };
+    return { status: 'failing', reasons, ...service.sidecar() };
   });
 
   app.post<{ Querystring: { remote?: string | string[] } }>('/sync', async (request, reply): Promise<{ triggered: readonly string[] } | ErrorBody> => {

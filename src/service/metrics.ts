@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerSidecarGauges } from './metrics-sidecar.ts';
+import type { SidecarStatus } from './status.ts';
 import type { EntityName, EntityResult, PassObserver, PassResult } from '../types.ts';
 
 /**
@@ -282,5 +284,10 @@ export class SyncMetrics implements PassObserver {
       this.failedRequests.inc({ remote }, 0);
     }
     return h;
+  }
+
+  /** The sidecar's role and state database, read at each scrape. */
+  watchSidecar(sidecar: () => SidecarStatus): void {
+    registerSidecarGauges(this.registry, PREFIX, sidecar);
   }
 }

@@ -1,6 +1,8 @@
+import { hostname } from 'node:os';
 import { loadConfig } from '../config/load.ts';
 import type { Config, HttpConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
+import { PgSyncState } from '../state/store.ts';
 import { STOP_GRACE_MS } from '../wiring.ts';
 import { buildHttpApi } from './http.ts';
 import { ClientCertificateGuard } from './http-tls.ts';
@@ -23,14 +25,16 @@ function httpRestartOnly(running: HttpConfig, next: HttpConfig): string[] {
  */
 export async function runService(config: Config, log: Logger): Promise<void> {
   const metrics = new SyncMetrics({ remotes: config.sync.remotes.map((remote) => remote.serverUrl) });
-  const service = new SyncService(config, log, metrics);
+  const stored = config.state && new PgSyncState(config.state, log, `${hostname()}:${process.pid}`);
+  const service = new SyncService(config, log, metrics, stored);
+  metrics.watchSidecar(() => service.sidecar());
   const guard = config.http.port !== 0 && config.http.tls ? new ClientCertificateGuard(config.http.tls) : undefined;
   const api = config.http.port === 0 ? undefined : buildHttpApi(service, metrics, { startupGraceMs: config.http.startupGraceMs, ...(guard && { guard }) });
   if (api) {
     const address = await api.listen({ host: config.http.host, port: config.http.port });
     log.info({ address, tls: guard !== undefined }, 'HTTP API listening');
   }
-  service.start();
+  await service.start();
 
   const reload = () => {
     loadConfig(config.file).then(

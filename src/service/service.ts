@@ -1,12 +1,15 @@
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
+import { Leadership } from '../state/leadership.ts';
+import type { PgSyncState, StoredPass } from '../state/store.ts';
 import { runPass } from '../sync/pass.ts';
 import { lastReconciliation, MemorySyncState, type SyncStateStore } from '../sync/sync-state.ts';
 import type { EntityName, PassKind, PassObserver, PassResult } from '../types.ts';
 import { clientFor, ENTITIES, ENTITY_NAMES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS, PassHistory } from '../wiring.ts';
 import { RemoteScheduler } from './scheduler.ts';
-import type { RemoteStatus, ServiceControl } from './status.ts';
+import type { SyncError } from '../errors.ts';
+import type { RemoteStatus, ServiceControl, SidecarStatus } from './status.ts';
 
 export interface ServiceObserver extends PassObserver {
   requestFailed(server: string): void;
@@ -15,7 +18,8 @@ export interface ServiceObserver extends PassObserver {
 }
 
 interface Remote {
-  readonly scheduler: RemoteScheduler;
+  /** Started while this sidecar syncs; replaced by a new one, not started, when it stands by. */
+  scheduler: RemoteScheduler;
   readonly client: PuppetDbClient;
   intervalMs: number;
 }
@@ -24,6 +28,10 @@ interface Remote {
  * `run`: every remote on its own schedule, against one local server, until stopped.
  * The configuration can be replaced while it runs (SIGHUP): remotes added start,
  * removed ones finish their pass and stop, settings apply from the next pass.
+ *
+ * With a state database (`stored`), the state is read from it at start and written
+ * after each pass; with leader election, the passes run only while this sidecar
+ * leads, from the state as the database has it when it takes the lead.
  */
 export class SyncService implements ServiceControl {
   readonly startedAt = Date.now();
@@ -31,37 +39,83 @@ export class SyncService implements ServiceControl {
   private readonly log: Logger;
   private readonly observer: ServiceObserver | undefined;
   private readonly history = new PassHistory();
-  private readonly state: SyncStateStore = new MemorySyncState();
+  private readonly state: SyncStateStore;
+  private readonly stored: PgSyncState | undefined;
+  private readonly leadership: Leadership | undefined;
   private readonly remotes = new Map<string, Remote>();
   private readonly stopping = new AbortController();
+  /** Aborted when this sidecar stops leading: its passes stop at once. */
+  private term = new AbortController();
+  private syncing = false;
   private readonly local: PuppetDbClient;
 
-  constructor(config: Config, log: Logger, observer?: ServiceObserver) {
+  constructor(config: Config, log: Logger, observer?: ServiceObserver, stored?: PgSyncState) {
     this.config = config;
     this.log = log;
     this.observer = observer;
+    this.stored = stored;
+    this.state = stored ?? new MemorySyncState();
+    this.leadership =
+      stored && config.state?.leaderElection ? new Leadership(config.state, log, { elected: () => this.lead(), deposed: (reason) => this.standBy(reason) }) : undefined;
     this.local = clientFor(config.local.serverUrl, config, log, {
       retry: LOCAL_RETRY_POLICY,
       onRequestFailed: () => observer?.requestFailed(config.local.serverUrl),
     });
   }
 
-  start(): void {
+  /** Starts syncing, or, with leader election, standing by for the lead. */
+  async start(): Promise<void> {
     for (const remote of this.config.sync.remotes) this.addRemote(remote.serverUrl, remote.intervalMs);
+    if (this.leadership) this.leadership.start();
+    else await this.lead();
   }
 
   status(): readonly RemoteStatus[] {
     return [...this.remotes.entries()].map(([url, remote]) => {
       const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
       const watermarks = Object.fromEntries([...this.watermarks(url)].map(([entity, ms]) => [entity, iso(ms)]));
-      return { ...remote.scheduler.status(), lastReconcile: iso(lastReconciliation(this.state, url, ENTITY_NAMES)), watermarks };
+      const schedule = remote.scheduler.status();
+      return { ...schedule, state: this.syncing ? schedule.state : 'standby', lastReconcile: iso(lastReconciliation(this.state, url, ENTITY_NAMES)), watermarks };
     });
   }
 
+  /** A standby writes nothing: for it, the database is available while the election's session reaches it. */
+  sidecar(): SidecarStatus {
+    const election = this.leadership?.status();
+    const stored = this.stored?.status();
+    const reachable = election?.databaseReachable ?? false;
+    const standby = stored && election?.role === 'standby' ? { database: stored.database, available: reachable, error: reachable ? null : 'the leader election cannot reach it' } : undefined;
+    return { role: election?.role ?? 'single', leaderPresent: election?.leaderPresent ?? null, stateDatabase: standby ?? stored ?? null };
+  }
+
+  recentPasses(limit: number): Promise<readonly StoredPass[]> {
+    return this.stored?.recentPasses(limit) ?? Promise.resolve([]);
+  }
+
+  /** A standby triggers nothing: the leader syncs. */
   trigger(remote?: string): readonly string[] | undefined {
     const targets = remote === undefined ? [...this.remotes.keys()] : this.remotes.has(remote) ? [remote] : undefined;
+    if (!this.syncing) return targets && [];
     for (const url of targets ?? []) void this.remotes.get(url)!.scheduler.trigger();
     return targets;
+  }
+
+  /** Takes up the passes, from the state as the database has it (another sidecar may have led). */
+  private async lead(): Promise<void> {
+    await this.stored?.load([...this.remotes.keys()]);
+    this.term = new AbortController();
+    this.syncing = true;
+    for (const remote of this.remotes.values()) remote.scheduler.start();
+  }
+
+  /** Lost the lead: the passes stop at once, no record starts, and the schedules wait for the next lead. */
+  private standBy(reason: SyncError): void {
+    this.syncing = false;
+    this.term.abort(reason);
+    for (const [url, remote] of this.remotes) {
+      void remote.scheduler.stop();
+      remote.scheduler = this.scheduler(url, remote.client, () => remote.intervalMs);
+    }
   }
 
   /**
@@ -69,11 +123,10 @@ export class SyncService implements ServiceControl {
    * `http`). TLS files that changed (a new CRL) apply to every request from now on.
    */
   reload(next: Config): void {
-    if (JSON.stringify(next.local) !== JSON.stringify(this.config.local)) {
-      this.log.warn({ keys: ['local'] }, 'configuration reload: these settings change only on restart');
-    }
+    const restartOnly = (['local', 'state'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(this.config[key]));
+    if (restartOnly.length > 0) this.log.warn({ keys: restartOnly }, 'configuration reload: these settings change only on restart');
     const tlsChanged = JSON.stringify(next.tls) !== JSON.stringify(this.config.tls);
-    this.config = { ...next, local: this.config.local };
+    this.config = { ...next, local: this.config.local, state: this.config.state };
     if (tlsChanged) {
       for (const client of this.clients()) client.useTls(next.tls);
       this.log.info({ crl: next.tls?.crlFile ?? null }, 'configuration reload: new TLS files in use');
@@ -93,6 +146,7 @@ export class SyncService implements ServiceControl {
   /** Stops scheduling, lets records in flight finish for at most `graceMs`, then gives up their requests and closes connections. */
   async stop(graceMs: number): Promise<void> {
     this.stopping.abort();
+    this.syncing = false;
     const stopped = Promise.all([...this.remotes.values()].map((remote) => remote.scheduler.stop()));
     const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
     const clients = this.clients();
@@ -101,26 +155,30 @@ export class SyncService implements ServiceControl {
       for (const client of clients) client.giveUp();
     }
     await Promise.allSettled(clients.map((client) => client.close()));
+    await this.leadership?.stop();
+    await this.stored?.flush();
+    await this.stored?.close();
   }
 
   private clients(): PuppetDbClient[] {
     return [this.local, ...[...this.remotes.values()].map((remote) => remote.client)];
   }
 
+  /** A remote, its schedule started if this sidecar syncs. */
   private addRemote(url: string, intervalMs: number): void {
     const client = clientFor(url, this.config, this.log, { onRequestFailed: () => this.observer?.requestFailed(url) });
-    const remote: Remote = {
-      client,
-      intervalMs,
-      scheduler: new RemoteScheduler({
-        remote: url,
-        settings: () => ({ intervalMs: remote.intervalMs, jitterPercent: this.config.sync.jitterPercent, backoffMaxMs: this.config.sync.backoffMaxMs }),
-        runPass: () => this.pass(url, client),
-        onPassError: (error) => this.log.error({ remote: url, err: error }, 'pass failed unexpectedly'),
-      }),
-    };
+    const remote: Remote = { client, intervalMs, scheduler: this.scheduler(url, client, () => remote.intervalMs) };
     this.remotes.set(url, remote);
-    remote.scheduler.start();
+    if (this.syncing) remote.scheduler.start();
+  }
+
+  private scheduler(url: string, client: PuppetDbClient, intervalMs: () => number): RemoteScheduler {
+    return new RemoteScheduler({
+      remote: url,
+      settings: () => ({ intervalMs: intervalMs(), jitterPercent: this.config.sync.jitterPercent, backoffMaxMs: this.config.sync.backoffMaxMs }),
+      runPass: () => this.pass(url, client),
+      onPassError: (error) => this.log.error({ remote: url, err: error }, 'pass failed unexpectedly'),
+    });
   }
 
   private async removeRemote(url: string, remote: Remote): Promise<void> {
@@ -146,6 +204,7 @@ export class SyncService implements ServiceControl {
   }
 
   private async pass(url: string, remote: PuppetDbClient): Promise<PassResult> {
+    const start = new Date().toISOString();
     const result = await runPass({
       remote,
       local: this.local,
@@ -155,13 +214,16 @@ export class SyncService implements ServiceControl {
       kind: this.nextKind(url),
       state: this.state,
       exclusions: NODE_PURGE_EXCLUSIONS,
-      firstPass: this.history.isFirst(url),
+      // A reconciliation stored by an earlier process, or another sidecar, counts.
+      firstPass: this.history.isFirst(url) && lastReconciliation(this.state, url, ENTITY_NAMES) === undefined,
       spread: true,
-      signal: this.stopping.signal,
+      signal: AbortSignal.any([this.stopping.signal, this.term.signal]),
       ...(this.observer && { observer: this.observer }),
     });
     this.history.record(result);
     this.observer?.syncState(url, this.watermarks(url), lastReconciliation(this.state, url, ENTITY_NAMES) ?? null);
+    await this.stored?.flush();
+    await this.stored?.recordPass({ remote: url, kind: result.kind, start, end: new Date().toISOString(), ok: result.ok, entities: result.entities, error: result.error ?? null });
     return result;
   }
 }

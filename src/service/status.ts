@@ -1,8 +1,20 @@
+import type { StoredPass } from '../state/store.ts';
 import type { EntityName, EntityResult, PassKind } from '../types.ts';
 
 /** What `run` knows of each remote, for GET /status, /health and the metrics. */
 
-export type RemoteState = 'running' | 'waiting' | 'stopped';
+export type RemoteState = 'running' | 'waiting' | 'stopped' | 'standby';
+
+/** `single`: no leader election (no state database, or state.leader-election false): this sidecar syncs. */
+export type SidecarRole = 'leader' | 'standby' | 'single';
+
+export interface SidecarStatus {
+  readonly role: SidecarRole;
+  /** Whether some sidecar leads, as the state database last showed; null without an election or when it could not be asked. */
+  readonly leaderPresent: boolean | null;
+  /** null: the sync state is kept in memory only (no `state` block). */
+  readonly stateDatabase: { readonly database: string; readonly available: boolean; readonly error: string | null } | null;
+}
 
 export interface PassSummary {
   /** ISO 8601. */
@@ -53,4 +65,7 @@ export interface ServiceControl {
    * when `remote` is not a configured remote.
    */
   trigger(remote?: string): readonly string[] | undefined;
+  sidecar(): SidecarStatus;
+  /** The latest passes of every sidecar sharing the state database, newest first; empty without one. */
+  recentPasses(limit: number): Promise<readonly StoredPass[]>;
 }

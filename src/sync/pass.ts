@@ -62,17 +62,27 @@ async function runEntities(context: PassContext): Promise<PassResult> {
     }
   } catch (error) {
     // One line for a server that stopped answering, whichever request found it.
-    phase.error(serverDown(breakers) ?? error);
-    return { remote, kind, ok: false, entities: results };
+    const why = serverDown(breakers) ?? error;
+    phase.error(why);
+    return { remote, kind, ok: false, entities: results, error: errorLine(why) };
   }
   const ok = results.length === context.entities.length && results.every((result) => result.ok);
   const rows = { remoteRows: sum(results, 'remoteRows'), localRows: sum(results, 'localRows') };
-  const down = serverDown(breakers);
-  if (ok) phase.finished(rows);
-  else if (down) phase.error(down, rows);
-  else if (context.signal?.aborted) phase.error(new SyncError('PDBSYNC_ERR_STOPPED', 'the pass was stopped'), rows);
-  else phase.error(new SyncError('PDBSYNC_ERR_RECORDS_FAILED', `entities not in step: ${results.filter((r) => !r.ok).map((r) => r.entity).join(', ')}`), rows);
-  return { remote, kind, ok, entities: results };
+  if (ok) {
+    phase.finished(rows);
+    return { remote, kind, ok, entities: results };
+  }
+  const why =
+    serverDown(breakers) ??
+    (context.signal?.aborted
+      ? (context.signal.reason instanceof SyncError ? context.signal.reason : new SyncError('PDBSYNC_ERR_STOPPED', 'the pass was stopped'))
+      : new SyncError('PDBSYNC_ERR_RECORDS_FAILED', `entities not in step: ${results.filter((r) => !r.ok).map((r) => r.entity).join(', ')}`));
+  phase.error(why, rows);
+  return { remote, kind, ok, entities: results, error: errorLine(why) };
+}
+
+function errorLine(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The remote's and the local server's circuit breakers in this pass: aborted once the server is down. */

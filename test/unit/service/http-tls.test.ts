@@ -25,6 +25,8 @@ const service: ServiceControl = {
     triggers.push(remote);
     return [];
   },
+  sidecar: () => ({ role: 'single', leaderPresent: null, stateDatabase: null }),
+  recentPasses: async () => [],
 };
 
 /** The HTTP API's TLS settings as `run` gets them, with this allowlist and CRL. */

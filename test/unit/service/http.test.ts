@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { createLogger } from '../../../src/log.ts';
 import { buildHttpApi } from '../../../src/service/http.ts';
 import { SyncMetrics } from '../../../src/service/metrics.ts';
-import type { PassSummary, RemoteStatus, ServiceControl } from '../../../src/service/status.ts';
+import type { PassSummary, RemoteStatus, ServiceControl, SidecarStatus } from '../../../src/service/status.ts';
 
 const A = 'https://pdb2.example.net:8081';
 const B = 'http://pdb3.example.net:8080';
@@ -49,8 +49,11 @@ function remote(url: string, lastPass: PassSummary | null, overrides: Partial<Re
   };
 }
 
+/** A sidecar that syncs alone, its state in memory. */
+const SINGLE: SidecarStatus = { role: 'single', leaderPresent: null, stateDatabase: null };
+
 /** A plain-object service: its remotes' status, and the triggers it was asked for. */
-function fakeService(remotes: RemoteStatus[]) {
+function fakeService(remotes: RemoteStatus[], sidecar: SidecarStatus = SINGLE) {
   const triggers: (string | undefined)[] = [];
   const service: ServiceControl = {
     startedAt: STARTED,
@@ -60,6 +63,8 @@ function fakeService(remotes: RemoteStatus[]) {
       if (url === undefined) return remotes.map((r) => r.remote);
       return remotes.some((r) => r.remote === url) ? [url] : undefined;
     },
+    sidecar: () => sidecar,
+    recentPasses: async () => [],
   };
   return { service, triggers };
 }
@@ -70,8 +75,8 @@ afterEach(async () => {
   app = undefined;
 });
 
-function api(remotes: RemoteStatus[], nowMs = STARTED + 60_000, metrics = new SyncMetrics({ processMetrics: false })) {
-  const { service, triggers } = fakeService(remotes);
+function api(remotes: RemoteStatus[], nowMs = STARTED + 60_000, metrics = new SyncMetrics({ processMetrics: false }), sidecar = SINGLE) {
+  const { service, triggers } = fakeService(remotes, sidecar);
   app = buildHttpApi(service, metrics, { startupGraceMs: GRACE_MS, now: () => nowMs });
   return { app, triggers };
 }
@@ -85,6 +90,8 @@ describe('GET /status', () => {
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.json()).toEqual({
       startedAt: '2026-11-22T10:00:00.000Z',
+      ...SINGLE,
+      recentPasses: [],
       remotes: [
         {
           remote: A,
@@ -116,11 +123,28 @@ describe('GET /status', () => {
 });
 
 describe('GET /health', () => {
+  const database = 'db.example.net:5432/puppetdb';
+  const standby = (available: boolean): SidecarStatus => ({ role: 'standby', leaderPresent: available ? true : null, stateDatabase: { database, available, error: available ? null : 'the leader election cannot reach it' } });
+
+  it('is ok for a standby that reaches the state database, whatever its remotes', async () => {
+    const { app } = api([remote(A, null, { state: 'standby' })], STARTED + 3_600_000, undefined, standby(true));
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ status: 'ok', role: 'standby', leaderPresent: true });
+  });
+
+  it('fails for a standby that cannot reach the state database: it could not lead', async () => {
+    const { app } = api([remote(A, null, { state: 'standby' })], STARTED, undefined, standby(false));
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ status: 'failing', reasons: ['standby: the state database cannot be reached, so this sidecar cannot lead'], role: 'standby' });
+  });
+
   it('is ok when every remote last passed', async () => {
     const { app } = api([remote(A, okPass), remote(B, okPass)], STARTED + 3_600_000);
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ status: 'ok' });
+    expect(response.json()).toEqual({ status: 'ok', ...SINGLE });
   });
 
   it('fails when a remote last failed, naming the remote, the time and the entities that failed', async () => {
@@ -128,6 +152,7 @@ describe('GET /health', () => {
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({
+      ...SINGLE,
       status: 'failing',
       reasons: [`${B}: last pass failed at 2026-11-22T10:02:09.000Z (entities: catalogs failed 2, fact-expiration skipped 1, reports did not finish)`],
     });
@@ -137,14 +162,14 @@ describe('GET /health', () => {
     const { app } = api([remote(A, { ...failedPass, entities: [] })]);
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(503);
-    expect(response.json()).toEqual({ status: 'failing', reasons: [`${A}: last pass failed at 2026-11-22T10:02:09.000Z (before any entity)`] });
+    expect(response.json()).toEqual({ ...SINGLE, status: 'failing', reasons: [`${A}: last pass failed at 2026-11-22T10:02:09.000Z (before any entity)`] });
   });
 
   it('is ok within the start-up grace for a remote with no finished pass yet', async () => {
     const { app } = api([remote(A, okPass), remote(B, null, { state: 'running', nextRun: null })], STARTED + GRACE_MS - 1);
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ status: 'ok' });
+    expect(response.json()).toEqual({ status: 'ok', ...SINGLE });
   });
 
   it('fails within the start-up grace when a pass has failed already', async () => {
@@ -158,7 +183,7 @@ describe('GET /health', () => {
     const { app } = api([remote(A, okPass), remote(B, null, { state: 'running', nextRun: null })], STARTED + GRACE_MS);
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(503);
-    expect(response.json()).toEqual({ status: 'failing', reasons: [`${B}: no successful pass within the start-up grace`] });
+    expect(response.json()).toEqual({ ...SINGLE, status: 'failing', reasons: [`${B}: no successful pass within the start-up grace`] });
   });
 
   it('lists every remote that fails', async () => {

@@ -1,0 +1,38 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { SidecarStatus } from './status.ts';
+
+/**
+ * The gauges of the sidecar's role and state database, read from `sidecar` at each
+ * scrape: a standby with no leader anywhere, or a state database gone, can be alerted on.
+ */
+export function registerSidecarGauges(registry: Registry, prefix: string, sidecar: () => SidecarStatus): void {
+  const registers = [registry];
+  new Gauge({
+    name: `${prefix}leader`,
+    help: 'Whether this sidecar syncs (1: it leads, or runs without leader election) or stands by (0).',
+    registers,
+    collect: function (this: Gauge) {
+      this.set(sidecar().role === 'standby' ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: `${prefix}leader_present`,
+    help: 'Whether some sidecar of the state database leads (1) or none does (0), as the database last showed; absent without leader election or while the database cannot be asked.',
+    registers,
+    collect: function (this: Gauge) {
+      this.reset();
+      const present = sidecar().leaderPresent;
+      if (present !== null) this.set(present ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${prefix}state_database_up`,
+    help: 'Whether the state database is in use (1), or cannot be reached or written (0: a single sidecar keeps its state in memory, a sidecar with leader election cannot lead); absent without a state block.',
+    registers,
+    collect: function (this: Gauge) {
+      this.reset();
+      const database = sidecar().stateDatabase;
+      if (database !== null) this.set(database.available ? 1 : 0);
+    },
+  });
+}
