@@ -2,14 +2,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { httpsSettings, makeClusterPki } from './cluster-tls.ts';
+import { asUser, freePort, isRoot, ownedDir, pgBinDir, run } from './os.ts';
 import { waitRunning } from './cluster-wait.ts';
 import type { TestPki } from './test-pki.ts';
 
 export { waitForQueueDrained } from './cluster-wait.ts';
+export { freePort };
 
 /** `pid`: the PuppetDB java process, for benchmarks that read its CPU time in /proc. */
 export interface ClusterServer {
@@ -35,18 +36,9 @@ export interface StartOptions {
 }
 
 const PDB_JAR = '/usr/share/puppetdb/puppetdb.jar';
-const isRoot = process.getuid?.() === 0;
 
 interface Live { pdbs: ChildProcess[]; pgData: string; baseDir: string; stopping?: Promise<void> }
 const live = new Set<Live>();
-
-function pgBinDir(): string | undefined {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb')));
-  versions.sort((a, b) => Number(b) - Number(a));
-  return versions[0] === undefined ? undefined : join(root, versions[0], 'bin');
-}
 
 async function ensureInstalled(log: (l: string) => void): Promise<string> {
   let bin = pgBinDir();
@@ -60,47 +52,6 @@ async function ensureInstalled(log: (l: string) => void): Promise<string> {
   bin = pgBinDir();
   if (!bin || !existsSync(PDB_JAR)) throw new Error('apt-get install did not provide postgresql and puppetdb');
   return bin;
-}
-
-// PostgreSQL refuses to run as root, and the Debian packages expect their own users.
-function asUser(user: string, cmd: string, args: string[]): [string, string[]] {
-  if (!isRoot) return [cmd, args];
-  return ['setpriv', [`--reuid=${user}`, `--regid=${user}`, '--init-groups', '--', cmd, ...args]];
-}
-
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolvePromise(out);
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out.slice(-4000)}`));
-    });
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePromise(port));
-    });
-  });
-}
-
-async function ownedDir(path: string, user: string): Promise<void> {
-  await mkdir(path, { recursive: true });
-  if (isRoot) {
-    const entry = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === user);
-    if (!entry) throw new Error(`no system user ${user}`);
-    chownSync(path, Number(entry[2]), Number(entry[3]));
-  }
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {

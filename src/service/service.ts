@@ -47,6 +47,8 @@ export class SyncService implements ServiceControl {
   /** Aborted when this sidecar stops leading: its passes stop at once. */
   private term = new AbortController();
   private syncing = false;
+  /** Resolves once the passes of the last lead have ended. */
+  private standingBy: Promise<void> = Promise.resolve();
   private readonly local: PuppetDbClient;
 
   constructor(config: Config, log: Logger, observer?: ServiceObserver, stored?: PgSyncState) {
@@ -102,6 +104,8 @@ export class SyncService implements ServiceControl {
 
   /** Takes up the passes, from the state as the database has it (another sidecar may have led). */
   private async lead(): Promise<void> {
+    // Passes of an earlier lead end first: a sidecar never runs two passes against a remote at once.
+    await this.standingBy;
     await this.stored?.load([...this.remotes.keys()]);
     this.term = new AbortController();
     this.syncing = true;
@@ -112,10 +116,12 @@ export class SyncService implements ServiceControl {
   private standBy(reason: SyncError): void {
     this.syncing = false;
     this.term.abort(reason);
+    const stopped: Promise<void>[] = [];
     for (const [url, remote] of this.remotes) {
-      void remote.scheduler.stop();
+      stopped.push(remote.scheduler.stop());
       remote.scheduler = this.scheduler(url, remote.client, () => remote.intervalMs);
     }
+    this.standingBy = Promise.all(stopped).then(() => undefined);
   }
 
   /**
