@@ -19,8 +19,8 @@ export interface StandalonePostgres {
   start(): Promise<void>;
   /** Stops it and removes its files. */
   remove(): Promise<void>;
-  /** Runs SQL in `database` as the superuser; its rows, tab-separated. */
-  sql(statement: string): Promise<string>;
+  /** Runs SQL as the superuser in `database` (or in `inDatabase`); its rows, tab-separated. */
+  sql(statement: string, inDatabase?: string): Promise<string>;
 }
 
 export async function startPostgres(): Promise<StandalonePostgres> {
@@ -48,7 +48,7 @@ export async function startPostgres(): Promise<StandalonePostgres> {
     password,
     stop,
     start,
-    sql: async (statement) => (await psql(database, statement)).trim(),
+    sql: async (statement, inDatabase = database) => (await psql(inDatabase, statement)).trim(),
     remove: async () => {
       await stop().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });

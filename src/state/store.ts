@@ -45,6 +45,9 @@ interface EntityStateRow {
   reconciled_at: Date;
 }
 
+/** How long an unavailable state database is left alone before the next try. */
+const RETRY_AFTER_MS = 5_000;
+
 export class PgSyncState implements SyncStateStore {
   private readonly memory = new MemorySyncState();
   /** What changed since the last write, by `${remote} ${entity}`; `change` tells a later change from the one written. */
@@ -57,6 +60,8 @@ export class PgSyncState implements SyncStateStore {
   private migrated = false;
   private available = false;
   private lastError: string | null = 'not connected yet';
+  /** While unavailable, not tried again before this (ms since the epoch): a database that hangs must not slow every pass. */
+  private retryAt = 0;
 
   constructor(config: StateConfig, log: Logger, sidecar: string) {
     this.config = config;
@@ -159,6 +164,7 @@ export class PgSyncState implements SyncStateStore {
    * when it is back, never per statement.
    */
   private async attempt<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T | undefined> {
+    if (!this.available && Date.now() < this.retryAt) return undefined;
     let client: pg.PoolClient | undefined;
     try {
       client = await this.pool.connect();
@@ -176,6 +182,7 @@ export class PgSyncState implements SyncStateStore {
       if (this.available || this.lastError === 'not connected yet') this.log.warn({ err: failure }, 'state database unavailable: the sync state is kept in memory');
       this.available = false;
       this.lastError = failure.message;
+      this.retryAt = Date.now() + RETRY_AFTER_MS;
       return undefined;
     } finally {
       client?.release();
