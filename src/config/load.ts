@@ -16,7 +16,7 @@ import { SyncError } from '../errors.ts';
 import { oneLine, parseHocon } from './hocon.ts';
 import { readHttpTlsFiles, readTlsFiles, type FailTls } from './tls-files.ts';
 import { readStateConfig } from './state-database.ts';
-import type { Config, HttpTlsConfig, LogLevel, RemoteConfig, StateConfig, TlsConfig } from './types.ts';
+import type { Config, HttpTlsConfig, LogFormat, LogLevel, RemoteConfig, StateConfig, TlsConfig } from './types.ts';
 import { Validator, isObject, show, type Tree } from './validate.ts';
 
 /** Reads and validates the configuration file; the Config's `file` is its absolute path. */
@@ -125,7 +125,7 @@ function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks, state: 
     },
     tls,
     state,
-    log: { level: obj(tree, 'log')['level'] as LogLevel },
+    log: { level: obj(tree, 'log')['level'] as LogLevel, format: obj(tree, 'log')['format'] as LogFormat },
   };
 }
 

@@ -21,6 +21,7 @@ import { STATE_OPTIONS } from './schema-state.ts';
 import { HTTP_TLS_OPTIONS, TLS_OPTIONS } from './schema-tls.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export const LOG_FORMATS = ['pe', 'ecs'] as const;
 
 export type OptionType =
   | { readonly kind: 'object' }
@@ -229,6 +230,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     required: false,
     default: 'info',
     doc: 'Least severe level written (JSON lines on stdout).',
+  },
+  {
+    key: 'log.format',
+    type: { kind: 'enum', values: LOG_FORMATS },
+    required: false,
+    default: 'pe',
+    doc: 'pe: the fields of Puppet Enterprise\'s sync log schema; ecs: Elastic Common Schema, for Filebeat and Elasticsearch without a mapping of their own.',
   },
 ];
 

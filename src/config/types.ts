@@ -2,6 +2,9 @@
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
+/** `pe`: Puppet Enterprise's sync log schema; `ecs`: Elastic Common Schema (docs/operations.md#logs). */
+export type LogFormat = 'pe' | 'ecs';
+
 export interface ServerConfig {
   /** Normalised: scheme, lower-case host, explicit port (8080 http, 8081 https by default), no trailing slash. */
   readonly serverUrl: string;
@@ -114,5 +117,5 @@ export interface Config {
   readonly http: HttpConfig;
   /** Absent: the sync state is kept in memory only. */
   readonly state: StateConfig | undefined;
-  readonly log: { readonly level: LogLevel };
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }

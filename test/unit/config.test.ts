@@ -51,7 +51,7 @@ describe('parseConfig: valid configurations', () => {
       http: { host: '127.0.0.1', port: 8095, startupGraceMs: 5 * 60_000, tls: undefined },
       tls: undefined,
       state: undefined,
-      log: { level: 'info' },
+      log: { level: 'info', format: 'pe' },
     } satisfies Config);
   });
 
