@@ -253,9 +253,9 @@ sync: {
     },
     {
       name: 'unknown key given as a dotted path',
-      text: `${MINIMAL}log.format = json\n`,
+      text: `${MINIMAL}log.colour = json\n`,
       code: 'PDBSYNC_ERR_CONFIG_UNKNOWN_KEY',
-      key: 'log.format',
+      key: 'log.colour',
       at: '5',
     },
     {
