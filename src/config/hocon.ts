@@ -63,6 +63,54 @@ const ValueNode = nodeClass('ValueNode');
 
 export type Path = readonly (string | number)[];
 
+/** Where each key and value of a configuration was written: its file and line. */
+export interface SourceMap {
+  /** Line of the key itself (for unknown keys). */
+  keyLine(path: Path): number;
+  /** Line of the value, else of its key, else of the nearest ancestor written, else 1. */
+  line(path: Path): number;
+  /** The file `path` (or its nearest ancestor written) comes from. */
+  file(path: Path): string;
+  /** Whether `path` itself was written. */
+  has(path: Path): boolean;
+}
+
+/**
+ * Several files merged into one configuration, the first over the rest: a path comes
+ * from the first layer that wrote it or its nearest ancestor.
+ */
+export class LayeredSources implements SourceMap {
+  private readonly layers: readonly SourceMap[];
+
+  constructor(layers: readonly SourceMap[]) {
+    this.layers = layers;
+  }
+
+  keyLine(path: Path): number {
+    return this.layerOf(path).keyLine(path);
+  }
+
+  line(path: Path): number {
+    return this.layerOf(path).line(path);
+  }
+
+  file(path: Path): string {
+    return this.layerOf(path).file(path);
+  }
+
+  has(path: Path): boolean {
+    return this.layers.some((layer) => layer.has(path));
+  }
+
+  private layerOf(path: Path): SourceMap {
+    for (let p = path; p.length > 0; p = p.slice(0, -1)) {
+      const layer = this.layers.find((l) => l.has(p));
+      if (layer) return layer;
+    }
+    return this.layers[0]!;
+  }
+}
+
 /**
  * Line of every key and value, by path. The parser gives no positions in its result,
  * but its node tree (kept on the Context after resolution) holds the tokens, so the
@@ -71,14 +119,33 @@ export type Path = readonly (string | number)[];
  * all found exactly as the parser understood them. When a key is defined more than once
  * the last definition is recorded, as it is the one whose value counts.
  */
-export class Positions {
+export class Positions implements SourceMap {
   private readonly keys = new Map<string, number>();
   private readonly values = new Map<string, number>();
+  private readonly source: string;
 
-  static of(root: HoconNode | null): Positions {
-    const positions = new Positions();
+  constructor(file: string) {
+    this.source = file;
+  }
+
+  static of(root: HoconNode | null, file: string): Positions {
+    const positions = new Positions(file);
     if (root instanceof ObjectNode) positions.object(root, []);
     return positions;
+  }
+
+  /** Records a key written at `line` (other formats than HOCON: PuppetDB's ini files). */
+  record(path: Path, line: number): void {
+    this.keys.set(JSON.stringify(path), line);
+  }
+
+  file(): string {
+    return this.source;
+  }
+
+  has(path: Path): boolean {
+    const id = JSON.stringify(path);
+    return this.keys.has(id) || this.values.has(id);
   }
 
   /** Line of the key itself (for unknown keys). */
@@ -207,5 +274,5 @@ export async function parseHocon(text: string, file: string): Promise<{ value: u
   } catch (error) {
     throw parseError(error, file);
   }
-  return { value, positions: Positions.of(context.node) };
+  return { value, positions: Positions.of(context.node, file) };
 }

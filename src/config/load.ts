@@ -10,10 +10,12 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 
 import { SyncError } from '../errors.ts';
-import { oneLine, parseHocon } from './hocon.ts';
+import { LayeredSources, oneLine, parseHocon, type SourceMap } from './hocon.ts';
+import { iniConfig } from './ini.ts';
+import { mergeOver, readConfDir } from './puppetdb-conf-dir.ts';
 import { readHttpTlsFiles, readTlsFiles, type FailTls } from './tls-files.ts';
 import { readStateConfig } from './state-database.ts';
 import type { Config, HttpTlsConfig, LogFormat, LogLevel, RemoteConfig, StateConfig, TlsConfig } from './types.ts';
@@ -37,14 +39,24 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
   const absolute = resolvePath(file);
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
 
-  const parsed = await parseHocon(source, absolute);
-  let raw = parsed.value;
-  if (raw === undefined || raw === null) raw = {};
-  if (!isObject(raw)) {
-    throw new SyncError('PDBSYNC_ERR_CONFIG_PARSE', `the top level is ${show(raw)}, not an object at ${absolute}:1`);
+  // PuppetDB's own ini form (PE's [sync] section) by its extension; HOCON (and JSON) otherwise.
+  const parsed = absolute.endsWith('.ini') ? iniConfig(source, absolute) : await parseHocon(source, absolute);
+  const top = parsed.value ?? {};
+  if (!isObject(top)) {
+    throw new SyncError('PDBSYNC_ERR_CONFIG_PARSE', `the top level is ${show(top)}, not an object at ${absolute}:1`);
+  }
+  let raw: Tree = top;
+
+  let sources: SourceMap = parsed.positions;
+  const confDir = (raw['puppetdb'] as Tree | undefined)?.['conf-dir'];
+  if (typeof confDir === 'string' && confDir.trim() !== '') {
+    const fail = (what: string) => new Validator(parsed.positions).fail('PDBSYNC_ERR_CONFIG_INVALID_VALUE', ['puppetdb', 'conf-dir'], what);
+    const layer = await readConfDir(resolvePath(dirname(absolute), confDir), fail);
+    raw = mergeOver(layer.value, raw);
+    sources = new LayeredSources([parsed.positions, ...layer.sources]);
   }
 
-  const validator = new Validator(absolute, parsed.positions);
+  const validator = new Validator(sources);
   const tree = validator.object(raw, '', []);
   const config = toConfig(tree, absolute, await readTls(tree, validator), await readState(tree, validator));
 

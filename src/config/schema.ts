@@ -55,16 +55,29 @@ export interface OptionSpec {
 
 export const OPTIONS: readonly OptionSpec[] = [
   {
+    key: 'puppetdb',
+    type: { kind: 'object' },
+    required: false,
+    doc: 'The PuppetDB this sidecar runs beside, as PuppetDB itself is configured.',
+  },
+  {
+    key: 'puppetdb.conf-dir',
+    type: { kind: 'path' },
+    required: false,
+    doc: 'PuppetDB\'s conf.d (e.g. /etc/puppetlabs/puppetdb/conf.d): its *.ini files give the defaults of local.server_url ([jetty] host and port), tls ([jetty] ssl-cert, ssl-key, ssl-ca-cert, ssl-crl-path), sync.remotes ([sync] server_urls and intervals) and state.database-ini (the file with [database]). Keys written here override them.',
+  },
+  {
     key: 'local',
     type: { kind: 'object' },
-    required: true,
+    required: false,
     doc: 'The PuppetDB server this sidecar runs beside: everything pulled from the remotes is submitted here.',
   },
   {
     key: 'local.server_url',
     type: { kind: 'url' },
-    required: true,
-    doc: 'URL of the local PuppetDB (http or https, host and optional port, no path).',
+    required: false,
+    default: 'http://127.0.0.1:8080',
+    doc: 'URL of the local PuppetDB (http or https, host and optional port, no path); by default PuppetDB\'s cleartext port on this host, as Puppet Enterprise\'s sync assumes.',
   },
   {
     key: 'sync',

@@ -9,7 +9,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 
 import { SyncError, type ErrorCode } from '../errors.ts';
 import { parseDuration } from './duration.ts';
-import { oneLine, type Path, type Positions } from './hocon.ts';
+import { oneLine, type Path, type SourceMap } from './hocon.ts';
 import { OPTIONS_BY_KEY, childKey, childrenOf, describeType, type OptionSpec } from './schema.ts';
 
 // ---------------------------------------------------------------------------
@@ -83,16 +83,16 @@ function hasRequiredChildren(spec: OptionSpec): boolean {
 }
 
 export class Validator {
-  private readonly file: string;
-  private readonly positions: Positions;
+  private readonly sources: SourceMap;
 
-  constructor(file: string, positions: Positions) {
-    this.file = file;
-    this.positions = positions;
+  constructor(sources: SourceMap) {
+    this.sources = sources;
   }
 
-  fail(code: ErrorCode, path: Path, what: string, line = this.positions.line(path)): never {
-    throw configError(code, this.file, line, path, what);
+  /** Fails naming `path`, at the line of `at` (the key's own line when `key`) in the file it came from. */
+  fail(code: ErrorCode, path: Path, what: string, at: { readonly path: Path; readonly key?: boolean } = { path }): never {
+    const line = at.key ? this.sources.keyLine(at.path) : this.sources.line(at.path);
+    throw configError(code, this.sources.file(at.path), line, path, what);
   }
 
   /** Validates an object's keys against the schema's children of `schemaKey`; returns it normalised, defaults applied. */
@@ -102,7 +102,7 @@ export class Validator {
       if (spec === undefined) {
         const known = childrenOf(schemaKey).map((c) => c.key.slice(c.key.lastIndexOf('.') + 1));
         const hint = known.length > 0 ? `; known here: ${known.join(', ')}` : '';
-        this.fail('PDBSYNC_ERR_CONFIG_UNKNOWN_KEY', [...path, name], `unknown key${hint}`, this.positions.keyLine([...path, name]));
+        this.fail('PDBSYNC_ERR_CONFIG_UNKNOWN_KEY', [...path, name], `unknown key${hint}`, { path: [...path, name], key: true });
       }
     }
     const out: Record<string, unknown> = {};
@@ -118,11 +118,11 @@ export class Validator {
         out[name] = this.object({}, spec.key, childPath);
       } else if (spec.required) {
         // Reported at the line of the object that should hold the key.
-        this.fail('PDBSYNC_ERR_CONFIG_MISSING_KEY', childPath, `missing (${describeType(spec.type)})`, this.positions.line(path));
+        this.fail('PDBSYNC_ERR_CONFIG_MISSING_KEY', childPath, `missing (${describeType(spec.type)})`, { path });
       } else {
         const sibling = spec.requiredWith?.find((name) => value[name] !== undefined);
         if (sibling !== undefined) {
-          this.fail('PDBSYNC_ERR_CONFIG_MISSING_KEY', childPath, `missing (${describeType(spec.type)}), needed with ${formatPath([...path, sibling])}`, this.positions.keyLine([...path, sibling]));
+          this.fail('PDBSYNC_ERR_CONFIG_MISSING_KEY', childPath, `missing (${describeType(spec.type)}), needed with ${formatPath([...path, sibling])}`, { path: [...path, sibling], key: true });
         }
       }
     }
@@ -174,7 +174,8 @@ export class Validator {
         return value;
       case 'path':
         if (typeof value !== 'string' || value.trim() === '') return invalid(`${show(value)} is not a file path`);
-        return resolvePath(dirname(this.file), value);
+        // Relative to the file that named it.
+        return resolvePath(dirname(this.sources.file(path)), value);
       case 'enum':
         if (typeof value !== 'string' || !type.values.includes(value)) return invalid(`${show(value)} is not one of ${type.values.join(', ')}`);
         return value;
