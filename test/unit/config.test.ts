@@ -345,17 +345,10 @@ sync: {
     },
     // Missing keys
     {
-      name: 'missing local.server_url (no local block at all)',
-      text: MINIMAL.replace('local: { server_url: "http://127.0.0.1:8080" }', ''),
+      name: 'missing sync.remotes (empty sync block): the line of the block',
+      text: `# puppetdb-sync\n\nsync: {\n}\n`,
       code: 'PDBSYNC_ERR_CONFIG_MISSING_KEY',
-      key: 'local.server_url',
-      at: '1',
-    },
-    {
-      name: 'missing local.server_url (empty local block): the line of the block',
-      text: `# puppetdb-sync\n\n${MINIMAL.replace('server_url: "http://127.0.0.1:8080"', '')}`,
-      code: 'PDBSYNC_ERR_CONFIG_MISSING_KEY',
-      key: 'local.server_url',
+      key: 'sync.remotes',
       at: '3',
     },
     {
@@ -384,7 +377,7 @@ sync: {
       name: 'an empty file',
       text: '',
       code: 'PDBSYNC_ERR_CONFIG_MISSING_KEY',
-      key: 'local.server_url',
+      key: 'sync.remotes',
       at: '1',
     },
     {
@@ -570,7 +563,7 @@ describe('loadConfig', () => {
   it('names the file in errors', async () => {
     const file = join(dir, 'bad.conf');
     writeFileSync(file, `${MINIMAL}\n\nbogus = 1\n`);
-    await expect(loadConfig(file)).rejects.toThrow(`PDBSYNC_ERR_CONFIG_UNKNOWN_KEY: unknown configuration key: bogus: unknown key; known here: local, sync, tls, http, state, log at ${file}:7`);
+    await expect(loadConfig(file)).rejects.toThrow(`PDBSYNC_ERR_CONFIG_UNKNOWN_KEY: unknown configuration key: bogus: unknown key; known here: puppetdb, local, sync, tls, http, state, log at ${file}:7`);
   });
 
   it('reports a file that cannot be read', async () => {
