@@ -7,34 +7,7 @@ import { SyncError, isInputError } from './errors.ts';
 import type { Config } from './config/types.ts';
 import { createLogger, type Logger } from './log.ts';
 import { syncOnce } from './sync/once.ts';
-
-const HELP = `puppetdb-sync: keeps PuppetDB servers in step by pulling from each remote what the local server lacks
-
-Usage:
-  puppetdb-sync once --config FILE    one pass from every configured remote into the local PuppetDB, then exit;
-                                      SIGTERM or SIGINT stops it after the records in flight (exit 3)
-  puppetdb-sync run --config FILE     keep syncing: each remote on its interval, with the HTTP API (/status,
-                                      /health, /sync, /metrics); SIGTERM or SIGINT stops it, SIGHUP reloads FILE
-  puppetdb-sync diff --config FILE    count, without transferring, what each remote has that the local server
-                                      lacks (missing, older here, tied); exit 0 in step, 1 differing, 2 error
-  puppetdb-sync --help                this text
-  puppetdb-sync --version             the version
-
-Options:
-  -c, --config FILE      HOCON configuration (local.server_url, sync.remotes, ...); see docs/configuration.md
-      --log-level LEVEL  overrides log.level: fatal, error, warn, info, debug (record events), trace
-      --json             diff: print JSON instead of a table
-
-Logs are JSON lines on standard output (Puppet Enterprise's sync schema).
-
-Exit status:
-  0  once: every entity of every remote was synced with no failed record or skipped row; run: stopped by a signal
-  1  once: some remote, entity or record failed (see the error log lines); diff: servers differ
-  2  the command line or the configuration is invalid (one line on standard error names the key, file and line);
-     diff: a summary could not be read
-  3  once: stopped by SIGTERM or SIGINT before it was done; the records in flight finished (for at most 30 s),
-     the rest are left for the next run
-`;
+import { COMMAND_HELP, COMMANDS, HELP, type Command } from './cli-help.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
@@ -43,31 +16,51 @@ function version(): string {
   return manifest.version;
 }
 
+function isCommand(word: string | undefined): word is Command {
+  return (COMMANDS as readonly string[]).includes(word ?? '');
+}
+
+/** The command line, read; Node's own parser errors become one coded line. */
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    const option = /option '([^']+)'/i.exec((error as Error).message)?.[1];
+    const command = argv.find(isCommand);
+    const help = `see puppetdb-sync ${command ? `${command} ` : ''}--help`;
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new SyncError('PDBSYNC_ERR_USAGE', `unknown option ${option ?? ''} (${help})`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new SyncError('PDBSYNC_ERR_USAGE', `option ${option ?? ''} needs a value (${help})`);
+    throw new SyncError('PDBSYNC_ERR_USAGE', `${(error as Error).message.split('\n')[0]} (${help})`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-  });
-  if (values.help || positionals[0] === 'help') {
-    process.stdout.write(HELP);
+  const { values, positionals } = parse(argv);
+  const [command, ...extra] = positionals;
+  if (values.help || command === 'help') {
+    const topic = command === 'help' ? extra[0] : command;
+    process.stdout.write(isCommand(topic) ? COMMAND_HELP[topic] : HELP);
     return 0;
   }
   if (values.version) {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const [command, ...extra] = positionals;
-  if (!(command === 'once' || command === 'run' || command === 'diff') || extra.length > 0) {
-    throw new SyncError('PDBSYNC_ERR_USAGE', command ? `unknown command "${[command, ...extra].join(' ')}" (see --help)` : 'no command given (see --help)');
+  if (!isCommand(command) || extra.length > 0) {
+    throw new SyncError('PDBSYNC_ERR_USAGE', command ? `unknown command "${[command, ...extra].join(' ')}" (see puppetdb-sync --help)` : 'no command given (see puppetdb-sync --help)');
   }
-  if (!values.config) throw new SyncError('PDBSYNC_ERR_USAGE', '--config FILE is required');
+  if (!values.config) throw new SyncError('PDBSYNC_ERR_USAGE', `--config FILE is required (see puppetdb-sync ${command} --help)`);
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new SyncError('PDBSYNC_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -121,8 +114,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const argError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`puppetdb-sync: ${(error as Error).message}\n`);
-    process.exitCode = isInputError(error) || argError ? 2 : 1;
+    process.exitCode = isInputError(error) ? 2 : 1;
   },
 );

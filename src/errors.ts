@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   PDBSYNC_ERR_CONFIG_MISSING_KEY: { message: 'a required configuration key is missing', retryable: false },
   PDBSYNC_ERR_CONFIG_INVALID_VALUE: { message: 'a configuration value is invalid', retryable: false },
   PDBSYNC_ERR_CONFIG_TLS_FILE: { message: 'a TLS file of the configuration cannot be used', retryable: false },
+  PDBSYNC_ERR_CONFIG_HTTP_LISTEN: { message: 'the HTTP API cannot listen where http.host and http.port say', retryable: false },
   PDBSYNC_ERR_CONFIG_REMOTE_IS_LOCAL: { message: 'a remote is the local server: a server cannot sync with itself', retryable: false },
   PDBSYNC_ERR_USAGE: { message: 'the command line is not valid', retryable: false },
   PDBSYNC_ERR_HTTP_CONNECT: { message: 'cannot connect to the PuppetDB server, or the connection broke mid-response', retryable: true },

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { loadConfig } from '../config/load.ts';
 import type { Config, HttpConfig } from '../config/types.ts';
+import { SyncError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { PgSyncState } from '../state/store.ts';
 import { STOP_GRACE_MS } from '../wiring.ts';
@@ -19,6 +20,13 @@ function httpRestartOnly(running: HttpConfig, next: HttpConfig): string[] {
   ];
 }
 
+/** Why the API cannot listen, naming the keys that say where: one line, exit 2. */
+function listenError(error: unknown, http: HttpConfig): SyncError {
+  const code = (error as { code?: string }).code;
+  const why = code === 'EADDRINUSE' ? 'is in use' : code === 'EACCES' ? 'is not allowed to this user' : code === 'EADDRNOTAVAIL' ? 'is not an address of this host' : (error as Error).message;
+  return new SyncError('PDBSYNC_ERR_CONFIG_HTTP_LISTEN', `http.host ${http.host}, http.port ${http.port}: ${why} (http.port 0 turns the API off)`);
+}
+
 /**
  * `puppetdb-sync run`: the service, its HTTP API, and the signals. Resolves once
  * SIGTERM or SIGINT has stopped everything; SIGHUP reloads the configuration file.
@@ -31,7 +39,9 @@ export async function runService(config: Config, log: Logger): Promise<void> {
   const guard = config.http.port !== 0 && config.http.tls ? new ClientCertificateGuard(config.http.tls) : undefined;
   const api = config.http.port === 0 ? undefined : buildHttpApi(service, metrics, { startupGraceMs: config.http.startupGraceMs, ...(guard && { guard }) });
   if (api) {
-    const address = await api.listen({ host: config.http.host, port: config.http.port });
+    const address = await api.listen({ host: config.http.host, port: config.http.port }).catch((error: unknown) => {
+      throw listenError(error, config.http);
+    });
     log.info({ address, tls: guard !== undefined }, 'HTTP API listening');
   }
   await service.start();

@@ -24,14 +24,48 @@ describe('puppetdb-sync CLI', () => {
   it('--help describes every command and option', () => {
     const { code, stdout } = cli(['--help']);
     expect(code).toBe(0);
-    for (const word of ['once', '--config', '--log-level', '--help', '--version', 'Exit status']) expect(stdout).toContain(word);
+    for (const word of ['once', 'run', 'diff', '--config', '--log-level', '--help', '--version', '--json', 'Exit status']) expect(stdout).toContain(word);
+  });
+
+  it.each([['once'], ['run'], ['diff']])('gives help on %s alone, as COMMAND --help and as help COMMAND', (command) => {
+    const [flag, word] = [cli([command, '--help']), cli(['help', command])];
+    expect(flag.code).toBe(0);
+    expect(flag.stdout).toMatch(new RegExp(`^Usage: puppetdb-sync ${command} --config FILE`));
+    expect(word.stdout).toBe(flag.stdout);
+    expect(flag.stdout).toContain(command === 'diff' ? '--json' : 'Exit status');
+  });
+
+  it('--version prints the version of package.json', () => {
+    const { code, stdout } = cli(['--version']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\d+\.\d+\.\d+\S*\n$/);
+  });
+
+  it('exits 2 naming http.port when the port is taken', async () => {
+    const taken = await fakeServer([json(200, [])]);
+    try {
+      const port = new URL(taken.url).port;
+      const file = configFile(`sync: { remotes: [ { server_url: "http://127.0.0.1:9" } ] }\nhttp: { port: ${port} }\n`);
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(result.stderr).toContain(`PDBSYNC_ERR_CONFIG_HTTP_LISTEN: the HTTP API cannot listen where http.host and http.port say: http.host 127.0.0.1, http.port ${port}: is in use`);
+    } finally {
+      await taken.close();
+    }
   });
 
   const invalid: Array<[string, string[], RegExp]> = [
     ['no command', [], /PDBSYNC_ERR_USAGE: .*no command/],
     ['an unknown command', ['twice', '--config', 'x'], /PDBSYNC_ERR_USAGE: .*unknown command "twice"/],
     ['once without --config', ['once'], /PDBSYNC_ERR_USAGE: .*--config FILE is required/],
-    ['an unknown option', ['once', '--bogus'], /bogus/],
+    ['an unknown option', ['once', '--bogus'], /PDBSYNC_ERR_USAGE: .*unknown option --bogus \(see puppetdb-sync once --help\)/],
+    ['an option without its value', ['run', '--config'], /PDBSYNC_ERR_USAGE: .*option -c, --config <value> needs a value \(see puppetdb-sync run --help\)/],
     ['a bad --log-level', ['once', '--config', 'x', '--log-level', 'loud'], /--log-level must be one of/],
     ['a missing file', ['once', '--config', '/nonexistent/sync.conf'], /PDBSYNC_ERR_CONFIG_READ: .*\/nonexistent\/sync.conf/],
   ];

@@ -1,0 +1,74 @@
+/** The CLI's help: the whole of it, and one text per command (`puppetdb-sync COMMAND --help`). */
+
+export const COMMANDS = ['once', 'run', 'diff'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+const EXIT_STATUS = `Exit status:
+  0  once: every entity of every remote synced with no failed record or skipped row;
+     run: stopped by SIGTERM or SIGINT; diff: in step
+  1  once: some remote, entity or record failed (see the error log lines); run: failed unexpectedly;
+     diff: the servers differ
+  2  the command line or the configuration is invalid, or the HTTP API cannot listen where
+     http.host and http.port say (one line on standard error names the key, and for the
+     configuration the file and line); diff: a summary could not be read
+  3  once: stopped by SIGTERM or SIGINT before it was done; the records in flight finished
+     (for at most 30 s), the rest are left for the next run
+`;
+
+const OPTIONS = `  -c, --config FILE      the configuration: HOCON, or PuppetDB's ini form when FILE ends in .ini
+                         (PE's [sync] server_urls, intervals); see docs/configuration.md
+      --log-level LEVEL  overrides log.level: fatal, error, warn, info, debug (record events), trace
+  -h, --help             this text`;
+
+export const COMMAND_HELP: Readonly<Record<Command, string>> = {
+  once: `Usage: puppetdb-sync once --config FILE [--log-level LEVEL]
+
+One exact reconciliation from every configured remote into the local PuppetDB, then exit.
+Logs are JSON lines on standard output. SIGTERM or SIGINT stops it after the records in
+flight (exit 3). It does not use the state database.
+
+Options:
+${OPTIONS}
+
+${EXIT_STATUS}`,
+  run: `Usage: puppetdb-sync run --config FILE [--log-level LEVEL]
+
+Keep syncing: each remote on its interval (a reconciliation at start and every
+sync.reconcile-interval, incremental passes in between), with the HTTP API on
+http.host:http.port (/status, /health, POST /sync, /metrics). With a state block, the
+state is kept in PostgreSQL and one sidecar of a PuppetDB database leads. SIGHUP
+reloads FILE; SIGTERM or SIGINT stops it after the records in flight (exit 0).
+
+Options:
+${OPTIONS}
+
+${EXIT_STATUS}`,
+  diff: `Usage: puppetdb-sync diff --config FILE [--json] [--log-level LEVEL]
+
+Count, without transferring, what each remote has that the local server lacks:
+missing, older here, tied. The table (or JSON) goes to standard output, the log to
+standard error. Exit 0 in step, 1 differing, 2 when a summary could not be read.
+
+Options:
+${OPTIONS}
+      --json             print JSON instead of a table
+`,
+};
+
+export const HELP = `puppetdb-sync: keeps PuppetDB servers in step by pulling from each remote what the local server lacks
+
+Usage:
+  puppetdb-sync once --config FILE    one exact reconciliation from every remote, then exit
+  puppetdb-sync run --config FILE     keep syncing, with the HTTP API; SIGHUP reloads FILE
+  puppetdb-sync diff --config FILE    count what differs, without transferring
+  puppetdb-sync COMMAND --help        help on one command
+  puppetdb-sync --version             the version
+
+Options:
+${OPTIONS}
+      --json             diff: print JSON instead of a table
+      --version          the version
+
+Logs are JSON lines on standard output (Puppet Enterprise's sync schema, or ECS with log.format).
+
+${EXIT_STATUS}`;
