@@ -86,9 +86,12 @@ export function registerLocalGauges(registry: Registry, prefix: string): (readin
     help: 'Commands waiting in the local PuppetDB\'s command queue, as the last probe read it; absent while the local server does not answer.',
     registers,
   });
+  // remove(), not reset(): prom-client resets an unlabelled gauge to 0, not to absent.
+  up.remove();
+  queueDepth.remove();
   return (reading) => {
     up.set(reading.up ? 1 : 0);
     if (reading.up) queueDepth.set(reading.queueDepth);
-    else queueDepth.reset();
+    else queueDepth.remove();
   };
 }
