@@ -140,13 +140,13 @@ export class SyncMetrics implements PassObserver, LocalStatusObserver {
     });
 
     this.rowsRead = new Counter({
-      name: `${PREFIX}summary_rows_read_total`,
+      name: `${PREFIX}rows_read_total`,
       help: 'Summary rows read to compare the servers, from the remote or the local server (side), in reconciliations or incremental passes (kind): what a pass costs.',
       labelNames: ['remote', 'entity', 'side', 'kind'],
       registers,
     });
     this.rowsSkipped = new Counter({
-      name: `${PREFIX}summary_rows_skipped_total`,
+      name: `${PREFIX}rows_skipped_total`,
       help: 'Summary rows, remote or local, that could not be read: logged, and their keys left alone until a pass reads them.',
       labelNames: ['remote', 'entity'],
       registers,

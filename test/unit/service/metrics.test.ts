@@ -182,8 +182,8 @@ describe('SyncMetrics', () => {
     expect(sample(text, 'pdbsync_records_transferred_total', { remote: A, entity: 'reports' })).toBe(1);
     expect(sample(text, 'pdbsync_records_failed_total', { remote: A, entity: 'reports' })).toBeUndefined();
     expect(sample(text, 'pdbsync_records_transferred_total', { remote: B, entity: 'catalogs' })).toBe(1);
-    expect(sample(text, 'pdbsync_summary_rows_skipped_total', { remote: A, entity: 'nodes' })).toBe(2);
-    expect(sample(text, 'pdbsync_summary_rows_skipped_total', { remote: A, entity: 'catalogs' })).toBe(0);
+    expect(sample(text, 'pdbsync_rows_skipped_total', { remote: A, entity: 'nodes' })).toBe(2);
+    expect(sample(text, 'pdbsync_rows_skipped_total', { remote: A, entity: 'catalogs' })).toBe(0);
 
     expect(sample(text, 'pdbsync_record_transfer_duration_seconds_count', { remote: A, entity: 'catalogs' })).toBe(3);
     expect(sample(text, 'pdbsync_record_transfer_duration_seconds_sum', { remote: A, entity: 'catalogs' })).toBe(62.04);
