@@ -27,11 +27,11 @@ const SAMPLES = 10;
 
 interface Sample { passes: number; rssBytes: number; heapUsedBytes: number; handles: number; seconds: number }
 
-/** A metric's value from the Prometheus text, whatever prefix the process metrics carry. */
+/** The sum of a metric's samples in the Prometheus text, every label set: nodejs_active_handles is one per handle type. */
 function metric(text: string, name: string): number {
-  const line = text.split('\n').find((l) => new RegExp(`^(\\w+_)?${name}(\\{[^}]*\\})? `).test(l));
-  if (!line) throw new Error(`no ${name} in /metrics`);
-  return Number(line.slice(line.lastIndexOf(' ') + 1));
+  const lines = text.split('\n').filter((l) => new RegExp(`^${name}(\\{[^}]*\\})? `).test(l));
+  if (lines.length === 0) throw new Error(`no ${name} in /metrics`);
+  return lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 function passCount(text: string): number {
@@ -71,7 +71,7 @@ try {
       passes: passCount(text),
       rssBytes: metric(text, 'process_resident_memory_bytes'),
       heapUsedBytes: metric(text, 'nodejs_heap_size_used_bytes'),
-      handles: metric(text, 'nodejs_active_handles_total'),
+      handles: metric(text, 'nodejs_active_handles'),
       seconds: (Date.now() - started) / 1000,
     });
     console.error(`passes ${samples.at(-1)!.passes}: RSS ${(samples.at(-1)!.rssBytes / 1e6).toFixed(1)} MB`);

@@ -20,9 +20,10 @@ export function registerSidecarGauges(registry: Registry, prefix: string, sideca
     help: 'Whether some sidecar of the state database leads (1) or none does (0), as the database last showed; absent without leader election or while the database cannot be asked.',
     registers,
     collect: function (this: Gauge) {
-      this.reset();
       const present = sidecar().leaderPresent;
-      if (present !== null) this.set(present ? 1 : 0);
+      // remove(), not reset(): prom-client resets an unlabelled gauge to 0, not to absent.
+      if (present === null) this.remove();
+      else this.set(present ? 1 : 0);
     },
   });
   new Gauge({
@@ -30,9 +31,9 @@ export function registerSidecarGauges(registry: Registry, prefix: string, sideca
     help: 'Whether the state database is in use (1), or cannot be reached or written (0: a single sidecar keeps its state in memory, a sidecar with leader election cannot lead); absent without a state block.',
     registers,
     collect: function (this: Gauge) {
-      this.reset();
       const database = sidecar().stateDatabase;
-      if (database !== null) this.set(database.available ? 1 : 0);
+      if (database === null) this.remove();
+      else this.set(database.available ? 1 : 0);
     },
   });
 }

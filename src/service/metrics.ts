@@ -1,4 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerElapsedGauges, type RemoteHistory } from './metrics-elapsed.ts';
+import { registerLocalGauges, type LocalReading, type LocalStatusObserver } from './metrics-local.ts';
+import { registerBuildInfo, registerProcessMetrics } from './metrics-process.ts';
 import { registerSidecarGauges } from './metrics-sidecar.ts';
 import type { SidecarStatus } from './status.ts';
 import type { EntityName, EntityResult, PassObserver, PassResult } from '../types.ts';
@@ -6,9 +9,10 @@ import type { EntityName, EntityResult, PassObserver, PassResult } from '../type
 /**
  * Puppet Enterprise's HA sync metrics (namespace puppetlabs.puppetdb.ha) under
  * Prometheus names, per remote, and per entity where PE has a timer per entity.
- * Every metric is defined here, once, on a registry of its own (never prom-client's
- * global one), with the process metrics under the same `pdbsync_` prefix.
- * docs/operations.md#metrics lists them with the PE name each corresponds to.
+ * Every metric is defined here or in the metrics-*.ts beside it, once, on a registry
+ * of its own (never prom-client's global one); the process metrics keep their
+ * standard unprefixed names. docs/operations.md#metrics lists them with the PE name
+ * each corresponds to; monitoring/ holds alert rules and a dashboard on them.
  */
 
 export interface SyncMetricsOptions {
@@ -20,20 +24,6 @@ export interface SyncMetricsOptions {
   readonly processMetrics?: boolean;
 }
 
-/** What a remote's passes have been, for the gauges. */
-interface RemoteHistory {
-  lastSucceeded: boolean;
-  workedOnce: boolean;
-  failedAfterWorking: boolean;
-  /** Milliseconds since the epoch. */
-  lastSuccessAt: number | undefined;
-  lastFailureAt: number | undefined;
-  /** When the last pass that succeeded started: everything the remote had received by then is here. */
-  lastSuccessStartedAt: number | undefined;
-  /** When every entity was last reconciled. */
-  reconciledAt: number | undefined;
-}
-
 const PREFIX = 'pdbsync_';
 
 /** One record: a request or two to each server, a small report in milliseconds, a large catalog in minutes. */
@@ -43,7 +33,7 @@ const ENTITY_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 12
 /** One pass, every entity: seconds when in step, up to an hour for a first pull. */
 const PASS_BUCKETS = [1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
-export class SyncMetrics implements PassObserver {
+export class SyncMetrics implements PassObserver, LocalStatusObserver {
   readonly registry: Registry;
   readonly contentType: string;
 
@@ -53,8 +43,9 @@ export class SyncMetrics implements PassObserver {
   private readonly lastSyncSucceeded: Gauge<'remote'>;
   private readonly syncHasWorkedOnce: Gauge<'remote'>;
   private readonly syncHasFailedAfterWorking: Gauge<'remote'>;
-  private readonly lastSuccessfulSyncTime: Gauge<'remote'>;
-  private readonly lastFailedSyncTime: Gauge<'remote'>;
+  /** PE's names and the `_timestamp_seconds` of the other times: the same values. */
+  private readonly lastSuccessfulSyncTimes: readonly Gauge<'remote'>[];
+  private readonly lastFailedSyncTimes: readonly Gauge<'remote'>[];
   private readonly failedRequests: Counter<'remote'>;
   private readonly syncDuration: Histogram<'remote'>;
   private readonly entitySyncDuration: Histogram<'remote' | 'entity'>;
@@ -65,6 +56,7 @@ export class SyncMetrics implements PassObserver {
   private readonly rowsSkipped: Counter<'remote' | 'entity'>;
   private readonly watermark: Gauge<'remote' | 'entity'>;
   private readonly lastReconcileTime: Gauge<'remote'>;
+  private readonly setLocalGauges: (reading: LocalReading) => void;
 
   constructor(options: SyncMetricsOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -72,10 +64,10 @@ export class SyncMetrics implements PassObserver {
     this.registry = registry;
     this.contentType = registry.contentType;
     const registers = [registry];
-    const history = this.history;
-    const now = this.now;
-    const secondsSince = (ms: number): number => Math.max(0, (now() - ms) / 1000);
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+    if (options.processMetrics !== false) registerProcessMetrics(registry);
+    registerBuildInfo(registry, PREFIX);
+    this.setLocalGauges = registerLocalGauges(registry, PREFIX);
+    registerElapsedGauges(registry, PREFIX, this.history, this.now);
 
     this.lastSyncSucceeded = new Gauge({
       name: `${PREFIX}last_sync_succeeded`,
@@ -95,38 +87,18 @@ export class SyncMetrics implements PassObserver {
       labelNames: ['remote'],
       registers,
     });
-    this.lastSuccessfulSyncTime = new Gauge({
-      name: `${PREFIX}last_successful_sync_time_seconds`,
-      help: 'When the last successful pass against the remote ended, in seconds since the Unix epoch; absent before one. PE: last-successful-sync-time.',
-      labelNames: ['remote'],
-      registers,
-    });
-    this.lastFailedSyncTime = new Gauge({
-      name: `${PREFIX}last_failed_sync_time_seconds`,
-      help: 'When the last failed pass against the remote ended, in seconds since the Unix epoch; absent before one. PE: last-failed-sync-time.',
-      labelNames: ['remote'],
-      registers,
-    });
-    new Gauge({
-      name: `${PREFIX}seconds_since_last_successful_sync`,
-      help: 'Seconds from the end of the last successful pass against the remote to the scrape; absent before one. PE: seconds-since-last-successful-sync.',
-      labelNames: ['remote'],
-      registers,
-      collect: function (this: Gauge<'remote'>) {
-        this.reset();
-        for (const [remote, h] of history) if (h.lastSuccessAt !== undefined) this.set({ remote }, secondsSince(h.lastSuccessAt));
-      },
-    });
-    new Gauge({
-      name: `${PREFIX}seconds_since_last_failed_sync`,
-      help: 'Seconds from the end of the last failed pass against the remote to the scrape; absent before one. PE: seconds-since-last-failed-sync.',
-      labelNames: ['remote'],
-      registers,
-      collect: function (this: Gauge<'remote'>) {
-        this.reset();
-        for (const [remote, h] of history) if (h.lastFailureAt !== undefined) this.set({ remote }, secondsSince(h.lastFailureAt));
-      },
-    });
+    const timeGauges = (name: string, what: string, pe: string) =>
+      [`${name}_time_seconds`, `${name}_timestamp_seconds`].map(
+        (full, index) =>
+          new Gauge({
+            name: `${PREFIX}${full}`,
+            help: `When the last ${what} pass against the remote ended, in seconds since the Unix epoch; absent before one. ${index === 0 ? `PE: ${pe}.` : `The same as ${PREFIX}${name}_time_seconds (PE's name), named as the other times are.`}`,
+            labelNames: ['remote'],
+            registers,
+          }),
+      );
+    this.lastSuccessfulSyncTimes = timeGauges('last_successful_sync', 'successful', 'last-successful-sync-time');
+    this.lastFailedSyncTimes = timeGauges('last_failed_sync', 'failed', 'last-failed-sync-time');
     this.failedRequests = new Counter({
       name: `${PREFIX}failed_requests_total`,
       help: 'HTTP requests to a PuppetDB server that failed, each attempt of a retried request counted; labelled by the server URL (the local server too). PE: failed-request-counter.',
@@ -168,13 +140,13 @@ export class SyncMetrics implements PassObserver {
     });
 
     this.rowsRead = new Counter({
-      name: `${PREFIX}summary_rows_read_total`,
+      name: `${PREFIX}rows_read_total`,
       help: 'Summary rows read to compare the servers, from the remote or the local server (side), in reconciliations or incremental passes (kind): what a pass costs.',
       labelNames: ['remote', 'entity', 'side', 'kind'],
       registers,
     });
     this.rowsSkipped = new Counter({
-      name: `${PREFIX}summary_rows_skipped_total`,
+      name: `${PREFIX}rows_skipped_total`,
       help: 'Summary rows, remote or local, that could not be read: logged, and their keys left alone until a pass reads them.',
       labelNames: ['remote', 'entity'],
       registers,
@@ -190,24 +162,6 @@ export class SyncMetrics implements PassObserver {
       help: 'When the remote was last reconciled (every entity compared in full), Unix time.',
       labelNames: ['remote'],
       registers,
-    });
-    new Gauge({
-      name: `${PREFIX}seconds_since_last_reconcile`,
-      help: 'Seconds since the remote was last reconciled; absent before the first reconciliation.',
-      labelNames: ['remote'],
-      registers,
-      collect: function (this: Gauge<'remote'>) {
-        for (const [remote, h] of history) if (h.reconciledAt !== undefined) this.set({ remote }, secondsSince(h.reconciledAt));
-      },
-    });
-    new Gauge({
-      name: `${PREFIX}lag_seconds`,
-      help: 'Seconds since the start of the last pass against the remote that succeeded: an upper bound of how long a record the remote received can have been missing here.',
-      labelNames: ['remote'],
-      registers,
-      collect: function (this: Gauge<'remote'>) {
-        for (const [remote, h] of history) if (h.lastSuccessStartedAt !== undefined) this.set({ remote }, secondsSince(h.lastSuccessStartedAt));
-      },
     });
 
     for (const remote of options.remotes ?? []) this.remote(remote);
@@ -241,12 +195,12 @@ export class SyncMetrics implements PassObserver {
       h.failedAfterWorking = false;
       h.lastSuccessAt = at;
       h.lastSuccessStartedAt = at - durationMs;
-      this.lastSuccessfulSyncTime.set({ remote }, at / 1000);
+      for (const gauge of this.lastSuccessfulSyncTimes) gauge.set({ remote }, at / 1000);
     } else {
       h.lastSucceeded = false;
       h.failedAfterWorking = h.workedOnce;
       h.lastFailureAt = at;
-      this.lastFailedSyncTime.set({ remote }, at / 1000);
+      for (const gauge of this.lastFailedSyncTimes) gauge.set({ remote }, at / 1000);
     }
     this.lastSyncSucceeded.set({ remote }, h.lastSucceeded ? 1 : 0);
     this.syncHasWorkedOnce.set({ remote }, h.workedOnce ? 1 : 0);
@@ -257,6 +211,11 @@ export class SyncMetrics implements PassObserver {
   /** A request to `server` (a remote or the local server) failed; for the PuppetDB client. */
   requestFailed(server: string): void {
     this.failedRequests.inc({ remote: server });
+  }
+
+  /** What the last probe of the local server found. */
+  localStatus(reading: LocalReading): void {
+    this.setLocalGauges(reading);
   }
 
   /** The Prometheus text exposition of every metric. */

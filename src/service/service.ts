@@ -7,11 +7,12 @@ import { runPass } from '../sync/pass.ts';
 import { lastReconciliation, MemorySyncState, type SyncStateStore } from '../sync/sync-state.ts';
 import type { EntityName, PassKind, PassObserver, PassResult } from '../types.ts';
 import { clientFor, ENTITIES, ENTITY_NAMES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS, PassHistory } from '../wiring.ts';
+import { localProbe, type LocalProbe, type LocalStatusObserver } from './metrics-local.ts';
 import { RemoteScheduler } from './scheduler.ts';
 import type { SyncError } from '../errors.ts';
 import type { RemoteStatus, ServiceControl, SidecarStatus } from './status.ts';
 
-export interface ServiceObserver extends PassObserver {
+export interface ServiceObserver extends PassObserver, LocalStatusObserver {
   requestFailed(server: string): void;
   /** After each pass: where each entity's watermark stands and when the remote was last reconciled (ms; null: none). */
   syncState(remote: string, watermarks: ReadonlyMap<EntityName, number | null>, reconciledAt: number | null): void;
@@ -50,6 +51,8 @@ export class SyncService implements ServiceControl {
   /** Resolves once the passes of the last lead have ended. */
   private standingBy: Promise<void> = Promise.resolve();
   private readonly local: PuppetDbClient;
+  /** Reads the local server's status for the observer, leading or not. */
+  private readonly probe: LocalProbe | undefined;
 
   constructor(config: Config, log: Logger, observer?: ServiceObserver, stored?: PgSyncState) {
     this.config = config;
@@ -63,11 +66,13 @@ export class SyncService implements ServiceControl {
       retry: LOCAL_RETRY_POLICY,
       onRequestFailed: () => observer?.requestFailed(config.local.serverUrl),
     });
+    this.probe = observer && localProbe(config, observer);
   }
 
   /** Starts syncing, or, with leader election, standing by for the lead. */
   async start(): Promise<void> {
     for (const remote of this.config.sync.remotes) this.addRemote(remote.serverUrl, remote.intervalMs);
+    this.probe?.start();
     if (this.leadership) this.leadership.start();
     else await this.lead();
   }
@@ -135,6 +140,7 @@ export class SyncService implements ServiceControl {
     this.config = { ...next, local: this.config.local, state: this.config.state };
     if (tlsChanged) {
       for (const client of this.clients()) client.useTls(next.tls);
+      this.probe?.client.useTls(next.tls);
       this.log.info({ crl: next.tls?.crlFile ?? null }, 'configuration reload: new TLS files in use');
     }
     const wanted = new Map(next.sync.remotes.map((remote) => [remote.serverUrl, remote.intervalMs]));
@@ -160,7 +166,7 @@ export class SyncService implements ServiceControl {
       this.log.warn({ graceMs }, 'stopping without waiting longer for passes in flight');
       for (const client of clients) client.giveUp();
     }
-    await Promise.allSettled(clients.map((client) => client.close()));
+    await Promise.allSettled([...clients.map((client) => client.close()), this.probe?.stop()]);
     await this.leadership?.stop();
     await this.stored?.flush();
     await this.stored?.close();

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SyncMetrics } from '../../../src/service/metrics.ts';
+import type { SidecarStatus } from '../../../src/service/status.ts';
 import type { EntityResult, PassResult } from '../../../src/types.ts';
 
 const A = 'https://pdb2.example.net:8081';
@@ -44,6 +46,11 @@ describe('SyncMetrics', () => {
       ['pdbsync_sync_has_failed_after_working', 'gauge'],
       ['pdbsync_last_successful_sync_time_seconds', 'gauge'],
       ['pdbsync_last_failed_sync_time_seconds', 'gauge'],
+      ['pdbsync_last_successful_sync_timestamp_seconds', 'gauge'],
+      ['pdbsync_last_failed_sync_timestamp_seconds', 'gauge'],
+      ['pdbsync_build_info', 'gauge'],
+      ['pdbsync_local_up', 'gauge'],
+      ['pdbsync_local_queue_depth', 'gauge'],
       ['pdbsync_seconds_since_last_successful_sync', 'gauge'],
       ['pdbsync_seconds_since_last_failed_sync', 'gauge'],
       ['pdbsync_failed_requests_total', 'counter'],
@@ -62,11 +69,38 @@ describe('SyncMetrics', () => {
     expect(() => new SyncMetrics({ processMetrics: false })).not.toThrow();
   });
 
-  it('includes the process metrics under the pdbsync_ prefix', async () => {
+  it('includes the process metrics under their standard names, less the gauges named like counters', async () => {
     const metrics = new SyncMetrics();
     const text = await metrics.text();
-    expect(text).toContain('# TYPE pdbsync_process_cpu_user_seconds_total counter');
-    expect(text).toContain('pdbsync_nodejs_heap_size_used_bytes');
+    expect(text).toContain('# TYPE process_cpu_user_seconds_total counter');
+    expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d+$/m);
+    expect(text).toMatch(/^nodejs_active_handles\{type="\w+"\} \d+$/m);
+    expect(text).not.toMatch(/pdbsync_(process|nodejs)_/);
+    expect(text).not.toMatch(/^# TYPE \w+_total gauge$/m);
+  });
+
+  it('says which version runs on which Node.js', async () => {
+    const { metrics } = setup();
+    const text = await metrics.text();
+    const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(sample(text, 'pdbsync_build_info', { version: manifest.version, nodejs_version: process.version })).toBe(1);
+  });
+
+  it('shows what the last probe of the local server found', async () => {
+    const { metrics } = setup();
+    let text = await metrics.text();
+    expect(sample(text, 'pdbsync_local_up', {})).toBeUndefined();
+    expect(sample(text, 'pdbsync_local_queue_depth', {})).toBeUndefined();
+    metrics.localStatus({ up: true, queueDepth: 42 });
+    text = await metrics.text();
+    expect(sample(text, 'pdbsync_local_up', {})).toBe(1);
+    expect(sample(text, 'pdbsync_local_queue_depth', {})).toBe(42);
+    metrics.localStatus({ up: false });
+    text = await metrics.text();
+    expect(sample(text, 'pdbsync_local_up', {})).toBe(0);
+    // A depth read before the server stopped answering says nothing of its queue now.
+    expect(sample(text, 'pdbsync_local_queue_depth', {})).toBeUndefined();
   });
 
   it('starts the remotes it is given at 0, with no times', async () => {
@@ -101,6 +135,8 @@ describe('SyncMetrics', () => {
     expect(sample(text, 'pdbsync_sync_has_failed_after_working', { remote: A })).toBe(1);
     expect(sample(text, 'pdbsync_last_successful_sync_time_seconds', { remote: A })).toBe(T0 / 1000);
     expect(sample(text, 'pdbsync_last_failed_sync_time_seconds', { remote: A })).toBe(T0 / 1000 + 90);
+    expect(sample(text, 'pdbsync_last_successful_sync_timestamp_seconds', { remote: A })).toBe(T0 / 1000);
+    expect(sample(text, 'pdbsync_last_failed_sync_timestamp_seconds', { remote: A })).toBe(T0 / 1000 + 90);
     expect(sample(text, 'pdbsync_seconds_since_last_successful_sync', { remote: A })).toBe(100.5);
     expect(sample(text, 'pdbsync_seconds_since_last_failed_sync', { remote: A })).toBe(10.5);
     expect(sample(text, 'pdbsync_sync_duration_seconds_count', { remote: A })).toBe(2);
@@ -146,8 +182,8 @@ describe('SyncMetrics', () => {
     expect(sample(text, 'pdbsync_records_transferred_total', { remote: A, entity: 'reports' })).toBe(1);
     expect(sample(text, 'pdbsync_records_failed_total', { remote: A, entity: 'reports' })).toBeUndefined();
     expect(sample(text, 'pdbsync_records_transferred_total', { remote: B, entity: 'catalogs' })).toBe(1);
-    expect(sample(text, 'pdbsync_summary_rows_skipped_total', { remote: A, entity: 'nodes' })).toBe(2);
-    expect(sample(text, 'pdbsync_summary_rows_skipped_total', { remote: A, entity: 'catalogs' })).toBe(0);
+    expect(sample(text, 'pdbsync_rows_skipped_total', { remote: A, entity: 'nodes' })).toBe(2);
+    expect(sample(text, 'pdbsync_rows_skipped_total', { remote: A, entity: 'catalogs' })).toBe(0);
 
     expect(sample(text, 'pdbsync_record_transfer_duration_seconds_count', { remote: A, entity: 'catalogs' })).toBe(3);
     expect(sample(text, 'pdbsync_record_transfer_duration_seconds_sum', { remote: A, entity: 'catalogs' })).toBe(62.04);
@@ -162,6 +198,43 @@ describe('SyncMetrics', () => {
     expect(sample(text, 'pdbsync_entity_sync_duration_seconds_bucket', { remote: A, entity: 'catalogs', le: '60' })).toBe(0);
     expect(sample(text, 'pdbsync_entity_sync_duration_seconds_bucket', { remote: A, entity: 'catalogs', le: '120' })).toBe(1);
     expect(sample(text, 'pdbsync_entity_sync_duration_seconds_sum', { remote: A, entity: 'nodes' })).toBe(0.2);
+  });
+
+  it('times the last reconciliation and the lag from the start of the last successful pass', async () => {
+    const { clock, metrics } = setup();
+    metrics.syncState(A, new Map([['catalogs', T0 - 5_000], ['reports', null]]), null);
+    let text = await metrics.text();
+    expect(sample(text, 'pdbsync_watermark_timestamp_seconds', { remote: A, entity: 'catalogs' })).toBe(T0 / 1000 - 5);
+    expect(sample(text, 'pdbsync_watermark_timestamp_seconds', { remote: A, entity: 'reports' })).toBeUndefined();
+    expect(sample(text, 'pdbsync_seconds_since_last_reconcile', { remote: A })).toBeUndefined();
+    expect(sample(text, 'pdbsync_lag_seconds', { remote: A })).toBeUndefined();
+
+    metrics.passFinished(A, pass(A, [catalogsOk]), 20_000);
+    metrics.syncState(A, new Map(), T0 - 60_000);
+    clock.ms = T0 + 30_000;
+    text = await metrics.text();
+    expect(sample(text, 'pdbsync_last_reconcile_timestamp_seconds', { remote: A })).toBe(T0 / 1000 - 60);
+    expect(sample(text, 'pdbsync_seconds_since_last_reconcile', { remote: A })).toBe(90);
+    expect(sample(text, 'pdbsync_lag_seconds', { remote: A })).toBe(50);
+  });
+
+  it('shows the role and the state database, and leaves out what does not apply', async () => {
+    const { metrics } = setup();
+    let sidecar: SidecarStatus = { role: 'single', leaderPresent: null, stateDatabase: null };
+    metrics.watchSidecar(() => sidecar);
+    let text = await metrics.text();
+    expect(sample(text, 'pdbsync_leader', {})).toBe(1);
+    expect(sample(text, 'pdbsync_leader_present', {})).toBeUndefined();
+    expect(sample(text, 'pdbsync_state_database_up', {})).toBeUndefined();
+    sidecar = { role: 'standby', leaderPresent: false, stateDatabase: { database: 'db', available: true, error: null } };
+    text = await metrics.text();
+    expect(sample(text, 'pdbsync_leader', {})).toBe(0);
+    expect(sample(text, 'pdbsync_leader_present', {})).toBe(0);
+    expect(sample(text, 'pdbsync_state_database_up', {})).toBe(1);
+    sidecar = { role: 'standby', leaderPresent: null, stateDatabase: { database: 'db', available: false, error: 'down' } };
+    text = await metrics.text();
+    expect(sample(text, 'pdbsync_leader_present', {})).toBeUndefined();
+    expect(sample(text, 'pdbsync_state_database_up', {})).toBe(0);
   });
 
   it('counts failed requests per server', async () => {

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SyncMetrics } from '../../../src/service/metrics.ts';
+
+const operations = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
+const section = operations.slice(operations.indexOf('\n## Metrics\n'), operations.indexOf('\n## Divergence check\n'));
+const processSection = section.slice(section.indexOf('\n### Process metrics\n'), section.indexOf('\n### Alerts and dashboard\n'));
+
+async function registered(): Promise<string[]> {
+  const metrics = new SyncMetrics();
+  metrics.watchSidecar(() => ({ role: 'single', leaderPresent: null, stateDatabase: null }));
+  return (await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name);
+}
+
+describe('docs/operations.md#metrics', () => {
+  it('has a table row for each pdbsync_ metric, and none for another', async () => {
+    const rows = [...section.matchAll(/^\| `(pdbsync_\w+)` \|/gm)].map((match) => match[1]!);
+    const ours = (await registered()).filter((name) => name.startsWith('pdbsync_'));
+    expect(rows.sort()).toEqual(ours.sort());
+  });
+
+  it('names each process metric, and the three left out as left out', async () => {
+    const named = new Set([...processSection.matchAll(/`((?:process|nodejs)_\w+)`/g)].map((match) => match[1]!));
+    const theirs = (await registered()).filter((name) => !name.startsWith('pdbsync_'));
+    expect(theirs.length).toBeGreaterThan(20);
+    for (const name of theirs) expect(named, name).toContain(name);
+    expect([...named].filter((name) => !theirs.includes(name)).sort()).toEqual(['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']);
+  });
+});

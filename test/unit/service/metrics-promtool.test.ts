@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { SyncMetrics } from '../../../src/service/metrics.ts';
+import type { EntityResult } from '../../../src/types.ts';
+import { promtool } from './promtool.ts';
+
+const A = 'https://pdb2.example.net:8081';
+const LOCAL = 'http://127.0.0.1:8080';
+
+/** Metrics with every series in use: passes that succeeded and failed, records, rows, the local server, the role. */
+async function fedMetrics(): Promise<string> {
+  const metrics = new SyncMetrics({ remotes: [A] });
+  metrics.watchSidecar(() => ({ role: 'leader', leaderPresent: true, stateDatabase: { database: 'pdbsync', available: true, error: null } }));
+  const entity: EntityResult = { entity: 'catalogs', kind: 'reconcile', ok: true, transferred: 2, failed: 1, skipped: 1, remoteRows: 10, localRows: 9 };
+  metrics.recordFinished(A, 'catalogs', 30, true);
+  metrics.recordFinished(A, 'catalogs', 900, false);
+  metrics.entityFinished(A, entity, 1_500);
+  metrics.passFinished(A, { remote: A, kind: 'reconcile', ok: false, entities: [entity] }, 2_000);
+  metrics.passFinished(A, { remote: A, kind: 'incremental', ok: true, entities: [entity] }, 800);
+  metrics.syncState(A, new Map([['catalogs', Date.now() - 60_000]]), Date.now() - 30_000);
+  metrics.requestFailed(LOCAL);
+  metrics.localStatus({ up: true, queueDepth: 3 });
+  return metrics.text();
+}
+
+describe('promtool check metrics', () => {
+  it('finds nothing to say of the sidecar\'s metrics', async () => {
+    const text = await fedMetrics();
+    // The series that prove the text is the fed one, not an empty registry.
+    expect(text).toMatch(/^pdbsync_records_failed_total\{remote="[^"]+",entity="catalogs"\} 1$/m);
+    expect(text).toMatch(/^pdbsync_local_queue_depth 3$/m);
+    expect(text).toMatch(/^nodejs_active_handles\{/m);
+    const result = promtool(['check', 'metrics'], { input: text });
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('would flag a gauge named like a counter (the check is live)', () => {
+    const result = promtool(['check', 'metrics'], { input: '# HELP x_total A gauge.\n# TYPE x_total gauge\nx_total 1\n' });
+    expect(result.output).toContain('non-counter metrics should not have "_total" suffix');
+    expect(result.status).not.toBe(0);
+  });
+});
