@@ -13,7 +13,7 @@ import { debianCopyright } from './package-copyright.ts';
 import { ROOT, stageApp } from './package-tree.ts';
 
 const PACKAGING = join(ROOT, 'packaging');
-export const APP_PATH = 'opt/puppetdb-sync';
+const APP_PATH = 'opt/puppetdb-sync';
 /** Bumped when the package changes and the project's version does not. */
 const DEBIAN_REVISION = 1;
 const DEB_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
@@ -78,8 +78,9 @@ export async function buildPackage(outDir = join(ROOT, 'build')): Promise<string
   const app = join(tree, APP_PATH);
   const { modules, nodeVersion } = await stageApp(app);
   const time = await buildTime();
-  const arch = DEB_ARCH[(await run(join(app, 'bin/node'), ['-p', 'process.arch'])).trim()];
-  if (!arch) throw new Error(`no Debian architecture for Node.js's ${process.arch}`);
+  const nodeArch = (await run(join(app, 'bin/node'), ['-p', 'process.arch'])).trim();
+  const arch = DEB_ARCH[nodeArch];
+  if (!arch) throw new Error(`no Debian architecture for Node.js's ${nodeArch}`);
 
   const doc = join(tree, 'usr/share/doc/puppetdb-sync');
   place(join(PACKAGING, 'puppetdb-sync.sh'), join(tree, 'usr/bin/puppetdb-sync'));
@@ -115,7 +116,9 @@ export async function buildPackage(outDir = join(ROOT, 'build')): Promise<string
   normalise(tree, time);
 
   const deb = join(outDir, `puppetdb-sync_${version}_${arch}.deb`);
+  // xz -1: 35 MB in 16 s here, against 30 MB in 80 s at dpkg-deb's default level.
   await run('dpkg-deb', ['--root-owner-group', '-Zxz', '-z1', '--build', tree, deb]);
+  rmSync(tree, { recursive: true });
   return deb;
 }
 
