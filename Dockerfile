@@ -1,19 +1,45 @@
-# puppetdb-sync: the sidecar image. The build steps are the ones CI runs (npm ci
-# builds dist/ through the prepare script); tests need real PuppetDB servers and
-# run in CI, not here.
-FROM node:24-bookworm-slim AS build
-WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-COPY src ./src
-RUN npm ci && npm prune --omit=dev
+# puppetdb-sync's image: the Debian package `npm run package` builds, installed on
+# Debian 12, as the systemd unit runs it but in the foreground (docs/deploying.md).
+# test/integration/package.test.ts builds and installs that same package;
+# test/unit/packaging.test.ts keeps this file in step with it.
 
-FROM node:24-bookworm-slim
-WORKDIR /app
-ENV NODE_ENV=production
-COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-USER node
-# The bin's flags (src/cli.ts's first line; see docs/operations.md, "Node.js flags").
-ENTRYPOINT ["node", "--liftoff-only", "--max-semi-space-size=8", "/app/dist/cli.js"]
-CMD ["--help"]
+FROM node:24-bookworm-slim AS build
+# strip: the package ships Node.js stripped, as Debian ships binaries.
+RUN apt-get update && apt-get install -y --no-install-recommends binutils && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json README.md CHANGELOG.md ./
+COPY src ./src
+COPY scripts ./scripts
+COPY docs ./docs
+COPY packaging ./packaging
+# npm ci brings the `node` devDependency: the Node.js 24 the package ships, so this
+# is the image's only download of Node.js that is kept, not one pruned away.
+RUN npm ci && npm run package -- --out /out
+
+FROM debian:bookworm-slim
+COPY --from=build /out/puppetdb-sync_*.deb /tmp/
+# apt-get rather than dpkg -i, to install the package's dependencies (adduser, the
+# C++ runtime); its postinst creates the puppetdb user the image runs as.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends /tmp/puppetdb-sync_*.deb \
+    && rm -rf /var/lib/apt/lists/* /tmp/puppetdb-sync_*.deb
+# The package's configuration with the API on 0.0.0.0: on 127.0.0.1 neither the
+# published port nor the health check would reach it.
+COPY packaging/container.conf /etc/puppetdb-sync/puppetdb-sync.conf
+# Mounts (read-only; docs/deploying.md): the configuration at
+# /etc/puppetdb-sync/puppetdb-sync.conf, and the certificates the configuration's tls
+# block names, at the same paths as on the host. The sidecar writes no file: its
+# state is in memory or in PostgreSQL, its log on standard output. No VOLUME: an
+# anonymous volume would hold nothing.
+# puppetdb can read PuppetDB's certificates on a host; in the container, run it with
+# --user set to the host's puppetdb uid and gid so the mounted files stay readable.
+USER puppetdb
+EXPOSE 8095
+# /health answers 200 while every remote's passes succeed (docs/operations.md); the
+# start period leaves the first passes http.startup-grace's 5 minutes.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=5m \
+    CMD ["/opt/puppetdb-sync/bin/node", "-e", "fetch('http://127.0.0.1:8095/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The bin's flags (src/cli.ts's first line; see docs/operations.md, "Node.js flags"),
+# as in the unit's ExecStart.
+ENTRYPOINT ["/opt/puppetdb-sync/bin/node", "--liftoff-only", "--max-semi-space-size=8", "/opt/puppetdb-sync/dist/cli.js"]
+CMD ["run", "--config", "/etc/puppetdb-sync/puppetdb-sync.conf"]

@@ -41,6 +41,6 @@ describe('Node.js flags are set where the process starts, never by an import', (
   it("the image's ENTRYPOINT starts Node.js with the bin's flags", () => {
     const dockerfile = readFileSync(new URL('Dockerfile', ROOT), 'utf8');
     const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
-    expect(entrypoint).toEqual(['node', ...shebangFlags(new URL('src/cli.ts', ROOT).pathname), '/app/dist/cli.js']);
+    expect(entrypoint).toEqual(['/opt/puppetdb-sync/bin/node', ...shebangFlags(new URL('src/cli.ts', ROOT).pathname), '/opt/puppetdb-sync/dist/cli.js']);
   });
 });
