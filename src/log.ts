@@ -1,26 +1,45 @@
 import { performance } from 'node:perf_hooks';
-import pino, { type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from './config/types.ts';
-import { SyncError } from './errors.ts';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import type { LogFormat, LogLevel } from './config/types.ts';
+import type { EntityName } from './types.ts';
+import { ecsOptions } from './log-ecs.ts';
+import { serializeError } from './log-error.ts';
 
 export type { Logger };
 
 /**
- * JSON lines that Filebeat and Logstash take unchanged: an ISO 8601 `@timestamp`,
- * the level as a word and the text under `message`.
+ * JSON lines that Filebeat and Logstash take unchanged, and that index cleanly under
+ * Filebeat's default ECS template in either format: `pe`, Puppet Enterprise's sync
+ * fields (see peFields), or `ecs`, Elastic Common Schema (see log-ecs.ts).
  */
-export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  return pino(
-    {
-      level,
-      base: { logger: 'sync' },
-      messageKey: 'message',
-      timestamp: () => `,"@timestamp":"${new Date().toISOString()}"`,
-      formatters: { level: (label) => ({ level: label }) },
-      serializers: { err: serializeError },
-    },
-    destination ?? pino.destination({ fd: 1, sync: true }),
-  );
+export function createLogger(level: LogLevel, format: LogFormat = 'pe', destination?: DestinationStream): Logger {
+  return pino({ level, ...(format === 'ecs' ? ecsOptions() : peOptions()) }, destination ?? pino.destination({ fd: 1, sync: true }));
+}
+
+/** An ISO 8601 `@timestamp`, the level as a word under `level` and the text under `message`. */
+function peOptions(): LoggerOptions {
+  return {
+    base: { logger: 'sync' },
+    messageKey: 'message',
+    timestamp: () => `,"@timestamp":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }), log: peFields },
+    serializers: { err: serializeError },
+  };
+}
+
+/**
+ * PE's fields whose names are ECS field sets, which Filebeat's template maps as
+ * objects: written with a `sync_` prefix, as a string there would get the line refused.
+ */
+const PE_CLASHES: Readonly<Record<string, string>> = { event: 'sync_event', entity: 'sync_entity' };
+
+function peFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [PE_CLASHES[key] ?? key, value]));
+}
+
+/** PE's log name of an entity where PE has the entity under another name. */
+export function logEntityName(entity: EntityName): string {
+  return entity === 'factsets' ? 'facts' : entity;
 }
 
 /** Puppet Enterprise's sync log phases. */
@@ -53,15 +72,4 @@ export function startPhase(log: Logger, phase: Phase, fields: Record<string, unk
       );
     },
   };
-}
-
-/**
- * The one shape of an error in the log, under `err` on every line: an expected fault
- * (a SyncError) is its code, whether it is retried and its message, with no stack; an
- * unexpected one (a bug) keeps its stack.
- */
-export function serializeError(error: unknown): Record<string, unknown> {
-  if (error instanceof SyncError) return { type: error.name, code: error.code, retryable: error.retryable, message: error.message };
-  if (error instanceof Error) return { type: error.name, message: error.message, stack: error.stack };
-  return { type: typeof error, message: String(error) };
 }
