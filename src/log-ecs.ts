@@ -14,29 +14,7 @@ export function ecsOptions(): LoggerOptions {
   // convertErr off: its error.* would carry the stack of expected faults and no code.
   const ecs = ecsFormat({ serviceName: 'puppetdb-sync', convertErr: false, apmIntegration: false });
   const formatLine = ecs.formatters?.log ?? ((fields: Record<string, unknown>) => fields);
-  return {
-    ...ecs,
-    name: 'sync',
-    // Its own bindings formatter is left out: it would repeat ecs.version and
-    // service.name in the line of every child logger (duplicate keys, which
-    // Elasticsearch refuses); without it the line formatter adds them once.
-    formatters: { level: ecs.formatters?.level, bindings: ecsBindings, log: (fields) => formatLine(ecsFields(fields)) },
-  };
-}
-
-/**
- * The logger's bindings: pino's process id, host name and logger name as ECS has
- * them, and a child logger's own (Fastify's reqId) under puppetdb_sync.*, dotted so
- * as not to repeat the puppetdb_sync key of the line's own fields.
- */
-function ecsBindings(bindings: Record<string, unknown>): Record<string, unknown> {
-  const { pid, hostname, name, ...own } = bindings;
-  return {
-    ...(pid !== undefined && { 'process.pid': pid }),
-    ...(hostname !== undefined && { 'host.hostname': hostname }),
-    ...(name !== undefined && { 'log.logger': name }),
-    ...Object.fromEntries(Object.entries(own).map(([key, value]) => [`${ECS_NAMESPACE}.${key}`, value])),
-  };
+  return { ...ecs, name: 'sync', formatters: { ...ecs.formatters, log: (fields) => formatLine(ecsFields(fields)) } };
 }
 
 /**

@@ -74,7 +74,7 @@ export function runCli(args: string[]): Promise<RunResult> {
       const logs = stdout
         .split('\n')
         .filter((line) => line.trim() !== '')
-        .map((line) => checkLogLine(JSON.parse(line) as Record<string, unknown>));
+        .map((line) => checkLogLine(line));
       resolve({ code, stderr, logs });
     });
   });
@@ -138,7 +138,7 @@ export function startCli(args: string[]): Sidecar {
   child.stdout.on('data', (chunk: Buffer) => {
     const lines = (partial + chunk.toString()).split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) if (line.trim() !== '') logs.push(checkLogLine(JSON.parse(line) as Record<string, unknown>));
+    for (const line of lines) if (line.trim() !== '') logs.push(checkLogLine(line));
   });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   return { logs, exited, signal: (name) => child.kill(name) };

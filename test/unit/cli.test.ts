@@ -72,7 +72,7 @@ describe('puppetdb-sync CLI', () => {
     );
     const { code, stdout } = cli(['once', '--config', file]);
     expect(code).toBe(1);
-    const lines = stdout.trim().split('\n').map((line) => checkLogLine(JSON.parse(line) as Record<string, unknown>));
+    const lines = stdout.trim().split('\n').map((line) => checkLogLine(line));
     const syncError = lines.find((line) => line.phase === 'sync' && line.sync_event === 'error');
     expect(syncError).toMatchObject({ ok: false, remote: 'http://127.0.0.1:10', level: 'error' });
     expect(syncError!.err).toMatchObject({ code: 'PDBSYNC_ERR_SERVER_DOWN', message: expect.stringContaining('ECONNREFUSED') });
@@ -114,7 +114,7 @@ describe('puppetdb-sync once, stopped', () => {
     expect(stopMs).toBeGreaterThan(RECORD_MS - 500);
     expect(stopMs).toBeLessThan(RECORD_MS + 5_000);
     expect(records.filter((at) => at > signalled)).toEqual([]);
-    const lines = stdout.trim().split('\n').map((line) => checkLogLine(JSON.parse(line) as Record<string, unknown>));
+    const lines = stdout.trim().split('\n').map((line) => checkLogLine(line));
     expect(lines.filter((line) => line.phase === 'record' && line.sync_event === 'finished')).toHaveLength(2);
     expect(lines.find((line) => line.phase === 'entity' && line.sync_event === 'error')).toMatchObject({ sync_entity: 'facts', transferred: 2, failed: 0, err: { code: 'PDBSYNC_ERR_STOPPED' } });
     expect(lines.at(-1)).toMatchObject({ message: 'once finished', ok: false, stoppedBy: signal });
