@@ -28,13 +28,21 @@ function peOptions(): LoggerOptions {
 }
 
 /**
- * PE's fields whose names are ECS field sets, which Filebeat's template maps as
- * objects: written with a `sync_` prefix, as a string there would get the line refused.
+ * ECS's top-level field sets, which Filebeat's default template maps as objects: a
+ * field of ours by one of these names (PE's `event` and `entity`, a `tls` flag) is
+ * written with a `sync_` prefix in the pe format, as Elasticsearch refuses a line that
+ * gives an object a word. A unit test keeps the list in step with @elastic/ecs.
  */
-const PE_CLASHES: Readonly<Record<string, string>> = { event: 'sync_event', entity: 'sync_entity' };
+export const ECS_OBJECT_NAMES: ReadonlySet<string> = new Set([
+  'agent', 'client', 'cloud', 'container', 'data_stream', 'destination', 'device', 'dll', 'dns', 'ecs', 'email',
+  'entity', 'error', 'event', 'faas', 'file', 'gen_ai', 'group', 'host', 'http', 'labels', 'log', 'network',
+  'observer', 'orchestrator', 'organization', 'package', 'process', 'registry', 'related', 'rule', 'server',
+  'service', 'source', 'span', 'threat', 'tls', 'trace', 'transaction', 'url', 'user', 'user_agent', 'volume',
+  'vulnerability',
+]);
 
 function peFields(fields: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [PE_CLASHES[key] ?? key, value]));
+  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [ECS_OBJECT_NAMES.has(key) ? `sync_${key}` : key, value]));
 }
 
 /** PE's log name of an entity where PE has the entity under another name. */

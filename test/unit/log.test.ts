@@ -1,6 +1,8 @@
+import { EcsFlat } from '@elastic/ecs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import type { LogFormat } from '../../src/config/types.ts';
+import { createLogger, ECS_OBJECT_NAMES } from '../../src/log.ts';
 import { runPass } from '../../src/sync/pass.ts';
 import { clientFor, ENTITIES } from '../../src/wiring.ts';
 import { checkLogLine, collectedLog, ecsProblems, takeLogViolations } from '../log-check.ts';
@@ -117,5 +119,16 @@ describe('the ECS check of log lines', () => {
     checkLogLine('{"message":"a","message":"b"}');
     checkLogLine('{"message":"a"}');
     expect(takeLogViolations()).toEqual({ checked: 2, violations: [expect.stringContaining('a key given twice')] });
+  });
+});
+
+describe('the pe format', () => {
+  it('knows every top-level ECS object, and prefixes a field of ours by that name with sync_', () => {
+    const fields = Object.entries(EcsFlat as Record<string, { type: string }>);
+    const objects = new Set(fields.flatMap(([name, field]) => (name.includes('.') ? [name.split('.')[0]!] : field.type === 'object' ? [name] : [])));
+    expect([...ECS_OBJECT_NAMES].sort()).toEqual([...objects].sort());
+    const written: string[] = [];
+    createLogger('info', 'pe', { write: (text: string) => void written.push(text) }).info({ tls: true, host: 'a', phase: 'sync' }, 'listening');
+    expect(JSON.parse(written[0]!)).toMatchObject({ sync_tls: true, sync_host: 'a', phase: 'sync' });
   });
 });
