@@ -62,7 +62,7 @@ describe('the local PuppetDB under load or in maintenance', () => {
     expect(transferredWithPrefix(result, prefix)).toEqual({ facts: 1 });
     const factsets = result.logs.find((line) => line.phase === 'entity' && line.sync_event === 'finished' && line.sync_entity === 'facts');
     expect(factsets).toMatchObject({ failed: 0 });
-    expect(result.logs.filter((line) => line.message === 'request failed, retrying' && line.server === proxy.url)).toHaveLength(5);
+    expect(result.logs.filter((line) => line.phase === 'request' && line.sync_event === 'retry' && line.remote === proxy.url)).toHaveLength(5);
   });
 
   it('holds transfers back while the local queue is deeper than sync.queue-limit', async () => {

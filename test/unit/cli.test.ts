@@ -79,6 +79,22 @@ describe('puppetdb-sync CLI', () => {
     expect(syncError!.err).not.toHaveProperty('stack');
     expect(lines.at(-1)).toMatchObject({ message: 'once finished', ok: false, maxRssBytes: expect.any(Number) });
   });
+
+  it('logs ECS with log.format ecs, from once on standard output and from diff on standard error', () => {
+    const file = configFile(
+      'local: { server_url: "http://127.0.0.1:9" }\nsync: { remotes: [ { server_url: "http://127.0.0.1:10" } ], request-timeout: 2s }\nlog: { format: ecs }\n',
+    );
+    const once = cli(['once', '--config', file]);
+    const diff = cli(['diff', '--config', file]);
+    expect([once.code, diff.code]).toEqual([1, 2]);
+    for (const output of [once.stdout, diff.stderr]) {
+      const lines = output.trim().split('\n').map((line) => checkLogLine(line));
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line).toMatchObject({ 'ecs.version': expect.any(String), 'service.name': 'puppetdb-sync', 'log.level': expect.any(String) });
+    }
+    const syncError = once.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>).find((line) => line.event?.action === 'error');
+    expect(syncError).toMatchObject({ event: { outcome: 'failure' }, error: { code: 'PDBSYNC_ERR_SERVER_DOWN' }, puppetdb_sync: { phase: 'sync', remote: 'http://127.0.0.1:10' } });
+  });
 });
 
 describe('puppetdb-sync once, stopped', () => {
