@@ -71,11 +71,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'diff') {
     const { divergenceExitCode, formatDivergenceJson, formatDivergenceTable, measureDivergence } = await import('./sync/divergence.ts');
     // Standard output is the table (or JSON); the log goes to standard error.
-    const report = await measureDivergence(config, createLogger(logLevel, pino.destination({ fd: 2, sync: true })));
+    const report = await measureDivergence(config, createLogger(logLevel, config.log.format, pino.destination({ fd: 2, sync: true })));
     process.stdout.write(values.json ? formatDivergenceJson(report) : formatDivergenceTable(report));
     return divergenceExitCode(report);
   }
-  const log = createLogger(logLevel);
+  const log = createLogger(logLevel, config.log.format);
   if (command === 'run') {
     const { runService } = await import('./service/run.ts');
     await runService(config, log);

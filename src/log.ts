@@ -1,26 +1,53 @@
 import { performance } from 'node:perf_hooks';
-import pino, { type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from './config/types.ts';
-import { SyncError } from './errors.ts';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import type { LogFormat, LogLevel } from './config/types.ts';
+import type { EntityName } from './types.ts';
+import { ecsOptions } from './log-ecs.ts';
+import { serializeError } from './log-error.ts';
 
 export type { Logger };
 
 /**
- * JSON lines that Filebeat and Logstash take unchanged: an ISO 8601 `@timestamp`,
- * the level as a word and the text under `message`.
+ * JSON lines that Filebeat and Logstash take unchanged, and that index cleanly under
+ * Filebeat's default ECS template in either format: `pe`, Puppet Enterprise's sync
+ * fields (see peFields), or `ecs`, Elastic Common Schema (see log-ecs.ts).
  */
-export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  return pino(
-    {
-      level,
-      base: { logger: 'sync' },
-      messageKey: 'message',
-      timestamp: () => `,"@timestamp":"${new Date().toISOString()}"`,
-      formatters: { level: (label) => ({ level: label }) },
-      serializers: { err: serializeError },
-    },
-    destination ?? pino.destination({ fd: 1, sync: true }),
-  );
+export function createLogger(level: LogLevel, format: LogFormat = 'pe', destination?: DestinationStream): Logger {
+  return pino({ level, ...(format === 'ecs' ? ecsOptions() : peOptions()) }, destination ?? pino.destination({ fd: 1, sync: true }));
+}
+
+/** An ISO 8601 `@timestamp`, the level as a word under `level` and the text under `message`. */
+function peOptions(): LoggerOptions {
+  return {
+    base: { logger: 'sync' },
+    messageKey: 'message',
+    timestamp: () => `,"@timestamp":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }), log: peFields },
+    serializers: { err: serializeError },
+  };
+}
+
+/**
+ * ECS's top-level field sets, which Filebeat's default template maps as objects: a
+ * field of ours by one of these names (PE's `event` and `entity`, a `tls` flag) is
+ * written with a `sync_` prefix in the pe format, as Elasticsearch refuses a line that
+ * gives an object a word. A unit test keeps the list in step with @elastic/ecs.
+ */
+export const ECS_OBJECT_NAMES: ReadonlySet<string> = new Set([
+  'agent', 'client', 'cloud', 'container', 'data_stream', 'destination', 'device', 'dll', 'dns', 'ecs', 'email',
+  'entity', 'error', 'event', 'faas', 'file', 'gen_ai', 'group', 'host', 'http', 'labels', 'log', 'network',
+  'observer', 'orchestrator', 'organization', 'package', 'process', 'registry', 'related', 'rule', 'server',
+  'service', 'source', 'span', 'threat', 'tls', 'trace', 'transaction', 'url', 'user', 'user_agent', 'volume',
+  'vulnerability',
+]);
+
+function peFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [ECS_OBJECT_NAMES.has(key) ? `sync_${key}` : key, value]));
+}
+
+/** PE's log name of an entity where PE has the entity under another name. */
+export function logEntityName(entity: EntityName): string {
+  return entity === 'factsets' ? 'facts' : entity;
 }
 
 /** Puppet Enterprise's sync log phases. */
@@ -53,15 +80,4 @@ export function startPhase(log: Logger, phase: Phase, fields: Record<string, unk
       );
     },
   };
-}
-
-/**
- * The one shape of an error in the log, under `err` on every line: an expected fault
- * (a SyncError) is its code, whether it is retried and its message, with no stack; an
- * unexpected one (a bug) keeps its stack.
- */
-export function serializeError(error: unknown): Record<string, unknown> {
-  if (error instanceof SyncError) return { type: error.name, code: error.code, retryable: error.retryable, message: error.message };
-  if (error instanceof Error) return { type: error.name, message: error.message, stack: error.stack };
-  return { type: typeof error, message: String(error) };
 }

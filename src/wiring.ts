@@ -53,7 +53,7 @@ export function clientFor(url: string, config: Config, log: Logger, extras: Clie
     connections: config.sync.concurrency + 2,
     ...(extras.retry && { retry: extras.retry }),
     ...(extras.onRequestFailed && { onRequestFailed: extras.onRequestFailed }),
-    onRetry: (error, attempt, delayMs) => log.warn({ server: url, attempt, delayMs, err: error }, 'request failed, retrying'),
+    onRetry: (error, attempt, delayMs) => log.warn({ phase: 'request', event: 'retry', remote: url, attempt, delayMs, err: error }, 'request failed, retrying'),
   });
 }
 

@@ -87,7 +87,13 @@ export function buildHttpApi(service: ServiceControl, metrics: SyncMetrics, opti
   const https = options.guard && { https: options.guard.serverOptions };
   const app: FastifyInstance = (
     options.logger
-      ? Fastify({ ...https, loggerInstance: options.logger, logController: new LogController({ disableRequestLogging: true }) })
+      ? Fastify({
+          ...https,
+          loggerInstance: options.logger,
+          logController: new LogController({ disableRequestLogging: true }),
+          // ECS's field for it, in either log format: a `reqId` would be the one field of an ECS line outside ECS and puppetdb_sync.*.
+          requestIdLogLabel: 'http.request.id',
+        })
       : Fastify({ ...https, logger: false })
   ) as FastifyInstance;
   options.guard?.guard(app);

@@ -27,12 +27,12 @@ export class LocalQueueGate {
     this.checkedAt = Date.now();
     if (depth <= this.limit) return;
     const started = Date.now();
-    this.log.warn({ server: this.local.url, queueDepth: depth, queueLimit: this.limit }, 'local command queue above sync.queue-limit: transfers wait');
+    this.log.warn({ local: this.local.url, queueDepth: depth, queueLimit: this.limit }, 'local command queue above sync.queue-limit: transfers wait');
     while (depth > this.limit && !signal?.aborted) {
       await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
       depth = await this.local.queueDepth();
     }
     this.checkedAt = Date.now();
-    this.log.info({ server: this.local.url, queueDepth: depth, waitedMs: Date.now() - started }, 'local command queue below sync.queue-limit: transfers resume');
+    this.log.info({ local: this.local.url, queueDepth: depth, waitedMs: Date.now() - started }, 'local command queue below sync.queue-limit: transfers resume');
   }
 }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/types.ts';
 import { isUnreadable, type Entity, type SummaryContext } from '../entities/entity.ts';
 import { SyncError, type ErrorCode } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { logEntityName, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
 import { diffSummaries, indexByKey, type Keyed } from './diff.ts';
 import type { EntityName, PullReason, SummaryRow, UnreadableRow } from '../types.ts';
@@ -109,7 +109,7 @@ export async function measureDivergence(config: Config, log: Logger, options: Di
       try {
         localIndex = await indexByKey(readable(entity.localSummary(local, summary)));
       } catch (error) {
-        const reason = failure(log, error, { server: local.url, entity: entity.name });
+        const reason = failure(log, error, { local: local.url, entity: logEntityName(entity.name) });
         for (const { i } of measurable) results[i]!.entities.push({ entity: entity.name, error: reason });
         continue;
       }
@@ -117,10 +117,10 @@ export async function measureDivergence(config: Config, log: Logger, options: Di
         measurable.map(({ remote, gone }) =>
           countEntity(entity, remote, localIndex, gone, summary, options.certnameFilter).then(
             (counts): EntityDivergence => {
-              log.debug({ remote: remote.url, entity: entity.name, ...counts }, 'divergence measured');
+              log.debug({ remote: remote.url, entity: logEntityName(entity.name), ...counts }, 'divergence measured');
               return { entity: entity.name, ...counts };
             },
-            (error: unknown): EntityDivergence => ({ entity: entity.name, error: failure(log, error, { remote: remote.url, entity: entity.name }) }),
+            (error: unknown): EntityDivergence => ({ entity: entity.name, error: failure(log, error, { remote: remote.url, entity: logEntityName(entity.name) }) }),
           ),
         ),
       );

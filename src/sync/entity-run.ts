@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import { isUnreadable, type Entity, type SummaryContext } from '../entities/entity.ts';
-import type { Logger } from '../log.ts';
+import { logEntityName, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
 import type { PassObserver, SummaryRow, UnreadableRow } from '../types.ts';
 import type { LocalQueueGate } from './backpressure.ts';
@@ -78,7 +78,7 @@ export class EntityRun<Row extends SummaryRow> {
     const { key, certname } = row;
     const identity = { ...(certname !== undefined && { certname }), ...(key !== undefined && key !== certname && { key }) };
     this.options.log.warn(
-      { remote: this.options.remote.url, entity: this.entity.name, side, ...identity, err: row.unreadable },
+      { remote: this.options.remote.url, entity: logEntityName(this.entity.name), side, ...identity, err: row.unreadable },
       `${side} summary row skipped: ${row.unreadable.message}`,
     );
   }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { SyncSettings } from '../config/types.ts';
 import type { Entity, QuerySource, SummaryContext } from '../entities/entity.ts';
 import { SyncError } from '../errors.ts';
-import { startPhase, type Logger } from '../log.ts';
+import { logEntityName, startPhase, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
 import type { EntityResult, PassKind, PassObserver, PassResult, SummaryRow } from '../types.ts';
 import { LocalQueueGate } from './backpressure.ts';
@@ -120,7 +120,7 @@ async function runEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: En
 async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: EntityInputs, context: PassContext): Promise<EntityResult> {
   const previous = context.state.get(context.remote.url, entity.name);
   const kind: PassKind = context.kind === 'reconcile' || previous === undefined ? 'reconcile' : 'incremental';
-  const fields = { remote: context.remote.url, entity: entity.name, kind };
+  const fields = { remote: context.remote.url, entity: logEntityName(entity.name), kind };
   const phase = startPhase(context.log, 'entity', fields);
   const deadline = entityDeadline(context.settings.entityTimeLimitMs, [...inputs.breakers, ...(context.signal ? [context.signal] : [])]);
   const { signal } = deadline;

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SummarySegment } from '../entities/entity.ts';
+import { logEntityName } from '../log.ts';
 import type { SummaryRow } from '../types.ts';
 import { diffSummaries, indexByKey, mergeSummaries, SummaryOutOfOrder, type PullAction } from './diff.ts';
 import type { EntityRun } from './entity-run.ts';
@@ -46,7 +47,7 @@ async function reconcileSegment<Row extends SummaryRow>(run: EntityRun<Row>, seg
     // What was transferred is applied before the local summary is read again, so
     // it reads as in step and is not pulled twice.
     await run.idle();
-    options.log.warn({ remote: remote.url, entity: entity.name, reason: error.message }, 'summary not sorted by key; diffing with the local summary held whole');
+    options.log.warn({ remote: remote.url, entity: logEntityName(entity.name), reason: error.message }, 'summary not sorted by key; diffing with the local summary held whole');
     const localIndex = await indexByKey(localRows());
     await pullAll(diffSummaries(remoteRows(), localIndex, diffOptions));
   }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Entity } from '../entities/entity.ts';
 import { quoted } from '../entities/fields.ts';
 import { SyncError } from '../errors.ts';
-import { startPhase, type Logger } from '../log.ts';
+import { logEntityName, startPhase, type Logger } from '../log.ts';
 import { describeQuery, type PuppetDbClient, type QuerySpec } from '../puppetdb/client.ts';
 import { serializeCommand, type SerializedCommand } from '../puppetdb/command.ts';
 import type { PullAction } from './diff.ts';
@@ -29,7 +29,7 @@ export async function transferRecord<Row extends SummaryRow>(
   const spec = entity.recordQuery(action.row);
   const fields: Record<string, unknown> = {
     remote: context.remote.url,
-    entity: entity.name,
+    entity: logEntityName(entity.name),
     certname: action.row.certname,
     ...entity.logFields?.(action.row),
     reason: action.reason,

@@ -9,7 +9,8 @@ import { query, runCli, submit, writeConfig, type RunResult } from './pdb.ts';
 const [serverA, serverB] = inject('pdbServers') as [string, string];
 const run = `cl-${Date.now().toString(36)}`;
 const MB = 1024 * 1024;
-const ENTITIES = ['catalogs', 'catalog-inputs', 'factsets', 'fact-expiration', 'reports', 'nodes'];
+// The entities as the log names them (PE's `facts` for factsets).
+const ENTITIES = ['catalogs', 'catalog-inputs', 'facts', 'fact-expiration', 'reports', 'nodes'];
 
 async function catalogOn(url: string, certname: string): Promise<Record<string, unknown> | undefined> {
   const rows = await query(url, ['from', 'catalogs', ['extract', ['certname', 'hash', 'producer_timestamp'], ['=', 'certname', certname]]]);
@@ -17,11 +18,11 @@ async function catalogOn(url: string, certname: string): Promise<Record<string, 
 }
 
 function entityFinished(result: RunResult, entity: string): Record<string, unknown> | undefined {
-  return result.logs.find((line) => line.phase === 'entity' && line.event === 'finished' && line.entity === entity);
+  return result.logs.find((line) => line.phase === 'entity' && line.sync_event === 'finished' && line.sync_entity === entity);
 }
 
 function recordError(result: RunResult, certname: string): Record<string, unknown> | undefined {
-  return result.logs.find((line) => line.phase === 'record' && line.event === 'error' && line.certname === certname);
+  return result.logs.find((line) => line.phase === 'record' && line.sync_event === 'error' && line.certname === certname);
 }
 
 function errorCode(line: Record<string, unknown> | undefined): unknown {

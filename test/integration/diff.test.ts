@@ -4,6 +4,7 @@ import { waitForQueueDrained } from '../../scripts/cluster.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
 import { createLogger } from '../../src/log.ts';
+import { collectedLog } from '../log-check.ts';
 import { divergenceExitCode, formatDivergenceTable, measureDivergence, type DivergenceReport } from '../../src/sync/divergence.ts';
 import { ENTITIES } from '../../src/wiring.ts';
 import { DAY_MS, iso, plainReport, query, submit, syncInto, writeConfig } from './pdb.ts';
@@ -11,7 +12,7 @@ import { DAY_MS, iso, plainReport, query, submit, syncInto, writeConfig } from '
 const [serverA, serverB] = inject('pdbServers') as [string, string];
 const prefix = `dv-${Date.now().toString(36)}`;
 const base = Date.now() - 3600_000;
-const log = createLogger('error');
+const { log } = collectedLog('error');
 
 function factset(name: string, at: number, values: Record<string, unknown>, producer = 'puppet-a.example.net') {
   return {

@@ -96,13 +96,13 @@ describe('factsets and node status between two real PuppetDBs', () => {
   it('exits 0 and logs every phase in the sync schema', () => {
     for (const result of [firstIntoB, firstIntoA]) {
       expect(result.code).toBe(0);
-      const phases = result.logs.map((line) => `${line.phase}/${line.event}`);
+      const phases = result.logs.map((line) => `${line.phase}/${line.sync_event}`);
       expect(phases).toEqual(expect.arrayContaining(['sync/start', 'sync/finished', 'entity/start', 'entity/finished']));
       for (const line of result.logs) {
         expect(line['@timestamp']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
         expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).toContain(line.level);
       }
-      const finished = result.logs.find((line) => line.phase === 'sync' && line.event === 'finished')!;
+      const finished = result.logs.find((line) => line.phase === 'sync' && line.sync_event === 'finished')!;
       expect(finished).toMatchObject({ ok: true, remote: expect.any(String), elapsed: expect.any(Number) });
     }
   });
@@ -113,9 +113,9 @@ describe('factsets and node status between two real PuppetDBs', () => {
     // newer-on-b, stale-deactivation; and the tie one way or the other. Never purged-on-a.
     const intoB = transferredWithPrefix(firstIntoB, prefix);
     const intoA = transferredWithPrefix(firstIntoA, prefix);
-    expect(intoB.factsets! + intoA.factsets!).toBe(8);
-    expect(intoB.factsets).toBeGreaterThanOrEqual(4);
-    expect(intoA.factsets).toBeGreaterThanOrEqual(3);
+    expect(intoB.facts! + intoA.facts!).toBe(8);
+    expect(intoB.facts).toBeGreaterThanOrEqual(4);
+    expect(intoA.facts).toBeGreaterThanOrEqual(3);
     expect(intoB.nodes).toBe(3);
     expect(intoA.nodes ?? 0).toBe(0);
   });

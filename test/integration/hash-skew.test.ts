@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
 import { readSamples } from '../../scripts/samples.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { createLogger } from '../../src/log.ts';
+import { collectedLog } from '../log-check.ts';
 import { runPass } from '../../src/sync/pass.ts';
 import { MemorySyncState } from '../../src/sync/sync-state.ts';
 import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS } from '../../src/wiring.ts';
@@ -44,8 +44,7 @@ async function hashesOn(url: string): Promise<Record<string, string[]>> {
  */
 async function incrementalInto(local: string, remote: string): Promise<{ ok: boolean; logs: Record<string, unknown>[] }> {
   const config = await parseConfig(`local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}" } ] }\n`, 'hash-skew-test.conf');
-  const logs: Record<string, unknown>[] = [];
-  const log = createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const { log, lines: logs } = collectedLog('info');
   const [localClient, remoteClient] = [clientFor(local, config, log, { retry: LOCAL_RETRY_POLICY }), clientFor(remote, config, log)];
   const state = new MemorySyncState();
   for (const entity of ENTITIES) state.set(remote, entity.name, { mark: null, reconciledAt: Date.now(), inStep: new Map(), retry: new Map() });
@@ -98,7 +97,7 @@ describe('two real PuppetDBs that hash the same records differently', () => {
     ] as const) {
       const result = await incrementalInto(local, remote);
       expect(result.ok).toBe(true);
-      expect(result.logs.some((line) => line.phase === 'entity' && line.entity === 'reports' && line.kind === 'incremental')).toBe(true);
+      expect(result.logs.some((line) => line.phase === 'entity' && line.sync_entity === 'reports' && line.kind === 'incremental')).toBe(true);
       expect(transferredWithPrefix(result, prefix), `into ${local}`).toEqual({});
     }
   });

@@ -2,7 +2,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
-import { createLogger } from '../../src/log.ts';
+import { collectedLog } from '../log-check.ts';
 import { runPass } from '../../src/sync/pass.ts';
 import { MemorySyncState, type SyncStateStore } from '../../src/sync/sync-state.ts';
 import type { EntityResult, PassKind, PassResult } from '../../src/types.ts';
@@ -24,7 +24,7 @@ async function configPulling(local: string, remote: string, extra = ''): Promise
 
 /** One pass of `kind` from `remote` into `local`, with the sync state given (kept across passes as `run` keeps it). */
 async function pass(config: Config, state: SyncStateStore, kind: PassKind): Promise<PassResult> {
-  const log = createLogger('warn');
+  const { log } = collectedLog('warn');
   const local = clientFor(config.local.serverUrl, config, log, { retry: LOCAL_RETRY_POLICY });
   const remote = clientFor(config.sync.remotes[0]!.serverUrl, config, log);
   try {

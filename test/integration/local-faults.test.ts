@@ -59,10 +59,10 @@ describe('the local PuppetDB under load or in maintenance', () => {
     const result = await runCli(['once', '--config', writeConfig(proxy.url, [serverA]), '--log-level', 'debug']);
     expect(result.code).toBe(0);
     expect(proxy.refused()).toBe(5);
-    expect(transferredWithPrefix(result, prefix)).toEqual({ factsets: 1 });
-    const factsets = result.logs.find((line) => line.phase === 'entity' && line.event === 'finished' && line.entity === 'factsets');
+    expect(transferredWithPrefix(result, prefix)).toEqual({ facts: 1 });
+    const factsets = result.logs.find((line) => line.phase === 'entity' && line.sync_event === 'finished' && line.sync_entity === 'facts');
     expect(factsets).toMatchObject({ failed: 0 });
-    expect(result.logs.filter((line) => line.message === 'request failed, retrying' && line.server === proxy.url)).toHaveLength(5);
+    expect(result.logs.filter((line) => line.phase === 'request' && line.sync_event === 'retry' && line.remote === proxy.url)).toHaveLength(5);
   });
 
   it('holds transfers back while the local queue is deeper than sync.queue-limit', async () => {
@@ -82,7 +82,7 @@ describe('the local PuppetDB under load or in maintenance', () => {
     expect(resumed).toBeGreaterThan(paused);
     expect(result.logs[resumed]!.waitedMs).toBeGreaterThan(0);
     expect(firstRecord).toBeGreaterThan(resumed);
-    expect(transferredWithPrefix(result, `${prefix}-queued`)).toEqual({ factsets: 3 });
+    expect(transferredWithPrefix(result, `${prefix}-queued`)).toEqual({ facts: 3 });
     await waitForQueueDrained(serverB);
   });
 });

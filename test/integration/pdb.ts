@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { CLI, CLI_FLAGS } from '../../scripts/bench-cli.ts';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
+import { checkLogLine } from '../log-check.ts';
 
 /** Direct access to a real PuppetDB, for loading test data and reading what a sync left. */
 
@@ -73,7 +74,7 @@ export function runCli(args: string[]): Promise<RunResult> {
       const logs = stdout
         .split('\n')
         .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
+        .map((line) => checkLogLine(line));
       resolve({ code, stderr, logs });
     });
   });
@@ -92,15 +93,15 @@ export function transferredWithPrefix(result: Pick<RunResult, 'logs'>, prefix: s
   const out: Record<string, number> = {};
   for (const line of result.logs) {
     const isRecord = line.phase === 'record' || line.phase === 'deactivate';
-    if (isRecord && line.event === 'finished' && String(line.certname).startsWith(prefix)) {
-      out[line.entity as string] = (out[line.entity as string] ?? 0) + 1;
+    if (isRecord && line.sync_event === 'finished' && String(line.certname).startsWith(prefix)) {
+      out[line.sync_entity as string] = (out[line.sync_entity as string] ?? 0) + 1;
     }
   }
   return out;
 }
 
 /** What a pass logs when the servers are in step: every entity transferred nothing. */
-export const NOTHING_TRANSFERRED = { catalogs: 0, 'catalog-inputs': 0, factsets: 0, 'fact-expiration': 0, reports: 0, nodes: 0 };
+export const NOTHING_TRANSFERRED = { catalogs: 0, 'catalog-inputs': 0, facts: 0, 'fact-expiration': 0, reports: 0, nodes: 0 };
 
 /** One pass each way between `a` and `b`: both exit 0 and transfer nothing. */
 export async function expectQuietBothWays(a: string, b: string): Promise<void> {
@@ -118,7 +119,7 @@ export async function expectQuietBothWays(a: string, b: string): Promise<void> {
 export function transferredByEntity(result: RunResult): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of result.logs) {
-    if (line.phase === 'entity' && line.event === 'finished') out[line.entity as string] = line.transferred as number;
+    if (line.phase === 'entity' && line.sync_event === 'finished') out[line.sync_entity as string] = line.transferred as number;
   }
   return out;
 }
@@ -137,7 +138,7 @@ export function startCli(args: string[]): Sidecar {
   child.stdout.on('data', (chunk: Buffer) => {
     const lines = (partial + chunk.toString()).split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of lines) if (line.trim() !== '') logs.push(checkLogLine(line));
   });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   return { logs, exited, signal: (name) => child.kill(name) };

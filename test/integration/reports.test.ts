@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { createLogger } from '../../src/log.ts';
+import { collectedLog } from '../log-check.ts';
 import { syncOnce } from '../../src/sync/once.ts';
 import { PassHistory } from '../../src/wiring.ts';
 import { DAY_MS, iso, query, runCli, submit, syncInto, transferredByEntity, transferredWithPrefix, writeConfig, type RunResult } from './pdb.ts';
@@ -104,13 +104,10 @@ async function load(rounds: Array<Array<[string, Report]>>): Promise<void> {
 
 /** The record/finished log lines of reports whose certname starts with `certnamePrefix`. */
 const reportRecords = (result: RunResult, certnamePrefix = prefix) =>
-  result.logs.filter((line) => line.entity === 'reports' && line.phase === 'record' && line.event === 'finished' && String(line.certname).startsWith(certnamePrefix));
+  result.logs.filter((line) => line.sync_entity === 'reports' && line.phase === 'record' && line.sync_event === 'finished' && String(line.certname).startsWith(certnamePrefix));
 
 /** An in-process logger at debug level whose JSON lines are collected. */
-const debugLines = () => {
-  const lines: Record<string, unknown>[] = [];
-  return { lines, log: createLogger('debug', { write: (line: string) => void lines.push(JSON.parse(line)) }) };
-};
+const debugLines = () => collectedLog('debug');
 
 describe('reports between two real PuppetDBs', () => {
   const onA = [report('both-1', base, 'a1'), report('both-2', base + 60_000, 'a2', { type: 'plan', status: 'changed' }), report('only-a', base + 120_000, 'a3')];

@@ -34,8 +34,8 @@ function passes(sidecar: Sidecar): Array<Record<string, number>> {
   const out: Array<Record<string, number>> = [];
   let current: Record<string, number> = {};
   for (const line of sidecar.logs) {
-    if (line.phase === 'entity' && line.event !== 'start') current[line.entity as string] = line.transferred as number;
-    if (line.phase === 'sync' && line.event !== 'start') {
+    if (line.phase === 'entity' && line.sync_event !== 'start') current[line.sync_entity as string] = line.transferred as number;
+    if (line.phase === 'sync' && line.sync_event !== 'start') {
       out.push(current);
       current = {};
     }

@@ -49,7 +49,7 @@ function passes(sidecar: Sidecar): Array<{ kind: string; start: number; end: num
   for (const line of sidecar.logs) {
     if (line.phase !== 'sync') continue;
     const at = Date.parse(String(line['@timestamp']));
-    if (line.event === 'start') out.push({ kind: String(line.kind), start: at, end: undefined, remoteRows: undefined });
+    if (line.sync_event === 'start') out.push({ kind: String(line.kind), start: at, end: undefined, remoteRows: undefined });
     else if (out.length > 0 && out.at(-1)!.end === undefined) Object.assign(out.at(-1)!, { end: at, remoteRows: line.remoteRows as number | undefined });
   }
   return out;
@@ -155,11 +155,11 @@ describe('a restarted sidecar', () => {
       console.log(`rows read: ${reconciled.remoteRows} by the first reconciliation, ${resumed.remoteRows} by the first pass after the restart`);
       // Factsets: the reconciliation read every one the remote holds; the pass after the
       // restart, with no overlap, the new one and the newest seen before (at the watermark).
-      const factsetRows = (sidecar: Sidecar) => sidecar.logs.find((line) => line.phase === 'entity' && line.entity === 'factsets' && line.event === 'finished')?.remoteRows;
+      const factsetRows = (sidecar: Sidecar) => sidecar.logs.find((line) => line.phase === 'entity' && line.sync_entity === 'facts' && line.sync_event === 'finished')?.remoteRows;
       expect(factsetRows(first.sidecar)).toBeGreaterThanOrEqual(30);
       expect(factsetRows(second.sidecar)).toBeLessThanOrEqual(2);
       expect(resumed.remoteRows).toBeLessThan(reconciled.remoteRows! / 5);
-      const pulled = second.sidecar.logs.filter((line) => line.phase === 'record' && line.event === 'finished' && line.certname === `${prefix}-after-restart`);
+      const pulled = second.sidecar.logs.filter((line) => line.phase === 'record' && line.sync_event === 'finished' && line.certname === `${prefix}-after-restart`);
       expect(pulled).toHaveLength(1);
     } finally {
       await stop(second);

@@ -40,7 +40,7 @@ function once(local: string, remote: string, tls: string): Promise<RunResult> {
 
 /** The error of the pass: its sync/error line's `err`. */
 function passError(logs: Record<string, unknown>[]): { code?: string; message?: string } | undefined {
-  return logs.find((line) => line.phase === 'sync' && line.event === 'error')?.err as { code?: string; message?: string } | undefined;
+  return logs.find((line) => line.phase === 'sync' && line.sync_event === 'error')?.err as { code?: string; message?: string } | undefined;
 }
 
 const retried = (result: RunResult) => result.logs.some((line) => line.message === 'request failed, retrying');
@@ -58,7 +58,7 @@ describe('the sidecar as a client of PuppetDB over https', () => {
     const result = await once(localHttps, remoteHttps, tlsBlock());
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(transferredWithPrefix(result, prefix)).toEqual({ factsets: 1 });
+    expect(transferredWithPrefix(result, prefix)).toEqual({ facts: 1 });
     await waitForQueueDrained(localHttp);
     expect(await query(localHttp, ['from', 'factsets', ['extract', ['certname'], ['=', 'certname', `${prefix}-over-https`]]])).toHaveLength(1);
   });
@@ -110,10 +110,10 @@ describe('run: the HTTP API over https, and a new CRL on SIGHUP', () => {
     expect(await sidecar?.exited).toBe(0);
   });
 
-  const passes = () => sidecar.logs.filter((line) => line.phase === 'sync' && line.event !== 'start');
+  const passes = () => sidecar.logs.filter((line) => line.phase === 'sync' && line.sync_event !== 'start');
 
   it('answers a client on its allowlist, 403 to another client of the CA, and no client without a certificate', async () => {
-    expect(passes()[0]).toMatchObject({ event: 'finished', ok: true });
+    expect(passes()[0]).toMatchObject({ sync_event: 'finished', ok: true });
     const status = await requestAs(pki, pki.cert(ALLOWED_CLIENT), 'GET', `${api}/status`);
     expect(status.status).toBe(200);
     expect(JSON.parse(status.body)).toMatchObject({ remotes: [{ remote: remoteHttps, lastPass: { ok: true } }] });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeServer, json, type FakeServer } from './fake-server.ts';
+import { checkLogLine } from '../log-check.ts';
 import { emptyLocal, factset, factsetsRemote } from './sync/fake-puppetdb.ts';
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
@@ -105,12 +106,28 @@ describe('puppetdb-sync CLI', () => {
     );
     const { code, stdout } = cli(['once', '--config', file]);
     expect(code).toBe(1);
-    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    const syncError = lines.find((line) => line.phase === 'sync' && line.event === 'error');
+    const lines = stdout.trim().split('\n').map((line) => checkLogLine(line));
+    const syncError = lines.find((line) => line.phase === 'sync' && line.sync_event === 'error');
     expect(syncError).toMatchObject({ ok: false, remote: 'http://127.0.0.1:10', level: 'error' });
     expect(syncError!.err).toMatchObject({ code: 'PDBSYNC_ERR_SERVER_DOWN', message: expect.stringContaining('ECONNREFUSED') });
     expect(syncError!.err).not.toHaveProperty('stack');
     expect(lines.at(-1)).toMatchObject({ message: 'once finished', ok: false, maxRssBytes: expect.any(Number) });
+  });
+
+  it('logs ECS with log.format ecs, from once on standard output and from diff on standard error', () => {
+    const file = configFile(
+      'local: { server_url: "http://127.0.0.1:9" }\nsync: { remotes: [ { server_url: "http://127.0.0.1:10" } ], request-timeout: 2s }\nlog: { format: ecs }\n',
+    );
+    const once = cli(['once', '--config', file]);
+    const diff = cli(['diff', '--config', file]);
+    expect([once.code, diff.code]).toEqual([1, 2]);
+    for (const output of [once.stdout, diff.stderr]) {
+      const lines = output.trim().split('\n').map((line) => checkLogLine(line));
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line).toMatchObject({ 'ecs.version': expect.any(String), 'service.name': 'puppetdb-sync', 'log.level': expect.any(String) });
+    }
+    const syncError = once.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>).find((line) => line.event?.action === 'error');
+    expect(syncError).toMatchObject({ event: { outcome: 'failure' }, error: { code: 'PDBSYNC_ERR_SERVER_DOWN' }, puppetdb_sync: { phase: 'sync', remote: 'http://127.0.0.1:10' } });
   });
 });
 
@@ -147,9 +164,9 @@ describe('puppetdb-sync once, stopped', () => {
     expect(stopMs).toBeGreaterThan(RECORD_MS - 500);
     expect(stopMs).toBeLessThan(RECORD_MS + 5_000);
     expect(records.filter((at) => at > signalled)).toEqual([]);
-    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.filter((line) => line.phase === 'record' && line.event === 'finished')).toHaveLength(2);
-    expect(lines.find((line) => line.phase === 'entity' && line.event === 'error')).toMatchObject({ entity: 'factsets', transferred: 2, failed: 0, err: { code: 'PDBSYNC_ERR_STOPPED' } });
+    const lines = stdout.trim().split('\n').map((line) => checkLogLine(line));
+    expect(lines.filter((line) => line.phase === 'record' && line.sync_event === 'finished')).toHaveLength(2);
+    expect(lines.find((line) => line.phase === 'entity' && line.sync_event === 'error')).toMatchObject({ sync_entity: 'facts', transferred: 2, failed: 0, err: { code: 'PDBSYNC_ERR_STOPPED' } });
     expect(lines.at(-1)).toMatchObject({ message: 'once finished', ok: false, stoppedBy: signal });
     // Starting Node.js and the CLI can take seconds on a loaded machine.
   }, 30_000);

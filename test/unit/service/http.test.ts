@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createLogger } from '../../../src/log.ts';
+import { collectedLog } from '../../log-check.ts';
 import { buildHttpApi } from '../../../src/service/http.ts';
 import { SyncMetrics } from '../../../src/service/metrics.ts';
 import type { PassSummary, RemoteStatus, ServiceControl, SidecarStatus } from '../../../src/service/status.ts';
@@ -287,8 +287,7 @@ describe('other routes', () => {
   });
 
   it('log server errors to the logger given, and no request', async () => {
-    const lines: string[] = [];
-    const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
+    const { log: logger, lines } = collectedLog('info');
     const { service } = fakeService([remote(A, okPass)]);
     let fail = false;
     const control: ServiceControl = { ...service, status: () => { if (fail) throw new Error('boom'); return service.status(); } };
@@ -299,6 +298,6 @@ describe('other routes', () => {
     fail = true;
     expect((await app.inject({ method: 'GET', url: '/status' })).statusCode).toBe(500);
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', message: 'HTTP API request failed', err: { message: 'boom' } });
+    expect(lines[0]).toMatchObject({ level: 'error', message: 'HTTP API request failed', err: { message: 'boom' } });
   });
 });

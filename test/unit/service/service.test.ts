@@ -31,6 +31,6 @@ describe('SyncService.stop', () => {
     const started = performance.now();
     await service.stop(300);
     expect(performance.now() - started).toBeLessThan(3_000);
-    expect(lines.find((line) => line.phase === 'record' && line.event === 'error')).toMatchObject({ certname: 'a', err: { code: 'PDBSYNC_ERR_STOPPED' } });
+    expect(lines.find((line) => line.phase === 'record' && line.sync_event === 'error')).toMatchObject({ certname: 'a', err: { code: 'PDBSYNC_ERR_STOPPED' } });
   });
 });

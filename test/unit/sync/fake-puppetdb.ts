@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach } from 'vitest';
-import { createLogger, type Logger } from '../../../src/log.ts';
 import { PuppetDbClient } from '../../../src/puppetdb/client.ts';
 import { MemorySyncState } from '../../../src/sync/sync-state.ts';
 import { ENTITIES, NODE_PURGE_EXCLUSIONS } from '../../../src/wiring.ts';
 import { fakeServer, json, type FakeServer, type Handler } from '../fake-server.ts';
+import { collectedLog } from '../../log-check.ts';
 
 /** A command the fake PuppetDB was sent. */
 export interface Submitted {
@@ -123,8 +123,7 @@ export const emptyLocal: Handler = fakePuppetDb().handler;
 /** A reconciliation of every entity, with nothing known of earlier passes. */
 export const RECONCILE = { entities: ENTITIES, kind: 'reconcile', state: new MemorySyncState(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false } as const;
 
-/** A logger at debug level whose lines are kept, parsed. */
-export function keptLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  return { log: createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) }), lines };
+/** A logger at debug level whose lines are kept, parsed and checked against ECS. */
+export function keptLog(): ReturnType<typeof collectedLog> {
+  return collectedLog('debug');
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { factsets } from '../../../src/entities/factsets.ts';
-import { createLogger } from '../../../src/log.ts';
+import { collectedLog } from '../../log-check.ts';
 import { runPass } from '../../../src/sync/pass.ts';
 import { MemorySyncState } from '../../../src/sync/sync-state.ts';
 import { summaryContext } from '../fixtures.ts';
@@ -12,12 +12,12 @@ const DEEP = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
 
 /** A reconciliation of factsets from a remote answering `rows` and `records` into an empty local server. */
 async function pullFactsets(rows: Answer, records: Readonly<Record<string, Answer>>) {
-  const lines: Array<Record<string, any>> = [];
+  const { log, lines } = collectedLog('info');
   const local = factsetsServer([]);
   const result = await runPass({
     remote: await client(factsetsServer(rows, records).handler),
     local: await client(local.handler),
-    log: createLogger('info', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, any>) }),
+    log,
     settings: summaryContext().settings,
     entities: [factsets],
     kind: 'reconcile',

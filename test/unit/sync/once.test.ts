@@ -32,6 +32,6 @@ describe('syncOnce, stopped', () => {
     expect(result).toMatchObject({ ok: false });
     expect(result!.entities.at(-1)).toMatchObject({ entity: 'factsets', transferred: 0, failed: 1 });
     expect(lines.find((line) => line.message === 'stopping without waiting longer for records in flight')).toMatchObject({ graceMs: 300 });
-    expect(lines.find((line) => line.phase === 'record' && line.event === 'error')).toMatchObject({ certname: 'a', err: { code: 'PDBSYNC_ERR_STOPPED' } });
+    expect(lines.find((line) => line.phase === 'record' && line.sync_event === 'error')).toMatchObject({ certname: 'a', err: { code: 'PDBSYNC_ERR_STOPPED' } });
   });
 });

@@ -87,7 +87,7 @@ describe('runPass against a server that dies or hangs', () => {
     expect(factsets.failed).toBeLessThanOrEqual(concurrency + 1);
     // No entity after the one that found the server down.
     expect(result.entities.at(-1)!.entity).toBe('factsets');
-    const syncLines = lines.filter((line) => line.phase === 'sync' && line.event === 'error');
+    const syncLines = lines.filter((line) => line.phase === 'sync' && line.sync_event === 'error');
     expect(syncLines).toHaveLength(1);
     expect(syncLines[0]!.err).toMatchObject({ code: 'PDBSYNC_ERR_SERVER_DOWN', message: expect.stringContaining(down.server.url) });
     // Every error logged is coded, with no stack.

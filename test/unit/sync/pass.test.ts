@@ -22,9 +22,9 @@ describe('runPass: sync.entity-time-limit', () => {
     expect(result.ok).toBe(false);
     expect(result.entities.map((entity) => entity.entity)).toEqual(ENTITIES.map((entity) => entity.name));
     expect(result.entities.find((entity) => entity.entity === 'factsets')).toMatchObject({ entity: 'factsets', kind: 'reconcile', ok: false, transferred: 1, failed: 0 });
-    const stopped = lines.find((line) => line.phase === 'entity' && line.entity === 'factsets' && line.event === 'error');
+    const stopped = lines.find((line) => line.phase === 'entity' && line.sync_entity === 'facts' && line.sync_event === 'error');
     expect(stopped).toMatchObject({ ok: false, transferred: 1, failed: 0, err: { code: 'PDBSYNC_ERR_ENTITY_TIME_LIMIT' } });
-    expect(lines.filter((line) => line.phase === 'entity' && line.event === 'finished').map((line) => line.entity)).toEqual(
+    expect(lines.filter((line) => line.phase === 'entity' && line.sync_event === 'finished').map((line) => line.sync_entity)).toEqual(
       ENTITIES.map((entity) => entity.name).filter((name) => name !== 'factsets'),
     );
   }, 15_000);
@@ -65,7 +65,7 @@ describe('runPass: summaries out of key order', () => {
     expect(result.ok).toBe(true);
     expect(applied.sort()).toEqual(['a', 'b', 'c']);
     expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', kind: 'reconcile', ok: true, transferred: 3, failed: 0, skipped: 0, remoteRows: 6, localRows: 2 });
-    expect(lines.find((line) => line.msg === 'summary not sorted by key; diffing with the local summary held whole' || line.message === 'summary not sorted by key; diffing with the local summary held whole')).toMatchObject({ entity: 'factsets' });
+    expect(lines.find((line) => line.msg === 'summary not sorted by key; diffing with the local summary held whole' || line.message === 'summary not sorted by key; diffing with the local summary held whole')).toMatchObject({ sync_entity: 'facts' });
   });
 });
 
@@ -84,7 +84,7 @@ describe('runPass: transferred means applied', () => {
 
     expect(result.ok).toBe(counts.failed === 0);
     expect(result.entities.find((entity) => entity.entity === 'factsets')).toMatchObject(counts);
-    const recordErrors = lines.filter((line) => line.phase === 'record' && line.event === 'error');
+    const recordErrors = lines.filter((line) => line.phase === 'record' && line.sync_event === 'error');
     expect(recordErrors.map((line) => (line.err as { code: string }).code)).toEqual(code ? [code, code, code] : []);
   });
 });

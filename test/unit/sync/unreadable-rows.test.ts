@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { factsets } from '../../../src/entities/factsets.ts';
 import { SyncError } from '../../../src/errors.ts';
-import { createLogger } from '../../../src/log.ts';
+import { collectedLog } from '../../log-check.ts';
 import { diffBatch, diffSummaries, indexByKey, mergeSummaries } from '../../../src/sync/diff.ts';
 import { runPass, type PassContext } from '../../../src/sync/pass.ts';
 import { MemorySyncState } from '../../../src/sync/sync-state.ts';
@@ -58,8 +58,7 @@ interface FactsetsPass {
 
 /** One pass of the factsets entity from `remote` into `local`: its result, log lines, certnames submitted and the state it left. */
 async function factsetsPass({ remote, records, local, incrementalFrom }: FactsetsPass) {
-  const lines: Array<Record<string, any>> = [];
-  const log = createLogger('info', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, any>) });
+  const { log, lines } = collectedLog('info');
   const localServer = factsetsServer(local);
   const remoteClient = await client(factsetsServer(remote, records).handler);
   const state = new MemorySyncState();
@@ -92,7 +91,7 @@ describe('a pass: no row, local or remote, stops an entity', () => {
     const skippedLines = first.lines.filter((line) => line.message?.includes('skipped'));
     expect(skippedLines).toEqual([expect.objectContaining({ level: 'warn', side: 'local', certname: 'b', err: expect.objectContaining({ code: 'PDBSYNC_ERR_RESPONSE_MALFORMED' }) })]);
     expect(skippedLines[0]!.err).not.toHaveProperty('stack');
-    expect(first.lines.find((line) => line.phase === 'entity' && line.event === 'finished')).toMatchObject({ skipped: 1, transferred: 2 });
+    expect(first.lines.find((line) => line.phase === 'entity' && line.sync_event === 'finished')).toMatchObject({ skipped: 1, transferred: 2 });
 
     const next = await factsetsPass({ remote: REMOTE, records: RECORDS, local: [factsetRow('a', T2), factsetRow('b', T1), factsetRow('c', T2)] });
     expect(next.submitted).toEqual(['b']);
