@@ -77,6 +77,12 @@ describe('reports: summaries', () => {
     expect(reports.logFields!(row)).toEqual({ hash: 'abc' });
   });
 
+  it('keys a time PuppetDB did not write as toISOString by its instant, as the same time written so', () => {
+    const odd = parseReportSummary({ hash: 'abc', certname: 'a', producer_timestamp: '2026-11-20T11:00:00+01:00', transaction_uuid: 'u1' });
+    const plain = parseReportSummary({ hash: 'abc', certname: 'a', producer_timestamp: '2026-11-20T10:00:00.000Z', transaction_uuid: 'u1' });
+    expect(odd.key).toBe(plain.key);
+  });
+
   it('keys a report without a transaction_uuid by its hash as well, after those with one', () => {
     const row = parseReportSummary({ hash: 'abc', certname: 'a', producer_timestamp: '2026-11-20T10:00:00Z', transaction_uuid: null });
     expect(row.key).toBe('2026-11-20T10:00:00.000Z\0\uffff\0a\0abc');
@@ -94,7 +100,7 @@ describe('reports: summaries', () => {
       ['2026-11-20T10:00:00.000Z', null, 'a-b', '00'],
       ['2026-11-20T10:00:00.000Z', null, 'ab', '00'],
     ];
-    const keys = listed.map(([time, uuid, certname, hash]) => reportKey(Date.parse(time), uuid, certname, hash));
+    const keys = listed.map(([time, uuid, certname, hash]) => reportKey({ text: time, ms: Date.parse(time) }, uuid, certname, hash));
     expect([...keys].sort()).toEqual(keys);
     expect(new Set(keys).size).toBe(keys.length);
   });
