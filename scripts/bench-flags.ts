@@ -48,7 +48,7 @@ async function pass(flags: string[]): Promise<{ rss: number; transferred: number
   await drainedAt(B);
   return {
     rss: Number(lines.find((line) => line.message === 'once finished')?.maxRssBytes),
-    transferred: lines.filter((line) => line.phase === 'entity' && line.event === 'finished').reduce((sum, line) => sum + Number(line.transferred), 0),
+    transferred: lines.filter((line) => line.phase === 'entity' && line.sync_event === 'finished').reduce((sum, line) => sum + Number(line.transferred), 0),
   };
 }
 

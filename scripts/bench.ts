@@ -81,9 +81,9 @@ async function syncPass(local: string, remote: string): Promise<Pass> {
   const end = await drainedAt(local);
   const lines = stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
   if (code !== 0) throw new Error(`once exited ${code}: ${stderr}\n${stdout.slice(-4000)}`);
-  const finished = lines.find((l) => l.phase === 'sync' && l.event === 'finished');
+  const finished = lines.find((l) => l.phase === 'sync' && l.sync_event === 'finished');
   const last = lines.find((l) => l.msg === 'once finished' || l.message === 'once finished');
-  const transferred = lines.filter((l) => l.phase === 'entity' && l.event === 'finished').reduce((s, l) => s + Number(l.transferred ?? 0), 0);
+  const transferred = lines.filter((l) => l.phase === 'entity' && l.sync_event === 'finished').reduce((s, l) => s + Number(l.transferred ?? 0), 0);
   if (!finished || !last) throw new Error(`once logged no sync/finished or once finished line:\n${stdout.slice(-4000)}`);
   return { ms: end - t, elapsedMs: Number(finished.elapsed), maxRssBytes: Number(last.maxRssBytes), transferred };
 }

@@ -90,10 +90,10 @@ try {
   const run = spawnSync(process.execPath, [cli, 'once', '--config', config], { encoding: 'utf8' });
   for (const line of run.stdout.split('\n').filter(Boolean)) {
     const event = JSON.parse(line) as Record<string, unknown>;
-    if (event.phase === 'entity' && event.event !== 'start') {
-      console.log(`  ${event.entity}: transferred ${event.transferred}, failed ${event.failed}, ${event.elapsed} ms`);
+    if (event.phase === 'entity' && event.sync_event !== 'start') {
+      console.log(`  ${event.sync_entity}: transferred ${event.transferred}, failed ${event.failed}, ${event.elapsed} ms`);
     }
-    if (event.phase === 'sync' && event.event !== 'start') console.log(`  sync ${event.event}, ${event.elapsed} ms`);
+    if (event.phase === 'sync' && event.sync_event !== 'start') console.log(`  sync ${event.sync_event}, ${event.elapsed} ms`);
   }
   if (run.stderr) console.log(run.stderr);
   await waitForQueueDrained(b);

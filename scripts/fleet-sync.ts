@@ -21,8 +21,8 @@ const parse = (line: string): LogLine | undefined => {
     return undefined;
   }
 };
-const isPassEnd = (l: LogLine) => l.phase === 'sync' && (l.event === 'finished' || l.event === 'error');
-const isEntityEnd = (l: LogLine) => l.phase === 'entity' && (l.event === 'finished' || l.event === 'error');
+const isPassEnd = (l: LogLine) => l.phase === 'sync' && (l.sync_event === 'finished' || l.sync_event === 'error');
+const isEntityEnd = (l: LogLine) => l.phase === 'entity' && (l.sync_event === 'finished' || l.sync_event === 'error');
 
 /** Records transferred, and summary rows read where the sidecar logs them, over a pass's entity end lines. */
 function entityTotals(ends: LogLine[]): { transferred: number; rowsRead: number | null } {
@@ -101,7 +101,7 @@ export class RunSession {
       const cpu = { ...serverCpu(cluster), sidecar: cpuSeconds(this.pid) };
       const kindLogged = typeof line.kind === 'string';
       const kind = kindLogged ? String(line.kind) : 'reconcile';
-      this.ended.push({ kind, kindLogged, ok: line.event === 'finished', elapsedMs: Number(line.elapsed), ...entityTotals(this.entityEnds), at: Date.now(), cpu });
+      this.ended.push({ kind, kindLogged, ok: line.sync_event === 'finished', elapsedMs: Number(line.elapsed), ...entityTotals(this.entityEnds), at: Date.now(), cpu });
       this.entityEnds = [];
       this.waiter?.();
     });
