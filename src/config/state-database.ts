@@ -7,6 +7,7 @@
  */
 
 import type { Path } from './hocon.ts';
+import { parseIni } from './ini.ts';
 import type { StateConfig, StateSsl, StateSslMode } from './types.ts';
 import { readCertificates, readKey, readText, type FailTls } from './tls-files.ts';
 import { show, type Tree } from './validate.ts';
@@ -73,26 +74,13 @@ export function parseDatabaseUrl(text: string, problem: (what: string) => never)
   };
 }
 
-/** The [database] section of a PuppetDB ini file: subname, username and password. */
+/** The [database] section of a PuppetDB ini file (read as ini.ts reads them): subname, username and password. */
 export function parseDatabaseIni(text: string, file: string, problem: (what: string) => never): Connection {
-  let section = '';
-  const values = new Map<string, { value: string; line: number }>();
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
-    const header = /^\[([^\]]+)\]$/.exec(line);
-    if (header) section = header[1]!.trim();
-    else if (section === 'database' && line.includes('=')) {
-      const at = line.indexOf('=');
-      values.set(line.slice(0, at).trim(), { value: line.slice(at + 1).trim(), line: i + 1 });
-    }
-  });
-  const subname = values.get('subname');
+  const values = parseIni(text, file).sections.get('database');
+  const subname = values?.get('subname');
   if (!subname) return problem(`${show(file)} has no subname in a [database] section`);
   const connection = parseSubname(subname.value, (what) => problem(`${file}:${subname.line}: subname ${what}`));
-  const user = values.get('username')?.value;
-  const password = values.get('password')?.value;
-  return { ...connection, ...definedOnly({ user, password }) };
+  return { ...connection, ...definedOnly({ user: values!.get('username')?.value, password: values!.get('password')?.value }) };
 }
 
 async function readSsl(mode: StateSslMode, files: Connection, at: (key: string) => Path, fail: FailTls): Promise<StateSsl | undefined> {
