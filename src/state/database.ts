@@ -6,6 +6,7 @@
 
 import pg from 'pg';
 import type { StateConfig } from '../config/types.ts';
+import { SyncError } from '../errors.ts';
 
 /** Every statement of the state database is answered within this, or fails: a stuck database must not hold a pass. */
 export const STATE_QUERY_TIMEOUT_MS = 5_000;
@@ -33,6 +34,11 @@ export function clientConfig(state: StateConfig, queryTimeoutMs = STATE_QUERY_TI
     query_timeout: queryTimeoutMs,
     keepAlive: true,
   };
+}
+
+/** A failure of the state database as the logs show it: coded, naming the database, with no stack. */
+export function stateDatabaseError(state: StateConfig, error: unknown): SyncError {
+  return new SyncError('PDBSYNC_ERR_STATE_DATABASE', `${state.describe}: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 /** The first key of every advisory lock the sidecar takes: "pdbs". */

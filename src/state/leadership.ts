@@ -17,7 +17,7 @@ import pg from 'pg';
 import type { StateConfig } from '../config/types.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { clientConfig, LOCK_CLASS, lockObject } from './database.ts';
+import { clientConfig, LOCK_CLASS, lockObject, stateDatabaseError } from './database.ts';
 
 export type Role = 'leader' | 'standby';
 
@@ -102,7 +102,9 @@ export class Leadership {
     try {
       await client.connect();
       // PostgreSQL 14 and later; before, a leader cut off keeps the lock until TCP gives the session up.
-      await client.query(`SET idle_session_timeout = ${Number(this.timing.idleSessionMs)}`).catch((error: unknown) => this.log.warn({ err: error }, 'state database: idle_session_timeout refused (PostgreSQL before 14): failover after a network cut waits for TCP'));
+      await client
+        .query(`SET idle_session_timeout = ${Number(this.timing.idleSessionMs)}`)
+        .catch((error: unknown) => this.log.warn({ err: stateDatabaseError(this.config, error) }, 'state database: idle_session_timeout refused (PostgreSQL before 14): failover after a network cut waits for TCP'));
       if (!this.reachable) this.log.info({ database: this.config.describe }, 'state database reached: standing by for the lead');
       this.reachable = true;
       this.warned = false;
@@ -157,7 +159,7 @@ export class Leadership {
 
   private unreachable(error: unknown): void {
     if (this.reachable || !this.warned) {
-      this.log.warn({ err: new SyncError('PDBSYNC_ERR_STATE_DATABASE', `${this.config.describe}: ${error instanceof Error ? error.message : String(error)}`) }, 'state database unreachable: this sidecar cannot lead');
+      this.log.warn({ err: stateDatabaseError(this.config, error) }, 'state database unreachable: this sidecar cannot lead');
     }
     this.warned = true;
     this.reachable = false;

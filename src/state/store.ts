@@ -9,11 +9,10 @@
 
 import pg from 'pg';
 import type { StateConfig } from '../config/types.ts';
-import { SyncError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { MemorySyncState, type EntitySyncState, type SyncStateStore } from '../sync/sync-state.ts';
 import type { EntityName, EntityResult, PassKind } from '../types.ts';
-import { clientConfig, migrate } from './database.ts';
+import { clientConfig, migrate, stateDatabaseError } from './database.ts';
 
 /** A pass as the history keeps it. */
 export interface StoredPass {
@@ -178,7 +177,7 @@ export class PgSyncState implements SyncStateStore {
       this.available = true;
       return result;
     } catch (error) {
-      const failure = new SyncError('PDBSYNC_ERR_STATE_DATABASE', `${this.config.describe}: ${error instanceof Error ? error.message : String(error)}`);
+      const failure = stateDatabaseError(this.config, error);
       if (this.available || this.lastError === 'not connected yet') this.log.warn({ err: failure }, 'state database unavailable: the sync state is kept in memory');
       this.available = false;
       this.lastError = failure.message;
