@@ -27,13 +27,17 @@ export async function makeClusterPki(dir: string, servers: readonly string[]): P
   return pki;
 }
 
-/** config.ini lines of server `name`: [puppetdb] ones (the allowlist) and [jetty] ones (https on `sslPort`). */
-export function httpsSettings(pki: TestPki, name: string, sslPort: number): { puppetdb: string[]; jetty: string[] } {
+/**
+ * config.ini lines of server `name`: [puppetdb] ones (the allowlist) and [jetty] ones
+ * (https on `sslPort`), naming the PKI's files by `seen` (a server in a chroot sees its
+ * copy of them under another path).
+ */
+export function httpsSettings(pki: TestPki, name: string, sslPort: number, seen: (path: string) => string = (path) => path): { puppetdb: string[]; jetty: string[] } {
   const { cert, key } = pki.cert(name);
   return {
     // PuppetDB applies the allowlist to https requests only: the tests' plain http is unchanged.
-    puppetdb: [`certificate-allowlist = ${join(pki.dir, ALLOWLIST_FILE)}`],
+    puppetdb: [`certificate-allowlist = ${seen(join(pki.dir, ALLOWLIST_FILE))}`],
     // Jetty asks every https client for a certificate of ssl-ca-cert (client-auth "need").
-    jetty: ['ssl-host = 127.0.0.1', `ssl-port = ${sslPort}`, `ssl-cert = ${cert}`, `ssl-key = ${key}`, `ssl-ca-cert = ${pki.ca}`],
+    jetty: ['ssl-host = 127.0.0.1', `ssl-port = ${sslPort}`, `ssl-cert = ${seen(cert)}`, `ssl-key = ${seen(key)}`, `ssl-ca-cert = ${seen(pki.ca)}`],
   };
 }

@@ -1,12 +1,13 @@
 // Starts one PostgreSQL and N real PuppetDB servers on loopback ports for integration tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { httpsSettings, makeClusterPki } from './cluster-tls.ts';
 import { asUser, freePort, isRoot, ownedDir, pgBinDir, run } from './os.ts';
 import { waitRunning } from './cluster-wait.ts';
+import { chownTree, DEFAULT_PDB_VERSION, prepareRuntimes, type PdbRuntime, type PdbVersion } from './pdb-runtime.ts';
 import type { TestPki } from './test-pki.ts';
 
 export { waitForQueueDrained } from './cluster-wait.ts';
@@ -15,6 +16,7 @@ export { freePort };
 /** `pid`: the PuppetDB java process, for benchmarks that read its CPU time in /proc. */
 export interface ClusterServer {
   name: string; url: string; port: number; database: string; dir: string; pid: number;
+  version: PdbVersion;
   /** With `https`: the same server over https (see cluster-tls.ts). */
   httpsUrl?: string;
 }
@@ -31,26 +33,27 @@ export interface Cluster {
 }
 export interface StartOptions {
   servers: number; baseDir?: string; log?: (line: string) => void;
+  /** The PuppetDB version of each server, in order (as many as `servers`); by default all DEFAULT_PDB_VERSION. */
+  versions?: readonly PdbVersion[];
   /** Each server serves https too, on its own port, with a test PKI and PuppetDB's certificate-allowlist. */
   https?: boolean;
 }
 
-const PDB_JAR = '/usr/share/puppetdb/puppetdb.jar';
-
-interface Live { pdbs: ChildProcess[]; pgData: string; baseDir: string; stopping?: Promise<void> }
+/** `dirs`: the servers' folders inside chroots, removed with the cluster. */
+interface Live { pdbs: ChildProcess[]; pgData: string; baseDir: string; dirs: string[]; stopping?: Promise<void> }
 const live = new Set<Live>();
 
-async function ensureInstalled(log: (l: string) => void): Promise<string> {
+async function ensurePostgres(log: (l: string) => void): Promise<string> {
   let bin = pgBinDir();
-  if (bin && existsSync(PDB_JAR)) return bin;
-  if (!isRoot) throw new Error('postgresql/puppetdb are missing and installing them needs root');
-  log('installing postgresql and puppetdb with apt-get (a few minutes)');
+  if (bin) return bin;
+  if (!isRoot) throw new Error('postgresql is missing and installing it needs root');
+  log('installing postgresql with apt-get (a few minutes)');
   await run('apt-get', ['update']);
-  await run('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql', 'puppetdb'], {
+  await run('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
   bin = pgBinDir();
-  if (!bin || !existsSync(PDB_JAR)) throw new Error('apt-get install did not provide postgresql and puppetdb');
+  if (!bin) throw new Error('apt-get install did not provide postgresql');
   return bin;
 }
 
@@ -92,10 +95,12 @@ function killNow(l: Live): void {
   // Removing the folders while the processes still write into them fails.
   const tick = new Int32Array(new SharedArrayBuffer(4));
   for (const end = Date.now() + 5_000; Date.now() < end && pids.some(alive); ) Atomics.wait(tick, 0, 0, 50);
-  try {
-    rmSync(l.baseDir, { recursive: true, force: true, maxRetries: 3 });
-  } catch {
-    /* best effort on exit */
+  for (const dir of [l.baseDir, ...l.dirs]) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      /* best effort on exit */
+    }
   }
 }
 
@@ -138,16 +143,55 @@ function stopLive(l: Live, pgBin: string | undefined): Promise<void> {
         cwd: l.pgData,
       }).catch(() => killNow(l));
     }
-    await rm(l.baseDir, { recursive: true, force: true });
+    for (const dir of [l.baseDir, ...l.dirs]) await rm(dir, { recursive: true, force: true });
     live.delete(l);
     removeHandlers();
   })();
   return l.stopping;
 }
 
+interface ServerSettings {
+  pgPort: number; database: string; password: string; port: number;
+  https?: { pki: TestPki; sslPort: number; name: string };
+}
+
+/** A server's folder as its package would lay it out: config.ini, auth.conf and logback.xml of its own version. */
+async function writeServerFiles(dir: string, runtime: PdbRuntime, s: ServerSettings): Promise<void> {
+  for (const sub of ['conf.d', 'var', 'logs']) await mkdir(join(dir, sub), { recursive: true });
+  const at = runtime.inside(dir);
+  let https: { puppetdb: string[]; jetty: string[] } = { puppetdb: [], jetty: [] };
+  if (s.https) {
+    // The server reads the certificates as its own user, from within its root.
+    const { pki } = s.https;
+    let seen = (path: string) => path;
+    if (runtime.root !== '/') {
+      await cp(pki.dir, join(dir, 'pki'), { recursive: true });
+      seen = (path: string) => `${at}/pki/${relative(pki.dir, path)}`;
+    }
+    https = httpsSettings(pki, s.https.name, s.https.sslPort, seen);
+  }
+  await copyFile(join(runtime.root, 'etc/puppetdb/conf.d/auth.conf'), join(dir, 'conf.d', 'auth.conf'));
+  const logback = (await readFile(join(runtime.root, 'etc/puppetdb/logback.xml'), 'utf8')).replaceAll('/var/log/puppetdb/', `${at}/logs/`);
+  await writeFile(join(dir, 'logback.xml'), logback);
+  await writeFile(join(dir, 'conf.d', 'config.ini'), [
+    '[global]', `vardir = ${at}/var`, `logging-config = ${at}/logback.xml`,
+    '[puppetdb]', 'disable-update-checking = true', ...https.puppetdb,
+    '[database]', `subname = //127.0.0.1:${s.pgPort}/${s.database}`, `username = ${s.database}`, `password = ${s.password}`,
+    // Tests create data with old timestamps on purpose: never expire, purge or drop it.
+    // resource-events-ttl defaults to report-ttl, and events older than it are not even stored.
+    'gc-interval = 0', 'node-ttl = 0s', 'node-purge-ttl = 0s', 'report-ttl = 3650d', 'resource-events-ttl = 3650d',
+    '[jetty]', 'host = 127.0.0.1', `port = ${s.port}`, ...https.jetty,
+    '[nrepl]', 'enabled = false', '',
+  ].join('\n'));
+  await chownTree(dir, runtime);
+}
+
 export async function startCluster(options: StartOptions): Promise<Cluster> {
   const log = options.log ?? (() => {});
-  const pgBin = await ensureInstalled(log);
+  const versions = options.versions ?? Array.from({ length: options.servers }, () => DEFAULT_PDB_VERSION);
+  if (versions.length !== options.servers) throw new Error(`${options.servers} servers, ${versions.length} versions`);
+  const pgBin = await ensurePostgres(log);
+  const runtimes = await prepareRuntimes(versions, log);
   const baseDir = options.baseDir ? resolve(options.baseDir) : await mkdtemp(join(tmpdir(), 'pdbsync-cluster-'));
   await mkdir(baseDir, { recursive: true });
   // The postgres and puppetdb users must be able to reach their folders below it.
@@ -155,7 +199,7 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
 
   const pgDir = join(baseDir, 'postgres');
   const pgData = join(pgDir, 'data');
-  const l: Live = { pdbs: [], pgData, baseDir };
+  const l: Live = { pdbs: [], pgData, baseDir, dirs: [] };
   live.add(l);
   installHandlers();
   try {
@@ -184,7 +228,8 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
       run(join(pgBin, 'psql'), ['-h', sockDir, '-p', String(pgPort), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
     const pki = options.https ? await makeClusterPki(join(baseDir, 'pki'), Array.from({ length: options.servers }, (_, i) => `pdb${i + 1}`)) : undefined;
     // PuppetDB reads its certificate and key as the puppetdb user.
-    if (pki && isRoot) await run('chown', ['-R', 'puppetdb:puppetdb', pki.dir]);
+    const host = runtimes.get('7.12.1');
+    if (pki && host) await chownTree(pki.dir, host);
     const servers: Array<Omit<ClusterServer, 'pid'>> = [];
     for (let i = 1; i <= options.servers; i++) {
       const database = `puppetdb${i}`;
@@ -193,34 +238,20 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
       await psql('postgres', `CREATE DATABASE ${database} OWNER ${database} ENCODING 'UTF8' TEMPLATE template0`);
       await psql(database, 'CREATE EXTENSION pg_trgm; CREATE EXTENSION pgcrypto;');
 
-      const dir = join(baseDir, `pdb${i}`);
+      const runtime = runtimes.get(versions[i - 1]!)!;
+      // A chroot's server keeps its files inside the chroot, where it can read them.
+      const dir = runtime.root === '/' ? join(baseDir, `pdb${i}`) : join(runtime.root, 'var/lib/pdbsync-test', basename(baseDir), `pdb${i}`);
+      if (runtime.root !== '/') l.dirs.push(dirname(dir));
       const port = await freePort();
       const sslPort = pki ? await freePort() : undefined;
-      const https = pki && sslPort !== undefined ? httpsSettings(pki, `pdb${i}`, sslPort) : { puppetdb: [], jetty: [] };
-      for (const sub of ['', 'conf.d', 'var', 'logs']) await ownedDir(join(dir, sub), 'puppetdb');
-      await copyFile('/etc/puppetdb/conf.d/auth.conf', join(dir, 'conf.d', 'auth.conf'));
-      const logback = (await readFile('/etc/puppetdb/logback.xml', 'utf8')).replaceAll('/var/log/puppetdb/', `${dir}/logs/`);
-      await writeFile(join(dir, 'logback.xml'), logback);
-      await writeFile(join(dir, 'conf.d', 'config.ini'), [
-        '[global]', `vardir = ${dir}/var`, `logging-config = ${dir}/logback.xml`,
-        '[puppetdb]', 'disable-update-checking = true', ...https.puppetdb,
-        '[database]', `subname = //127.0.0.1:${pgPort}/${database}`, `username = ${database}`, `password = ${password}`,
-        // Tests create data with old timestamps on purpose: never expire, purge or drop it.
-        // resource-events-ttl defaults to report-ttl, and events older than it are not even stored.
-        'gc-interval = 0', 'node-ttl = 0s', 'node-purge-ttl = 0s', 'report-ttl = 3650d', 'resource-events-ttl = 3650d',
-        '[jetty]', 'host = 127.0.0.1', `port = ${port}`, ...https.jetty,
-        '[nrepl]', 'enabled = false', '',
-      ].join('\n'));
-      servers.push({ name: `pdb${i}`, url: `http://127.0.0.1:${port}`, port, database, dir, ...(sslPort && { httpsUrl: `https://127.0.0.1:${sslPort}` }) });
+      await writeServerFiles(dir, runtime, { pgPort, database, password, port, ...(pki && sslPort !== undefined && { https: { pki, sslPort, name: `pdb${i}` } }) });
+      servers.push({ name: `pdb${i}`, version: runtime.version, url: `http://127.0.0.1:${port}`, port, database, dir, ...(sslPort && { httpsUrl: `https://127.0.0.1:${sslPort}` }) });
     }
 
     const t1 = Date.now();
     for (const s of servers) {
       const out = openSync(join(s.dir, 'stdout.log'), 'a');
-      const [cmd, args] = asUser('puppetdb', 'java', [
-        '-Xmx512m', '-cp', PDB_JAR, 'clojure.main', '-m', 'puppetlabs.puppetdb.core', 'services',
-        '--config', join(s.dir, 'conf.d'), '--bootstrap-config', '/etc/puppetdb/bootstrap.cfg',
-      ]);
+      const [cmd, args] = runtimes.get(s.version)!.command(s.dir, join(s.dir, 'conf.d'), '512m');
       const child = spawn(cmd, args, {
         cwd: s.dir, detached: true, stdio: ['ignore', out, out], env: { ...process.env, HOME: s.dir },
       });

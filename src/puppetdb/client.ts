@@ -7,6 +7,7 @@ import { commandOutcome, type SerializedCommand } from './command.ts';
 import { Deadline, ThroughputWindow, transportError, type ResponseKind } from './deadline.ts';
 import { streamJsonArray } from './json-stream.ts';
 import { CircuitBreaker, DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
+import { adaptQuery, needsTraits, serverVersion, type ServerVersion } from './versions.ts';
 
 /** A query for POST /pdb/query/v4: the AST plus options such as include_package_inventory. */
 export interface QuerySpec {
@@ -44,6 +45,8 @@ export class PuppetDbClient {
   /** Failures already reported, so that each counts once however far it travels. */
   private readonly reported = new WeakSet<object>();
   private readonly givenUp = new AbortController();
+  /** The server's version, once learned; a failure to learn it is not kept. */
+  private learned: Promise<ServerVersion> | undefined;
 
   constructor(url: string, options: ClientOptions) {
     this.url = url;
@@ -134,6 +137,24 @@ export class PuppetDbClient {
     return depth;
   }
 
+  /**
+   * The server's version and what it implies (versions.ts), asked once: the version of
+   * a running server does not change under one connection pool's life. A server that
+   * does not answer the question (4xx) is of an unknown version.
+   */
+  version(): Promise<ServerVersion> {
+    this.learned ??= this.retrying(async () => {
+      const response = await this.send('GET', '/pdb/meta/v1/version', 'bounded');
+      if (response.statusCode >= 500) await this.expectOk(response, 'version');
+      const text = await readText(response.body);
+      return response.statusCode === 200 ? serverVersion(versionIn(text)) : serverVersion(null);
+    }).catch((error: unknown) => {
+      this.learned = undefined;
+      throw error;
+    });
+    return this.learned;
+  }
+
   /** Waits for the requests in flight, then closes the connections. */
   async close(): Promise<void> {
     await this.pool.close();
@@ -144,7 +165,8 @@ export class PuppetDbClient {
     this.givenUp.abort(new SyncError('PDBSYNC_ERR_STOPPED', `requests to ${this.url} given up: the stop's grace ran out`));
   }
 
-  private async *rows(spec: QuerySpec, kind: ResponseKind, maxBytes?: number): AsyncGenerator<unknown> {
+  private async *rows(asked: QuerySpec, kind: ResponseKind, maxBytes?: number): AsyncGenerator<unknown> {
+    const spec = needsTraits(asked) ? adaptQuery(asked, (await this.version()).traits) : asked;
     const body = JSON.stringify({ ...spec.options, query: spec.query });
     const response = await this.retrying(async () => this.expectOk(await this.send('POST', '/pdb/query/v4', kind, body), 'query'));
     yield* streamJsonArray(response.body, `query ${describeQuery(spec)} on ${this.url}`, maxBytes);
@@ -221,6 +243,16 @@ export class PuppetDbClient {
     if (response.statusCode === 200) return response;
     const text = await readText(response.body).catch(() => '');
     throw statusError(response.statusCode, `${what} on ${this.url}`, text);
+  }
+}
+
+/** The version in /pdb/meta/v1/version's answer, `{"version": "8.8.1"}`; null when there is none. */
+function versionIn(text: string): string | null {
+  try {
+    const version = (JSON.parse(text) as { version?: unknown } | null)?.version;
+    return typeof version === 'string' && version.trim() !== '' ? version : null;
+  } catch {
+    return null;
   }
 }
 

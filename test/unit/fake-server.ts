@@ -13,13 +13,21 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-/** Request n is answered by handlers[n], the last handler answering the rest. */
-export async function fakeServer(handlers: Handler[]): Promise<FakeServer> {
+/**
+ * Request n is answered by handlers[n], the last handler answering the rest. The
+ * version PuppetDB's meta endpoint gives (`version`, 7.12.1 unless told) is answered
+ * apart, and not counted among the requests.
+ */
+export async function fakeServer(handlers: Handler[], version = '7.12.1'): Promise<FakeServer> {
   const requests: Array<{ url: string; body: string }> = [];
   const server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
+      if (request.url === '/pdb/meta/v1/version') {
+        json(200, { version })(request, body, response);
+        return;
+      }
       requests.push({ url: request.url ?? '', body });
       handlers[Math.min(requests.length - 1, handlers.length - 1)]!(request, body, response);
     });
