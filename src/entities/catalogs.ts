@@ -80,6 +80,7 @@ function toResource(raw: unknown, what: string): Record<string, unknown> {
   const exported = resource.boolean('exported');
   const parameters = resource.raw('parameters');
   if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) throw resource.fail('parameters is not an object');
+  resource.freeForm('parameters', parameters);
   const line = resource.optionalInteger('line', INT32);
   const file = resource.optionalString('file');
   // A null file or line must be left out, not sent as null: a null-valued key changes the catalog hash.

@@ -77,7 +77,8 @@ export function factsetToCommand(row: FactsetRow, raw: unknown, packageRows: rea
   for (const fact of facts.data) {
     const name = new RecordReader(fact, `factset ${certname} fact`).string('name');
     if (Object.hasOwn(values, name)) throw record.fail(`fact ${quoted(name)} appears twice`);
-    Object.defineProperty(values, name, { value: (fact as { value: unknown }).value, enumerable: true, writable: true });
+    const value = record.freeForm(`fact ${quoted(name)}`, (fact as { value: unknown }).value);
+    Object.defineProperty(values, name, { value, enumerable: true, writable: true });
   }
 
   const payload: Record<string, unknown> = {

@@ -91,6 +91,27 @@ export class RecordReader extends FieldReader {
     return value;
   }
 
+  /**
+   * A free-form JSON value of the record (a fact's value, a resource's parameters, an
+   * event's old and new values), checked whole: every string and key storable, and
+   * every number one PuppetDB gives back unchanged (not past a double's range, which
+   * it would store as "Infinity").
+   */
+  freeForm(field: string, value: unknown): unknown {
+    if (typeof value === 'string') this.text(field, value);
+    else if (JSON.isRawJSON(value)) {
+      const text = JSON.stringify(value);
+      if (!Number.isFinite(Number(text))) throw this.invalid(`${field} holds ${text}, out of a double's range`);
+    } else if (Array.isArray(value)) for (const item of value) this.freeForm(field, item);
+    else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        this.text(field, key);
+        this.freeForm(field, item);
+      }
+    }
+    return value;
+  }
+
   stringArray(field: string): string[] {
     const value = this.raw(field);
     if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw this.fail(`${field} is not an array of strings`);

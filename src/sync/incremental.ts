@@ -48,13 +48,17 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
     }
   };
 
+  // The changes are read to their end, and the query closed, before a record moves:
+  // PuppetDB 8 cuts a query at query-timeout-default over its whole streamed answer.
+  const changed: Row[] = [];
   for await (const change of run.counted(entity.changes(remote, previous.mark, summary), 'remote')) {
     if (run.stopped) break;
     // Logged and counted by the run; the overlap or the next reconciliation reads it again.
     if (isUnreadable(change)) continue;
     mark = laterMark(mark, change.mark);
-    await consider(change.row);
+    changed.push(change.row);
   }
+  for (const row of changed) await consider(row);
   // A row that changed again was just read in its newer version; the others are tried as they were.
   for (const row of previous.retry.values() as Iterable<Row>) await consider(row);
   if (batch.length > 0 && !run.stopped) await compare(batch);

@@ -29,27 +29,41 @@ export async function reconcileEntity<Row extends SummaryRow>(run: EntityRun<Row
   return { mark, reconciledAt: options.summary.now, inStep: new Map(), retry: run.failedRows };
 }
 
+/**
+ * One part: both summaries are read to their end, and closed, before a record moves.
+ * PuppetDB 8 cuts a query at its query-timeout-default (600 s) over the whole streamed
+ * answer, and records move at the local server's command rate: a summary kept open
+ * while they move would be cut at fleet scale. The part's pulls are held meanwhile
+ * (a report part lists about SEGMENT_ROWS rows; most are in step).
+ */
 async function reconcileSegment<Row extends SummaryRow>(run: EntityRun<Row>, segment: SummarySegment | undefined): Promise<void> {
   const { entity, options } = run;
   const { remote, local, summary } = options;
   const diffOptions = { pullWhenMissing: entity.pullWhenMissing, excludedCertnames: options.excludedCertnames };
-  const pullAll = async (actions: AsyncIterable<PullAction<Row>>) => {
-    for await (const action of actions) {
-      if (!(await run.pull(action))) break;
-    }
-  };
   const remoteRows = () => run.counted(entity.remoteSummary(remote, summary, segment), 'remote');
   const localRows = () => run.counted(entity.localSummary(local, summary, segment), 'local');
+  let actions: PullAction<Row>[];
   try {
-    await pullAll(mergeSummaries(remoteRows(), localRows(), diffOptions));
+    actions = await collect(run, mergeSummaries(remoteRows(), localRows(), diffOptions));
   } catch (error) {
     if (!(error instanceof SummaryOutOfOrder)) throw error;
-    // What was transferred is applied before the local summary is read again, so
-    // it reads as in step and is not pulled twice.
-    await run.idle();
+    // Nothing has moved yet: the part is diffed again, each record pulled once.
     options.log.warn({ remote: remote.url, entity: logEntityName(entity.name), reason: error.message }, 'summary not sorted by key; diffing with the local summary held whole');
     const localIndex = await indexByKey(localRows());
-    await pullAll(diffSummaries(remoteRows(), localIndex, diffOptions));
+    actions = await collect(run, diffSummaries(remoteRows(), localIndex, diffOptions));
+  }
+  for (const action of actions) {
+    if (!(await run.pull(action))) break;
   }
   await run.idle();
+}
+
+/** The pulls of a diff, read to its end unless the entity is stopped. */
+async function collect<Row extends SummaryRow>(run: EntityRun<Row>, actions: AsyncIterable<PullAction<Row>>): Promise<PullAction<Row>[]> {
+  const held: PullAction<Row>[] = [];
+  for await (const action of actions) {
+    if (run.stopped) break;
+    held.push(action);
+  }
+  return held;
 }

@@ -173,9 +173,20 @@ describe('records: text PostgreSQL stores unchanged', () => {
     ['catalogs', 'a lone surrogate in a tag', (r) => (r.resources.data[0].tags = ['\ud800'])],
     ['catalog-inputs', 'a NUL in an input name', (r) => (r.inputs = [['hiera', 'a\u0000']])],
     ['reports', 'a NUL in the puppet_version', (r) => (r.puppet_version = '7\u0000')],
+    ['factsets', 'a NUL in a fact value', (r) => r.facts.data.push({ name: 'motd', value: { lines: ['a\u0000'] } })],
+    ['factsets', 'a NUL in a structured fact key', (r) => r.facts.data.push({ name: 'structured', value: { 'a\u0000': 1 } })],
+    ['factsets', 'a fact value past a double (stored as "Infinity")', (r) => r.facts.data.push({ name: 'big', value: JSON.rawJSON('1e400') })],
+    ['factsets', 'a nested fact value past a double', (r) => r.facts.data.push({ name: 'disks', value: { sda: { size: [JSON.rawJSON('-1e400')] } } })],
+    ['catalogs', 'a resource parameter past a double', (r) => (r.resources.data[0].parameters = { size: JSON.rawJSON('1e400') })],
+    ['reports', 'an event value past a double', (r) => (r.resource_events.data[0].new_value = JSON.rawJSON('1e400'))],
   ];
   it.each(cases)('%s: refuses %s', async (entity, _name, change) => {
     await expect(CONVERT[entity](change)).rejects.toThrow(/^PDBSYNC_ERR_RECORD_INVALID/);
+  });
+
+  it('keeps a fact value\'s exact numbers', async () => {
+    const command = await CONVERT.factsets((r) => r.facts.data.push({ name: 'exact', value: [JSON.rawJSON('1.0'), JSON.rawJSON('12345678901234567890'), JSON.rawJSON('1e300')] }));
+    expect(JSON.stringify((command.payload as { values: Record<string, unknown> }).values.exact)).toBe('[1.0,12345678901234567890,1e300]');
   });
 
   it('takes text outside ASCII that is well formed', async () => {

@@ -67,6 +67,14 @@ describe('a hostile remote, through the fake server', () => {
     expect(errors.find((line) => line.phase === 'record')).toMatchObject({ certname: 'b', err: { code } });
   });
 
+  it('fails alone a factset whose fact value is 1e400, which PuppetDB would store as "Infinity"', async () => {
+    const b = JSON.stringify([{ ...factsetRecord('b', T), facts: { data: [{ name: 'x', value: 0 }] } }]).replace('"value":0', '"value":1e400');
+    const { submitted, errors, entity } = await pullFactsets(['a', 'b', 'c'].map((c) => factsetRow(c, T)), { a: [factsetRecord('a', T)], b, c: [factsetRecord('c', T)] });
+    expect(submitted).toEqual(['a', 'c']);
+    expect(entity).toMatchObject({ transferred: 2, failed: 1 });
+    expect(errors.find((line) => line.phase === 'record')).toMatchObject({ certname: 'b', err: { code: 'PDBSYNC_ERR_RECORD_INVALID' } });
+  });
+
   it('pulls a remote row dated +275760 but submits nothing of it: PuppetDB would answer it back without the sign', async () => {
     const time = '+275760-09-13T00:00:00.000Z';
     const { submitted, entity, errors } = await pullFactsets([factsetRow('z', time)], { z: [factsetRecord('z', time)] });

@@ -64,8 +64,19 @@ describe('runPass: summaries out of key order', () => {
 
     expect(result.ok).toBe(true);
     expect(applied.sort()).toEqual(['a', 'b', 'c']);
-    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', kind: 'reconcile', ok: true, transferred: 3, failed: 0, skipped: 0, remoteRows: 6, localRows: 2 });
+    expect(result.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', kind: 'reconcile', ok: true, transferred: 3, failed: 0, skipped: 0, remoteRows: 6, localRows: 0 });
     expect(lines.find((line) => line.msg === 'summary not sorted by key; diffing with the local summary held whole' || line.message === 'summary not sorted by key; diffing with the local summary held whole')).toMatchObject({ sync_entity: 'facts' });
+  });
+
+  it('tries a record that fails once, and counts it failed once', async () => {
+    const { log, lines } = keptLog();
+    const refusing: Handler = (request, body, response) =>
+      request.url?.startsWith('/pdb/cmd/v1') ? json(400, { error: 'Command is invalid.' })(request, body, response) : emptyLocal(request, body, response);
+    const result = await runPass({ remote: await client(slowRemote(0, ['a', 'c', 'b'])), local: await client(refusing), log, settings: summaryContext().settings, ...RECONCILE });
+
+    expect(result.entities.find((entity) => entity.entity === 'factsets')).toMatchObject({ transferred: 0, failed: 3 });
+    const tried = lines.filter((line) => line.phase === 'record' && line.sync_event === 'start').map((line) => line.certname);
+    expect(tried.sort()).toEqual(['a', 'b', 'c']);
   });
 });
 
