@@ -7,7 +7,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { httpsSettings, makeClusterPki } from './cluster-tls.ts';
 import { asUser, freePort, isRoot, ownedDir, pgBinDir, run } from './os.ts';
 import { waitRunning } from './cluster-wait.ts';
-import { chownTree, DEFAULT_PDB_VERSION, prepareRuntimes, type PdbRuntime, type PdbVersion } from './pdb-runtime.ts';
+import { chownTree, chrootsDir, DEFAULT_PDB_VERSION, PDB_VERSIONS, prepareRuntimes, type PdbRuntime, type PdbVersion } from './pdb-runtime.ts';
 import type { TestPki } from './test-pki.ts';
 
 export { waitForQueueDrained } from './cluster-wait.ts';
@@ -150,6 +150,23 @@ function stopLive(l: Live, pgBin: string | undefined): Promise<void> {
   return l.stopping;
 }
 
+/**
+ * The folder of server `name` (pdb1, ...) of the cluster in `baseDir`, also from another
+ * process: below baseDir for the host's PuppetDB, inside its chroot for the others.
+ */
+export function serverDir(baseDir: string, name: string): string {
+  const onHost = join(baseDir, name);
+  if (existsSync(onHost)) return onHost;
+  for (const version of PDB_VERSIONS) {
+    const inChroot = join(chrootsDir(), `pdb-${version}`, CHROOT_SERVERS, basename(baseDir), name);
+    if (existsSync(inChroot)) return inChroot;
+  }
+  throw new Error(`no server ${name} of the cluster in ${baseDir}`);
+}
+
+/** Where a chroot's servers keep their folders, below its root. */
+const CHROOT_SERVERS = 'var/lib/pdbsync-test';
+
 interface ServerSettings {
   pgPort: number; database: string; password: string; port: number;
   https?: { pki: TestPki; sslPort: number; name: string };
@@ -240,7 +257,7 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
 
       const runtime = runtimes.get(versions[i - 1]!)!;
       // A chroot's server keeps its files inside the chroot, where it can read them.
-      const dir = runtime.root === '/' ? join(baseDir, `pdb${i}`) : join(runtime.root, 'var/lib/pdbsync-test', basename(baseDir), `pdb${i}`);
+      const dir = runtime.root === '/' ? join(baseDir, `pdb${i}`) : join(runtime.root, CHROOT_SERVERS, basename(baseDir), `pdb${i}`);
       if (runtime.root !== '/') l.dirs.push(dirname(dir));
       const port = await freePort();
       const sslPort = pki ? await freePort() : undefined;

@@ -16,6 +16,7 @@ import { reports } from './entities/reports.ts';
 import type { Logger } from './log.ts';
 import { PuppetDbClient } from './puppetdb/client.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './puppetdb/retry.ts';
+import type { ServerVersion } from './puppetdb/versions.ts';
 import type { Exclusions } from './sync/pass.ts';
 import type { PassResult } from './types.ts';
 
@@ -38,6 +39,8 @@ export interface ClientExtras {
   readonly retry?: RetryPolicy;
   /** Told of every failed request that is retried (the failed-request metric). */
   readonly onRequestFailed?: () => void;
+  /** Told the server's version once learned, after it is logged. */
+  readonly onVersion?: (learned: ServerVersion) => void;
 }
 
 /**
@@ -47,7 +50,12 @@ export interface ClientExtras {
 export const LOCAL_RETRY_POLICY: RetryPolicy = Object.freeze({ ...DEFAULT_RETRY_POLICY, waitOutCodes: ['PDBSYNC_ERR_HTTP_UNAVAILABLE'] as const });
 
 export function clientFor(url: string, config: Config, log: Logger, extras: ClientExtras = {}): PuppetDbClient {
+  const local = url === config.local.serverUrl;
   return new PuppetDbClient(url, {
+    onVersion: (learned) => {
+      logVersion(url, local, learned, log);
+      extras.onVersion?.(learned);
+    },
     timeoutMs: config.sync.requestTimeoutMs,
     tls: config.tls,
     connections: config.sync.concurrency + 2,
@@ -55,6 +63,19 @@ export function clientFor(url: string, config: Config, log: Logger, extras: Clie
     ...(extras.onRequestFailed && { onRequestFailed: extras.onRequestFailed }),
     onRetry: (error, attempt, delayMs) => log.warn({ phase: 'request', event: 'retry', remote: url, attempt, delayMs, err: error }, 'request failed, retrying'),
   });
+}
+
+/** The version of each server as the client learns it; a warning where the local server has a bug the sidecar works around. */
+function logVersion(url: string, local: boolean, learned: ServerVersion, log: Logger): void {
+  const version = learned.version ?? 'unknown';
+  const where = local ? { local: url } : { remote: url };
+  log.info({ ...where, version }, `PuppetDB ${version} at ${url}`);
+  if (local && learned.traits.duplicateReportRace) {
+    log.warn(
+      { ...where, version },
+      `the local PuppetDB (${version}) can keep two latest reports of a node when two identical reports are processed at once, after which the node's reports fail; the sidecar never submits a report another submission of it may race (docs/versions.md)`,
+    );
+  }
 }
 
 /** The remotes that have had a complete reconciliation since the process started (initial-report-threshold). */

@@ -24,6 +24,8 @@ export interface ClientOptions {
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Every request that failed, retried or not (the failed-request metric). */
   readonly onRequestFailed?: (error: unknown) => void;
+  /** Told the server's version once it is learned (logged, shown in /status and the metrics). */
+  readonly onVersion?: (learned: ServerVersion) => void;
 }
 
 interface Response {
@@ -147,7 +149,9 @@ export class PuppetDbClient {
       const response = await this.send('GET', '/pdb/meta/v1/version', 'bounded');
       if (response.statusCode >= 500) await this.expectOk(response, 'version');
       const text = await readText(response.body);
-      return response.statusCode === 200 ? serverVersion(versionIn(text)) : serverVersion(null);
+      const learned = serverVersion(response.statusCode === 200 ? versionIn(text) : null);
+      this.options.onVersion?.(learned);
+      return learned;
     }).catch((error: unknown) => {
       this.learned = undefined;
       throw error;

@@ -5,7 +5,7 @@ import type { EntityResult } from '../types.ts';
 import type { ClientCertificateGuard } from './http-tls.ts';
 import type { SyncMetrics } from './metrics.ts';
 import type { StoredPass } from '../state/store.ts';
-import type { RemoteStatus, ServiceControl, SidecarStatus } from './status.ts';
+import type { RemoteStatus, ServerStatus, ServiceControl, SidecarStatus } from './status.ts';
 
 /**
  * The HTTP API of `run`: GET /status, GET /health, POST /sync, GET /metrics.
@@ -27,6 +27,8 @@ export interface StatusBody extends SidecarStatus {
   /** ISO 8601. */
   readonly startedAt: string;
   readonly remotes: readonly RemoteStatus[];
+  /** The local server and every remote, with the version each gave. */
+  readonly servers: readonly ServerStatus[];
   /** The latest passes of every sidecar sharing the state database, newest first; empty without one. */
   readonly recentPasses: readonly StoredPass[];
 }
@@ -116,6 +118,7 @@ export function buildHttpApi(service: ServiceControl, metrics: SyncMetrics, opti
     startedAt: new Date(service.startedAt).toISOString(),
     ...service.sidecar(),
     remotes: service.status(),
+    servers: service.servers(),
     recentPasses: await service.recentPasses(RECENT_PASSES),
   }));
 

@@ -1,12 +1,22 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { SidecarStatus } from './status.ts';
+import type { ServerStatus, SidecarStatus } from './status.ts';
 
 /**
  * The gauges of the sidecar's role and state database, read from `sidecar` at each
  * scrape: a standby with no leader anywhere, or a state database gone, can be alerted on.
  */
-export function registerSidecarGauges(registry: Registry, prefix: string, sidecar: () => SidecarStatus): void {
+export function registerSidecarGauges(registry: Registry, prefix: string, sidecar: () => SidecarStatus, servers: () => readonly ServerStatus[]): void {
   const registers = [registry];
+  new Gauge({
+    name: `${prefix}server_info`,
+    help: 'Always 1: each PuppetDB server the sidecar talks to (local or remote) and the version it gave ("unknown" when it gave none); absent until asked.',
+    labelNames: ['server', 'role', 'version'] as const,
+    registers,
+    collect: function (this: Gauge<'server' | 'role' | 'version'>) {
+      this.reset();
+      for (const server of servers()) if (server.version !== null) this.set({ server: server.url, role: server.role, version: server.version }, 1);
+    },
+  });
   new Gauge({
     name: `${prefix}leader`,
     help: 'Whether this sidecar syncs (1: it leads, or runs without leader election) or stands by (0).',

@@ -3,7 +3,7 @@ import { registerElapsedGauges, type RemoteHistory } from './metrics-elapsed.ts'
 import { registerLocalGauges, type LocalReading, type LocalStatusObserver } from './metrics-local.ts';
 import { registerBuildInfo, registerProcessMetrics } from './metrics-process.ts';
 import { registerSidecarGauges } from './metrics-sidecar.ts';
-import type { SidecarStatus } from './status.ts';
+import type { ServerStatus, SidecarStatus } from './status.ts';
 import type { EntityName, EntityResult, PassObserver, PassResult } from '../types.ts';
 
 /**
@@ -245,8 +245,8 @@ export class SyncMetrics implements PassObserver, LocalStatusObserver {
     return h;
   }
 
-  /** The sidecar's role and state database, read at each scrape. */
-  watchSidecar(sidecar: () => SidecarStatus): void {
-    registerSidecarGauges(this.registry, PREFIX, sidecar);
+  /** The sidecar's role and state database, and the servers' versions, read at each scrape. */
+  watchSidecar(sidecar: () => SidecarStatus, servers: () => readonly ServerStatus[]): void {
+    registerSidecarGauges(this.registry, PREFIX, sidecar, servers);
   }
 }

@@ -35,7 +35,7 @@ export async function runService(config: Config, log: Logger): Promise<void> {
   const metrics = new SyncMetrics({ remotes: config.sync.remotes.map((remote) => remote.serverUrl) });
   const stored = config.state && new PgSyncState(config.state, log, `${hostname()}:${process.pid}`);
   const service = new SyncService(config, log, metrics, stored);
-  metrics.watchSidecar(() => service.sidecar());
+  metrics.watchSidecar(() => service.sidecar(), () => service.servers());
   const guard = config.http.port !== 0 && config.http.tls ? new ClientCertificateGuard(config.http.tls) : undefined;
   const api = config.http.port === 0 ? undefined : buildHttpApi(service, metrics, { startupGraceMs: config.http.startupGraceMs, ...(guard && { guard }) });
   if (api) {

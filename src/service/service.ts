@@ -10,7 +10,8 @@ import { clientFor, ENTITIES, ENTITY_NAMES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLU
 import { localProbe, type LocalProbe, type LocalStatusObserver } from './metrics-local.ts';
 import { RemoteScheduler } from './scheduler.ts';
 import type { SyncError } from '../errors.ts';
-import type { RemoteStatus, ServiceControl, SidecarStatus } from './status.ts';
+import type { RemoteStatus, ServerStatus, ServiceControl, SidecarStatus } from './status.ts';
+import type { ServerVersion } from '../puppetdb/versions.ts';
 
 export interface ServiceObserver extends PassObserver, LocalStatusObserver {
   requestFailed(server: string): void;
@@ -51,6 +52,8 @@ export class SyncService implements ServiceControl {
   /** Resolves once the passes of the last lead have ended. */
   private standingBy: Promise<void> = Promise.resolve();
   private readonly local: PuppetDbClient;
+  /** Each server's version once its client has learned it ('unknown' when it gave none), by URL. */
+  private readonly versions = new Map<string, string>();
   /** Reads the local server's status for the observer, leading or not. */
   private readonly probe: LocalProbe | undefined;
 
@@ -64,6 +67,7 @@ export class SyncService implements ServiceControl {
       stored && config.state?.leaderElection ? new Leadership(config.state, log, { elected: () => this.lead(), deposed: (reason) => this.standBy(reason) }) : undefined;
     this.local = clientFor(config.local.serverUrl, config, log, {
       retry: LOCAL_RETRY_POLICY,
+      onVersion: this.versionLearned(config.local.serverUrl),
       onRequestFailed: () => observer?.requestFailed(config.local.serverUrl),
     });
     this.probe = observer && localProbe(config, observer);
@@ -72,6 +76,8 @@ export class SyncService implements ServiceControl {
   /** Starts syncing, or, with leader election, standing by for the lead. */
   async start(): Promise<void> {
     for (const remote of this.config.sync.remotes) this.addRemote(remote.serverUrl, remote.intervalMs);
+    // Learned now to be logged and shown; a server down now is asked again when a query needs its version.
+    for (const client of this.clients()) void client.version().catch(() => undefined);
     this.probe?.start();
     if (this.leadership) this.leadership.start();
     else await this.lead();
@@ -84,6 +90,15 @@ export class SyncService implements ServiceControl {
       const schedule = remote.scheduler.status();
       return { ...schedule, state: this.syncing ? schedule.state : 'standby', lastReconcile: iso(lastReconciliation(this.state, url, ENTITY_NAMES)), watermarks };
     });
+  }
+
+  servers(): readonly ServerStatus[] {
+    const server = (url: string, role: ServerStatus['role']): ServerStatus => ({ url, role, version: this.versions.get(url) ?? null });
+    return [server(this.config.local.serverUrl, 'local'), ...[...this.remotes.keys()].map((url) => server(url, 'remote'))];
+  }
+
+  private versionLearned(url: string): (learned: ServerVersion) => void {
+    return (learned) => this.versions.set(url, learned.version ?? 'unknown');
   }
 
   /** A standby writes nothing: for it, the database is available while the election's session reaches it. */
@@ -178,7 +193,8 @@ export class SyncService implements ServiceControl {
 
   /** A remote, its schedule started if this sidecar syncs. */
   private addRemote(url: string, intervalMs: number): void {
-    const client = clientFor(url, this.config, this.log, { onRequestFailed: () => this.observer?.requestFailed(url) });
+    const client = clientFor(url, this.config, this.log, { onRequestFailed: () => this.observer?.requestFailed(url), onVersion: this.versionLearned(url) });
+    if (this.syncing) void client.version().catch(() => undefined);
     const remote: Remote = { client, intervalMs, scheduler: this.scheduler(url, client, () => remote.intervalMs) };
     this.remotes.set(url, remote);
     if (this.syncing) remote.scheduler.start();

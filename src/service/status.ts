@@ -54,6 +54,14 @@ export interface RemoteStatus extends ScheduleStatus {
   readonly watermarks: Readonly<Partial<Record<EntityName, string | null>>>;
 }
 
+/** A PuppetDB server the sidecar talks to, and its version. */
+export interface ServerStatus {
+  readonly url: string;
+  readonly role: 'local' | 'remote';
+  /** As /pdb/meta/v1/version gave it; 'unknown' when it gave none; null before it was asked. */
+  readonly version: string | null;
+}
+
 /** What the HTTP API needs of the running service. */
 export interface ServiceControl {
   /** Milliseconds since the epoch. */
@@ -66,6 +74,8 @@ export interface ServiceControl {
    */
   trigger(remote?: string): readonly string[] | undefined;
   sidecar(): SidecarStatus;
+  /** The local server and every remote, with their versions. */
+  servers(): readonly ServerStatus[];
   /** The latest passes of every sidecar sharing the state database, newest first; empty without one. */
   recentPasses(limit: number): Promise<readonly StoredPass[]>;
 }

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { waitForQueueDrained } from '../../scripts/cluster.ts';
+import { serverDir, waitForQueueDrained } from '../../scripts/cluster.ts';
 import { startPostgres, type StandalonePostgres } from '../../scripts/postgres.ts';
 import { lockObject, SCHEMA_VERSION } from '../../src/state/database.ts';
 import { eventually, freePort, iso, query, sql, startCli, submit, writeConfig, type Sidecar } from './pdb.ts';
@@ -134,7 +134,7 @@ describe('two sidecars for one local server, one state database (PuppetDB\'s own
 describe('a restarted sidecar', () => {
   it('resumes from the stored watermarks: its first pass is incremental and reads only what arrived since', async () => {
     // PuppetDB's own config.ini, as an operator would name it.
-    const ini = join(postgres!.socketDir, '..', '..', 'pdb1', 'conf.d', 'config.ini');
+    const ini = join(serverDir(join(postgres!.socketDir, '..', '..'), 'pdb1'), 'conf.d', 'config.ini');
     const state = `database-ini: "${ini}"\nschema: sync_${prefix}_resume\nleader-election: false`;
     // History on the remote, which a reconciliation reads and an incremental pass must not.
     for (let i = 0; i < 30; i++) await submit(serverB, 'replace_facts', 5, factset(`history-${i}`));

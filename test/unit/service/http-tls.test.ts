@@ -26,6 +26,7 @@ const service: ServiceControl = {
     return [];
   },
   sidecar: () => ({ role: 'single', leaderPresent: null, stateDatabase: null }),
+  servers: () => [],
   recentPasses: async () => [],
 };
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectedLog } from '../../log-check.ts';
 import { buildHttpApi } from '../../../src/service/http.ts';
 import { SyncMetrics } from '../../../src/service/metrics.ts';
-import type { PassSummary, RemoteStatus, ServiceControl, SidecarStatus } from '../../../src/service/status.ts';
+import type { PassSummary, RemoteStatus, ServerStatus, ServiceControl, SidecarStatus } from '../../../src/service/status.ts';
 
 const A = 'https://pdb2.example.net:8081';
 const B = 'http://pdb3.example.net:8080';
@@ -52,6 +52,11 @@ function remote(url: string, lastPass: PassSummary | null, overrides: Partial<Re
 /** A sidecar that syncs alone, its state in memory. */
 const SINGLE: SidecarStatus = { role: 'single', leaderPresent: null, stateDatabase: null };
 
+const SERVERS: ServerStatus[] = [
+  { url: 'http://127.0.0.1:8080', role: 'local', version: '8.8.1' },
+  { url: A, role: 'remote', version: null },
+];
+
 /** A plain-object service: its remotes' status, and the triggers it was asked for. */
 function fakeService(remotes: RemoteStatus[], sidecar: SidecarStatus = SINGLE) {
   const triggers: (string | undefined)[] = [];
@@ -64,6 +69,7 @@ function fakeService(remotes: RemoteStatus[], sidecar: SidecarStatus = SINGLE) {
       return remotes.some((r) => r.remote === url) ? [url] : undefined;
     },
     sidecar: () => sidecar,
+    servers: () => SERVERS,
     recentPasses: async () => [],
   };
   return { service, triggers };
@@ -92,6 +98,7 @@ describe('GET /status', () => {
       startedAt: '2026-11-22T10:00:00.000Z',
       ...SINGLE,
       recentPasses: [],
+      servers: SERVERS,
       remotes: [
         {
           remote: A,

@@ -8,7 +8,7 @@ const processSection = section.slice(section.indexOf('\n### Process metrics\n'),
 
 async function registered(): Promise<string[]> {
   const metrics = new SyncMetrics();
-  metrics.watchSidecar(() => ({ role: 'single', leaderPresent: null, stateDatabase: null }));
+  metrics.watchSidecar(() => ({ role: 'single', leaderPresent: null, stateDatabase: null }), () => [{ url: 'http://127.0.0.1:8080', role: 'local' as const, version: '8.8.1' }, { url: 'https://pdb2.example.net:8081', role: 'remote' as const, version: 'unknown' }]);
   return (await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name);
 }
 

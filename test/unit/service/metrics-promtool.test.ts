@@ -9,7 +9,7 @@ const LOCAL = 'http://127.0.0.1:8080';
 /** Metrics with every series in use: passes that succeeded and failed, records, rows, the local server, the role. */
 async function fedMetrics(): Promise<string> {
   const metrics = new SyncMetrics({ remotes: [A] });
-  metrics.watchSidecar(() => ({ role: 'leader', leaderPresent: true, stateDatabase: { database: 'pdbsync', available: true, error: null } }));
+  metrics.watchSidecar(() => ({ role: 'leader', leaderPresent: true, stateDatabase: { database: 'pdbsync', available: true, error: null } }), () => [{ url: 'http://127.0.0.1:8080', role: 'local' as const, version: '8.8.1' }, { url: 'https://pdb2.example.net:8081', role: 'remote' as const, version: 'unknown' }]);
   const entity: EntityResult = { entity: 'catalogs', kind: 'reconcile', ok: true, transferred: 2, failed: 1, skipped: 1, remoteRows: 10, localRows: 9 };
   metrics.recordFinished(A, 'catalogs', 30, true);
   metrics.recordFinished(A, 'catalogs', 900, false);

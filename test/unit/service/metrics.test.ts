@@ -221,7 +221,7 @@ describe('SyncMetrics', () => {
   it('shows the role and the state database, and leaves out what does not apply', async () => {
     const { metrics } = setup();
     let sidecar: SidecarStatus = { role: 'single', leaderPresent: null, stateDatabase: null };
-    metrics.watchSidecar(() => sidecar);
+    metrics.watchSidecar(() => sidecar, () => []);
     let text = await metrics.text();
     expect(sample(text, 'pdbsync_leader', {})).toBe(1);
     expect(sample(text, 'pdbsync_leader_present', {})).toBeUndefined();

@@ -33,6 +33,6 @@ export async function exposedNames(registry: Registry): Promise<Set<string>> {
 /** Every name the sidecar can expose: its metrics, the process ones and the sidecar gauges. */
 export async function sidecarNames(): Promise<Set<string>> {
   const metrics = new SyncMetrics();
-  metrics.watchSidecar(() => ({ role: 'single', leaderPresent: null, stateDatabase: null }));
+  metrics.watchSidecar(() => ({ role: 'single', leaderPresent: null, stateDatabase: null }), () => [{ url: 'http://127.0.0.1:8080', role: 'local' as const, version: '8.8.1' }, { url: 'https://pdb2.example.net:8081', role: 'remote' as const, version: 'unknown' }]);
   return exposedNames(metrics.registry);
 }
