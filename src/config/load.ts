@@ -128,6 +128,7 @@ function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks, state: 
       reconcileIntervalMs: sync['reconcile-interval'] as number,
       watermarkOverlapMs: sync['watermark-overlap'] as number,
       lateArrivalWindowMs: sync['late-arrival-window'] as number,
+      relayScanIntervalMs: sync['relay-scan-interval'] as number,
     },
     http: {
       host: obj(tree, 'http')['host'] as string,

@@ -150,7 +150,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: { kind: 'duration', min: '0s' },
     required: false,
     default: '1h',
-    doc: 'Incremental passes see a report or a catalog input that reaches the remote up to this long after its producer_timestamp; later arrivals wait for the next reconciliation.',
+    doc: 'Incremental passes see a report or a catalog input that reaches the remote up to this long after its producer_timestamp at every pass; later arrivals (relayed by a third server, or from a server catching up) at the next relay scan.',
+  },
+  {
+    key: 'sync.relay-scan-interval',
+    type: { kind: 'duration', min: '1s' },
+    required: false,
+    default: '1m',
+    doc: 'An incremental pass at most this often also reads what the remote received since the last such scan whatever its producer_timestamp: records relayed through another server, however old, reach this one within it. Each scan reads every report partition the remote keeps (receive_time is not indexed).',
   },
   {
     key: 'sync.entity-time-limit',

@@ -69,6 +69,8 @@ export interface SyncSettings {
   readonly watermarkOverlapMs: number;
   /** How long after its producer_timestamp a report or catalog input may reach a remote and still be seen by an incremental pass. */
   readonly lateArrivalWindowMs: number;
+  /** How often an incremental pass reads what arrived since the last such scan whatever its producer time (relayed records). */
+  readonly relayScanIntervalMs: number;
 }
 
 export interface HttpConfig {

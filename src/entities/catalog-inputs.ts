@@ -70,6 +70,8 @@ export const catalogInputs: Entity = {
   localSummary: summary,
   watermark: (remote) => readMax(remote, { query: newest('catalog_inputs', 'producer_timestamp', withAnyNodeState()) }, 'newest catalog inputs'),
   changes,
+  // No receive time to go by: every node's inputs, of which those in step need no lookup.
+  relayedChanges: (remote, _since, context) => changes(remote, null, context),
   counterparts: (source, batch) => rows(source, fieldIn('certname', batch.map((row) => row.certname))),
   recordQuery: (row) => ({ query: from('catalog_inputs', withAnyNodeState(certnameIs(row.certname))) }),
   toCommand: (row, record, reason) => catalogInputsToCommand(row, record, reason),

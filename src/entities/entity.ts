@@ -75,6 +75,13 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
    * before are listed again within the overlap; the engine skips those in step.
    */
   changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncIterable<Change<Row> | UnreadableRow>;
+  /**
+   * Incremental passes, on the slower relay beat (sync.relay-scan-interval), for an
+   * entity whose `changes` bound their rows by producer time: every row received
+   * since `since` whatever its producer time, so that a record relayed late through
+   * another server is seen. Absent: `changes` already sees every row received since.
+   */
+  relayedChanges?(remote: QuerySource, since: number | null, context: SummaryContext): AsyncIterable<Change<Row> | UnreadableRow>;
   /** The rows `source` holds under the keys of `rows` (at most a batch: one query each). */
   counterparts(source: QuerySource, rows: readonly Row[], context: SummaryContext): AsyncIterable<Row | UnreadableRow>;
   /** Fields that identify a row in its record log lines besides its certname. */

@@ -145,13 +145,14 @@ function parseReportChange(raw: unknown): Change<ReportRow> {
   return { row: parseReportSummary(raw), mark: received.ms };
 }
 
-async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<ReportRow> | UnreadableRow> {
-  const cutoff = newerThan(reportCutoff(context, 'remote'));
-  const filter =
-    since === null
-      ? cutoff
-      : ['and', cutoff, atOrAfter('producer_timestamp', producedSince(since, context.settings)), atOrAfter('receive_time', receivedSince(since, context.settings))];
-  for await (const raw of remote.query({ query: from('reports', extract([...FIELDS, 'receive_time'], everyType(filter))) })) yield readRow(raw, parseReportChange, keyOfUnreadable);
+/** Received since `since` (with the overlap), and, unless `relayed`, produced within the late-arrival window of it. */
+function changesSince(relayed: boolean) {
+  return async function* (remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<ReportRow> | UnreadableRow> {
+    const cutoff = newerThan(reportCutoff(context, 'remote'));
+    const recent = relayed || since === null ? [] : [atOrAfter('producer_timestamp', producedSince(since, context.settings))];
+    const filter = since === null ? cutoff : ['and', cutoff, ...recent, atOrAfter('receive_time', receivedSince(since, context.settings))];
+    for await (const raw of remote.query({ query: from('reports', extract([...FIELDS, 'receive_time'], everyType(filter))) })) yield readRow(raw, parseReportChange, keyOfUnreadable);
+  };
 }
 
 /**
@@ -277,7 +278,8 @@ export const reports: Entity<ReportRow> = {
   remoteSummary: summary('remote'),
   localSummary: summary('local'),
   watermark,
-  changes,
+  changes: changesSince(false),
+  relayedChanges: changesSince(true),
   counterparts,
   logFields: (row) => ({ hash: row.hash }),
   recordQuery: (row) => ({ query: from('reports', everyType(['=', 'hash', row.hash])) }),

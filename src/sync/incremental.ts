@@ -48,14 +48,21 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
     }
   };
 
+  // On the relay beat, what arrived since the last relay scan whatever its producer
+  // time (a record relayed late through another server); otherwise the cheaper changes.
+  const relayDue = entity.relayedChanges !== undefined && (previous.relay === undefined || summary.now - previous.relay.at >= summary.settings.relayScanIntervalMs);
+  const relaySince = previous.relay === undefined ? previous.mark : previous.relay.mark;
+  const changes = relayDue ? entity.relayedChanges!(remote, relaySince, summary) : entity.changes(remote, previous.mark, summary);
+  let relayMark = relaySince;
   // The changes are read to their end, and the query closed, before a record moves:
   // PuppetDB 8 cuts a query at query-timeout-default over its whole streamed answer.
   const changed: Row[] = [];
-  for await (const change of run.counted(entity.changes(remote, previous.mark, summary), 'remote')) {
+  for await (const change of run.counted(changes, 'remote')) {
     if (run.stopped) break;
     // Logged and counted by the run; the overlap or the next reconciliation reads it again.
     if (isUnreadable(change)) continue;
     mark = laterMark(mark, change.mark);
+    relayMark = laterMark(relayMark, change.mark);
     changed.push(change.row);
   }
   for (const row of changed) await consider(row);
@@ -63,5 +70,6 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
   for (const row of previous.retry.values() as Iterable<Row>) await consider(row);
   if (batch.length > 0 && !run.stopped) await compare(batch);
   await run.idle();
-  return { mark, reconciledAt: previous.reconciledAt, inStep, retry: run.failedRows };
+  const relay = relayDue ? { mark: relayMark, at: summary.now } : previous.relay;
+  return { mark, reconciledAt: previous.reconciledAt, inStep, retry: run.failedRows, ...(relay && { relay }) };
 }

@@ -26,7 +26,8 @@ export async function reconcileEntity<Row extends SummaryRow>(run: EntityRun<Row
     // most about half of what the servers can give a query.
     if (options.spread && i < segments.length - 1) await sleep(performance.now() - started, undefined, { signal: options.signal }).catch(() => undefined);
   }
-  return { mark, reconciledAt: options.summary.now, inStep: new Map(), retry: run.failedRows };
+  // A reconciliation sees every record, relayed or not: the relay scan goes on from here.
+  return { mark, reconciledAt: options.summary.now, inStep: new Map(), retry: run.failedRows, relay: { mark, at: options.summary.now } };
 }
 
 /**

@@ -16,6 +16,13 @@ export interface EntitySyncState {
   readonly inStep: ReadonlyMap<string, string>;
   /** Rows whose transfer failed: the next incremental passes try them again, until the next reconciliation. */
   readonly retry: ReadonlyMap<string, SummaryRow>;
+  /**
+   * Where the last relay scan (Entity.relayedChanges) left off, and when it ran (ms,
+   * local clock); absent before the first: the next incremental pass scans from `mark`.
+   * Kept in memory only: after a restart, records relayed before it and not yet scanned
+   * wait for the next reconciliation.
+   */
+  readonly relay?: { readonly mark: number | null; readonly at: number };
 }
 
 /** Where the state lives: in memory (this module), or in PostgreSQL where configured. */

@@ -43,6 +43,7 @@ export function summaryContext(overrides: Partial<SummaryContext> = {}): Summary
       reconcileIntervalMs: 3_600_000,
       watermarkOverlapMs: 5 * 60_000,
       lateArrivalWindowMs: 3_600_000,
+      relayScanIntervalMs: 60_000,
     },
     ...overrides,
   };

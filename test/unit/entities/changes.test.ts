@@ -38,6 +38,24 @@ describe('incremental queries', () => {
     expect(text(remote.specs[0]!)).toContain('"node_state","any"');
   });
 
+  it('reports on the relay beat read what arrived since, whatever its producer time (records relayed through another server)', async () => {
+    const remote = recorder();
+    await drain(byName('reports').relayedChanges!(remote, since, context));
+    expect(text(remote.specs[0]!)).toContain('">=","receive_time","2026-11-21T11:55:00.000Z"');
+    expect(text(remote.specs[0]!)).not.toContain('">=","producer_timestamp"');
+    expect(text(remote.specs[0]!)).toContain('">","producer_timestamp","2026-11-08T00:00:00.000Z"');
+  });
+
+  it('catalog inputs on the relay beat read every node\'s: they carry no receive time', async () => {
+    const remote = recorder();
+    await drain(byName('catalog-inputs').relayedChanges!(remote, since, context));
+    expect(text(remote.specs[0]!)).not.toContain('>=');
+  });
+
+  it.each([['factsets'], ['catalogs'], ['fact-expiration'], ['nodes']])('%s has no relay scan: its changes see every row received since, relayed or not', (name) => {
+    expect(byName(name).relayedChanges).toBeUndefined();
+  });
+
   it.each([['fact-expiration'], ['nodes']])('%s reads its whole short list on every pass: PuppetDB keeps no receive time of it', async (name) => {
     const remote = recorder();
     await drain(byName(name).changes(remote, since, context));
