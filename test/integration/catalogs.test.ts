@@ -47,10 +47,16 @@ async function inputsOn(url: string) {
   return rows;
 }
 
-const expirationOn = (url: string) =>
-  byCertname(url, 'nodes', ['certname', 'expires_facts', 'expires_facts_updated'], ['and', any, ofThisTest, ['null?', 'expires_facts_updated', false]], {
+/**
+ * report_timestamp is asked too, and left out: without a field that needs the join to
+ * certnames, PuppetDB 8.5+ answers this query with an error (docs/versions.md).
+ */
+async function expirationOn(url: string) {
+  const rows = await byCertname(url, 'nodes', ['certname', 'expires_facts', 'expires_facts_updated', 'report_timestamp'], ['and', any, ofThisTest, ['null?', 'expires_facts_updated', false]], {
     include_facts_expiration: true,
   });
+  return Object.fromEntries(Object.entries(rows as Record<string, Record<string, unknown>>).map(([certname, { report_timestamp: _joined, ...row }]) => [certname, row]));
+}
 
 describe('catalogs, catalog inputs and facts expiration between two real PuppetDBs', () => {
   let intoB: RunResult;
