@@ -7,6 +7,7 @@ import { commandOutcome, type SerializedCommand } from './command.ts';
 import { Deadline, ThroughputWindow, transportError, type ResponseKind } from './deadline.ts';
 import { streamJsonArray } from './json-stream.ts';
 import { CircuitBreaker, DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
+import { SubmitGuard } from './submit-guard.ts';
 import { adaptQuery, needsTraits, serverVersion, type ServerVersion } from './versions.ts';
 
 /** A query for POST /pdb/query/v4: the AST plus options such as include_package_inventory. */
@@ -47,6 +48,7 @@ export class PuppetDbClient {
   /** Failures already reported, so that each counts once however far it travels. */
   private readonly reported = new WeakSet<object>();
   private readonly givenUp = new AbortController();
+  private readonly guard = new SubmitGuard(this);
   /** The server's version, once learned; a failure to learn it is not kept. */
   private learned: Promise<ServerVersion> | undefined;
 
@@ -104,7 +106,8 @@ export class PuppetDbClient {
    * that it applied it: the sync then counts it, knows it took effect before it reads
    * local state again, and the waiting bounds how much it queues. Otherwise throws:
    * PDBSYNC_ERR_COMMAND_FAILED (PuppetDB's error), PDBSYNC_ERR_COMMAND_UNCONFIRMED
-   * (the wait ended first), or the HTTP error of a refused submission.
+   * (the wait ended first), or the HTTP error of a refused submission. It is sent once
+   * SubmitGuard admits it: never beside another submission of the same record.
    */
   async submit(command: SerializedCommand, waitSeconds: number, signal?: AbortSignal): Promise<string> {
     const params = new URLSearchParams({
@@ -115,13 +118,18 @@ export class PuppetDbClient {
       secondsToWaitForCompletion: String(waitSeconds),
     });
     const what = `${command.command} for ${command.certname} on ${this.url}`;
-    return this.retrying(async () => {
-      const response = await this.send('POST', `/pdb/cmd/v1?${params}`, 'bounded', command.body);
-      const text = await readText(response.body);
-      const uuid = commandOutcome(response.statusCode, text, what, waitSeconds);
-      if (uuid === undefined) throw statusError(response.statusCode, what, text);
-      return uuid;
-    }, signal);
+    const done = await this.guard.admit(command, signal);
+    try {
+      return await this.retrying(async () => {
+        const response = await this.send('POST', `/pdb/cmd/v1?${params}`, 'bounded', command.body);
+        const text = await readText(response.body);
+        const uuid = commandOutcome(response.statusCode, text, what, waitSeconds);
+        if (uuid === undefined) throw statusError(response.statusCode, what, text);
+        return uuid;
+      }, signal);
+    } finally {
+      done();
+    }
   }
 
   /** Commands waiting in the server's queue. */
