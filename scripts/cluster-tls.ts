@@ -14,14 +14,14 @@ export const ALLOWLIST_FILE = 'allowlist';
 /**
  * The PKI for servers named `servers`. A server's certificate names its certname and
  * 127.0.0.1, where the tests reach it, and not `localhost`: reached as localhost, the
- * name does not match. The CRL revokes the last server's certificate (PuppetDB itself
+ * name does not match. The CRL revokes the certificate of `revoked` (by default the last server) (PuppetDB itself
  * does not check it, so the server works; a client with the CRL refuses it). Clients'
  * certificates name 127.0.0.1 too, so the sidecar can serve its API with its own.
  */
-export async function makeClusterPki(dir: string, servers: readonly string[]): Promise<TestPki> {
+export async function makeClusterPki(dir: string, servers: readonly string[], revoked = servers.at(-1)!): Promise<TestPki> {
   const pki = await makeTestPki(dir, {
     certs: [...servers, ALLOWED_CLIENT, STRANGER_CLIENT].map((name) => ({ name, altNames: [`DNS:${name}`, 'IP:127.0.0.1'] })),
-    revoked: servers.slice(-1),
+    revoked: [revoked],
   });
   await writeFile(join(dir, ALLOWLIST_FILE), `${ALLOWED_CLIENT}\n`);
   return pki;

@@ -37,6 +37,8 @@ export interface StartOptions {
   versions?: readonly PdbVersion[];
   /** Each server serves https too, on its own port, with a test PKI and PuppetDB's certificate-allowlist. */
   https?: boolean;
+  /** With `https`: the server (1-based) whose certificate the test CA's CRL revokes; by default the last. */
+  revokedServer?: number;
 }
 
 /** `dirs`: the servers' folders inside chroots, removed with the cluster. */
@@ -243,7 +245,7 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
 
     const psql = (db: string, sql: string) =>
       run(join(pgBin, 'psql'), ['-h', sockDir, '-p', String(pgPort), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
-    const pki = options.https ? await makeClusterPki(join(baseDir, 'pki'), Array.from({ length: options.servers }, (_, i) => `pdb${i + 1}`)) : undefined;
+    const pki = options.https ? await makeClusterPki(join(baseDir, 'pki'), Array.from({ length: options.servers }, (_, i) => `pdb${i + 1}`), `pdb${options.revokedServer ?? options.servers}`) : undefined;
     // PuppetDB reads its certificate and key as the puppetdb user.
     const host = runtimes.get('7.12.1');
     if (pki && host) await chownTree(pki.dir, host);

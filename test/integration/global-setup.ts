@@ -4,12 +4,20 @@
 // PDBSYNC_TEST_PG (SOCKET_DIR:PORT, printed by the cluster) gives the tests their
 // PostgreSQL, whose databases are puppetdb1, puppetdb2, ... in the servers' order;
 // PDBSYNC_TEST_HTTPS_URLS and PDBSYNC_TEST_PKI (printed by `cluster start --https`)
-// give tls.test.ts the same servers over https and their certificates.
+// give tls.test.ts the same servers over https and their certificates;
+// PDBSYNC_TEST_VERSION_URLS (`7.12.1=URL,URL;8.4.1=URL,URL;8.8.1=URL,URL`) gives the
+// version matrix its pairs.
+//
+// The bulk of the suite runs on PuppetDB 8.8.1 (DEFAULT_PDB_VERSION): the last
+// open-source PuppetDB and the base of OpenVoxDB, the closest to what users run or
+// move to. Two servers each of 7.12.1 and 8.4.1 join them for the version matrix and
+// the mixed mesh; 8.8.1's pair is the first two of the bulk.
 // The servers serve https too: a second connector costs them a few seconds of start-up
 // at most, against a minute or more for a cluster of tls.test.ts's own.
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startCluster } from '../../scripts/cluster.ts';
+import { DEFAULT_PDB_VERSION, PDB_VERSIONS, type PdbVersion } from '../../scripts/pdb-runtime.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,6 +26,8 @@ declare module 'vitest' {
     pdbPostgres: { socketDir: string; port: number } | null;
     /** The same servers over https, in the same order, and the folder of their test PKI (scripts/cluster-tls.ts). */
     pdbHttps: { urls: string[]; pkiDir: string } | null;
+    /** Two servers of each version, for the version matrix and the mixed mesh; empty when not given. */
+    pdbVersions: Partial<Record<PdbVersion, string[]>>;
   }
 }
 
@@ -30,17 +40,32 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     const httpsUrls = process.env.PDBSYNC_TEST_HTTPS_URLS;
     const pkiDir = process.env.PDBSYNC_TEST_PKI;
     project.provide('pdbHttps', httpsUrls && pkiDir ? { urls: httpsUrls.split(','), pkiDir } : null);
+    project.provide('pdbVersions', versionUrls(process.env.PDBSYNC_TEST_VERSION_URLS ?? ''));
     return undefined;
   }
   const started = Date.now();
+  const bulk = Number(process.env.PDBSYNC_TEST_SERVERS ?? 3);
+  const others = PDB_VERSIONS.filter((version) => version !== DEFAULT_PDB_VERSION);
+  const versions = [...Array.from({ length: bulk }, () => DEFAULT_PDB_VERSION), ...others.flatMap((version) => [version, version])];
   const cluster = await startCluster({
-    servers: Number(process.env.PDBSYNC_TEST_SERVERS ?? 3),
+    servers: versions.length,
+    versions,
     https: true,
+    // tls.test.ts takes the last of the bulk for the revoked one.
+    revokedServer: bulk,
     log: (line) => console.log(`[cluster] ${line}`),
   });
   console.log(`[cluster] ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  project.provide('pdbServers', cluster.servers.map((s) => s.url));
+  project.provide('pdbServers', cluster.servers.slice(0, bulk).map((s) => s.url));
+  const ofVersion = (version: PdbVersion) => cluster.servers.filter((s) => s.version === version).slice(0, 2).map((s) => s.url);
+  project.provide('pdbVersions', Object.fromEntries(PDB_VERSIONS.map((version) => [version, ofVersion(version)])));
   project.provide('pdbPostgres', { socketDir: join(cluster.postgres.dir, 'sock'), port: cluster.postgres.port });
-  project.provide('pdbHttps', { urls: cluster.servers.map((s) => s.httpsUrl!), pkiDir: cluster.pki!.dir });
+  project.provide('pdbHttps', { urls: cluster.servers.slice(0, bulk).map((s) => s.httpsUrl!), pkiDir: cluster.pki!.dir });
   return () => cluster.stop();
+}
+
+/** `7.12.1=URL,URL;8.4.1=URL,URL` -> the URLs of each version named. */
+function versionUrls(text: string): Partial<Record<PdbVersion, string[]>> {
+  const pairs = text.split(';').filter((part) => part.includes('=')).map((part) => part.split('=') as [string, string]);
+  return Object.fromEntries(pairs.filter(([version]) => (PDB_VERSIONS as readonly string[]).includes(version)).map(([version, urls]) => [version, urls.split(',')]));
 }
