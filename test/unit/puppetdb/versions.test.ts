@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { adaptQuery, parseRelease, serverVersion, type ServerTraits } from '../../../src/puppetdb/versions.ts';
+import { adaptQuery, parseRelease, serverVersion, VERSION_RULES, type ServerTraits } from '../../../src/puppetdb/versions.ts';
 
 describe('the version table', () => {
   it.each([
@@ -47,5 +48,13 @@ describe('adaptQuery', () => {
     const factsets = { query: ['from', 'factsets', ['extract', ['certname'], ['=', 'node_state', 'any']]], options: { include_facts_expiration: true } };
     for (const spec of [max, joined, factsets, { query: expiration.query }]) expect(adaptQuery(spec, affected)).toBe(spec);
     expect(adaptQuery(expiration, serverVersion('8.4.1').traits)).toBe(expiration);
+  });
+});
+
+describe('docs/versions.md', () => {
+  it('has a row for every rule of the table, and none for another', () => {
+    const doc = readFileSync(new URL('../../../docs/versions.md', import.meta.url), 'utf8');
+    const rows = [...doc.matchAll(/^\| `(\w+)` \|/gm)].map((match) => match[1]);
+    expect(rows.sort()).toEqual(VERSION_RULES.map((rule) => rule.trait).sort());
   });
 });
