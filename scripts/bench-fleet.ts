@@ -31,6 +31,9 @@ import { writeFleetReport, type FleetFigures } from './fleet-report.ts';
 import { measureIdle, oncePass, RunSession, writeSyncConfig, type IdleFigures, type OnceFigures } from './fleet-sync.ts';
 import { fleetNodesSql, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
 
+// 7.12.1: report-history.ts writes its report partitions as 7.12.1 lays them out, and the figures in docs/benchmarks.md were measured on it.
+const SERVER_VERSIONS = ['7.12.1', '7.12.1'] as const;
+
 export interface FleetOptions {
   nodes: number;
   reportsPerDay: number;
@@ -126,7 +129,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetFigures> {
     }
   };
   const workDir = mkdtempSync(join(tmpdir(), 'pdbsync-bench-fleet-'));
-  const cluster = await timed('cluster start', () => startCluster({ servers: 2, log: (line) => o.log(`[cluster] ${line}`) }));
+  const cluster = await timed('cluster start', () => startCluster({ servers: 2, versions: SERVER_VERSIONS, log: (line) => o.log(`[cluster] ${line}`) }));
   try {
     const [A, B] = cluster.servers.map((s) => s.url) as [string, string];
     const pdbVersion = String(((await (await fetch(`${A}/pdb/meta/v1/version`)).json()) as { version?: string }).version ?? '?');

@@ -11,6 +11,9 @@ import { parseArgs } from 'node:util';
 import { startCluster, waitForQueueDrained } from './cluster.ts';
 import { readSamples } from './samples.ts';
 
+// 7.12.1: the host's own package, no chroot to build first.
+const SERVER_VERSIONS = ['7.12.1', '7.12.1'] as const;
+
 const { values } = parseArgs({ options: { hosts: { type: 'string', default: '30' } } });
 const hosts = Number(values.hosts);
 const DAY_MS = 24 * 3600 * 1000;
@@ -45,7 +48,7 @@ function table(title: string, a: Record<string, number>, b: Record<string, numbe
   for (const key of Object.keys(a)) console.log(`  ${key.padEnd(20)}${String(a[key]).padStart(10)}${String(b[key]).padStart(10)}`);
 }
 
-const cluster = await startCluster({ servers: 2, log: (line) => console.log(`[cluster] ${line}`) });
+const cluster = await startCluster({ servers: 2, versions: SERVER_VERSIONS, log: (line) => console.log(`[cluster] ${line}`) });
 try {
   const [a, b] = cluster.servers.map((server) => server.url) as [string, string];
   console.log(`server A ${a}, server B ${b}`);
