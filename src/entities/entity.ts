@@ -94,6 +94,13 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
    * change, PDBSYNC_ERR_RECORD_MISMATCH for a record that is not the one `row` names.
    */
   toCommand(row: Row, record: unknown, reason: PullReason, lists: RecordLists): Command;
+  /**
+   * What a content tie compares of a command (`toCommand`'s, for a reason other than
+   * `tie`): its payload, with any array whose order PuppetDB does not keep put in one
+   * order, so that equal records compare equal whatever order a server lists them in.
+   * Absent: the payload as it is.
+   */
+  tieContent?(command: Command): unknown;
 }
 
 /**
