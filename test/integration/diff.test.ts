@@ -5,7 +5,8 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
 import { createLogger } from '../../src/log.ts';
 import { collectedLog } from '../log-check.ts';
-import { divergenceExitCode, formatDivergenceTable, measureDivergence, type DivergenceReport } from '../../src/sync/divergence.ts';
+import { divergenceExitCode, formatDivergenceTable } from '../../src/sync/divergence-report.ts';
+import { measureDivergence, type DivergenceReport } from '../../src/sync/divergence.ts';
 import { ENTITIES } from '../../src/wiring.ts';
 import { DAY_MS, iso, plainReport, query, submit, syncInto, writeConfig } from './pdb.ts';
 

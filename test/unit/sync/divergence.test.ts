@@ -4,14 +4,8 @@ import { factsets } from '../../../src/entities/factsets.ts';
 import { SyncError } from '../../../src/errors.ts';
 import { createLogger } from '../../../src/log.ts';
 import type { PuppetDbClient, QuerySpec } from '../../../src/puppetdb/client.ts';
-import {
-  divergenceExitCode,
-  divergenceJson,
-  formatDivergenceJson,
-  formatDivergenceTable,
-  measureDivergence,
-  type DivergenceReport,
-} from '../../../src/sync/divergence.ts';
+import { divergenceExitCode, divergenceJson, formatDivergenceJson, formatDivergenceTable } from '../../../src/sync/divergence-report.ts';
+import { measureDivergence, type DivergenceReport } from '../../../src/sync/divergence.ts';
 import { ENTITIES } from '../../../src/wiring.ts';
 import { summaryContext } from '../fixtures.ts';
 
