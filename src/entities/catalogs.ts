@@ -11,10 +11,11 @@ export interface CatalogRow extends SummaryRow {
 }
 
 /**
- * A catalog_uuid identifies a catalog whatever its hash. PuppetDB's catalog hash covers
- * only certname, resources and edges, so two catalogs with equal hashes may still
- * differ in their metadata: every metadata field is part of the tie-break, and equal
- * rows are equal in all of them.
+ * PuppetDB's catalog hash covers only certname, resources and edges, so two catalogs
+ * with equal hashes may still differ in their metadata: every metadata field is part of
+ * the fingerprint, and equal rows are equal in all of them. Rows that differ at one
+ * time are a tie, which the catalogs' content decides (a catalog_uuid names a
+ * compilation, not its content).
  */
 const METADATA = ['catalog_uuid', 'transaction_uuid', 'version', 'code_id', 'job_id', 'environment', 'producer'] as const;
 
@@ -27,17 +28,7 @@ export function parseCatalogSummary(raw: unknown): CatalogRow {
   const certname = row.string('certname');
   const hash = row.string('hash');
   const producerTimestamp = row.timestamp('producer_timestamp');
-  const catalogUuid = row.optionalString('catalog_uuid');
-  return {
-    key: certname,
-    certname,
-    hash,
-    version: {
-      time: producerTimestamp.ms,
-      tieBreak: [hash, ...METADATA.map((field) => row.optionalString(field) ?? '')],
-      ...(catalogUuid !== null && { identity: catalogUuid }),
-    },
-  };
+  return { key: certname, certname, hash, version: { time: producerTimestamp.ms, tieBreak: [hash, ...METADATA.map((field) => row.optionalString(field) ?? '')] } };
 }
 
 async function* summary(source: QuerySource): AsyncGenerator<CatalogRow | UnreadableRow> {
@@ -162,6 +153,7 @@ export const catalogs: Entity<CatalogRow> = {
   name: 'catalogs',
   logPhase: 'record',
   pullWhenMissing: true,
+  tiesByContent: true,
   remoteSummary: summary,
   localSummary: summary,
   watermark: (remote) => readMax(remote, { query: newest('nodes', 'catalog_timestamp', withAnyNodeState()) }, 'newest catalog'),

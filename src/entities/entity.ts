@@ -50,6 +50,12 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
   /** Whether a row the local server lacks entirely is pulled. */
   readonly pullWhenMissing: boolean;
   /**
+   * Whether a tie (equal time, rows that differ) is decided by the records' content,
+   * both read, rather than by the rows' tie-break: true where the summary row is not
+   * the whole record, so that its tie-break is a fingerprint and not the content.
+   */
+  readonly tiesByContent: boolean;
+  /**
    * The parts a reconciliation reads one after another, together covering all the
    * summary, for an entity whose summary is too long for one query (reports: a few
    * days each); absent, the summary is one part.

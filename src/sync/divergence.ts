@@ -1,10 +1,12 @@
 import { performance } from 'node:perf_hooks';
+import PQueue from 'p-queue';
 import type { Config } from '../config/types.ts';
 import { isUnreadable, type Entity, type SummaryContext } from '../entities/entity.ts';
 import { SyncError, type ErrorCode } from '../errors.ts';
 import { logEntityName, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
-import { diffSummaries, indexByKey, type Keyed } from './diff.ts';
+import { resolveContentTie, type TieSides } from './content-tie.ts';
+import { diffOptionsFor, diffSummaries, indexByKey, type Keyed, type PullAction } from './diff.ts';
 import type { EntityName, PullReason, SummaryRow, UnreadableRow } from '../types.ts';
 import { ENTITIES, NODE_PURGE_EXCLUSIONS, clientFor as defaultClientFor } from '../wiring.ts';
 
@@ -12,7 +14,7 @@ import { ENTITIES, NODE_PURGE_EXCLUSIONS, clientFor as defaultClientFor } from '
  * `diff`: how far the local server is from each remote, counted with the very
  * summaries, exclusions and precedence a pass uses, without transferring anything.
  * Per remote and entity: the records a pass would pull because they are missing
- * here, older here, or tied in time with different content that wins the tie.
+ * here or older here, and those tied in time with different content.
  */
 
 export interface DivergenceCounts {
@@ -20,7 +22,13 @@ export interface DivergenceCounts {
   readonly missing: number;
   /** The local record is older (reason `newer`). */
   readonly older: number;
-  /** Equal time, different content, and the remote's wins the tie (reason `tie`). */
+  /**
+   * Equal time, different content (reason `tie`). Where the summary row is not the
+   * whole record (catalogs, catalog inputs, factsets), both records are read and
+   * compared as a pass would, and a tie counts whichever wins it: the pass of one of
+   * the two servers takes the other's record. Content found equal (servers that hash it
+   * otherwise) is not counted. Elsewhere (facts expiration) only a tie the remote wins.
+   */
   readonly tied: number;
 }
 
@@ -65,13 +73,15 @@ const COUNTER: Record<PullReason, keyof DivergenceCounts> = { missing: 'missing'
  * Counts, for every configured remote and entity, what a pass would pull into the
  * local server: the same remote and local summaries, `diffSummaries`, nodes gone
  * from the remote past node-purge-ttl left out, reports older than report-ttl left
- * out. As a pass other than the first: initial-report-threshold hides nothing.
+ * out. As a pass other than the first: initial-report-threshold hides nothing. A tie
+ * the summaries cannot settle is settled as a pass would, by reading both records.
  *
- * A summary that cannot be read makes an error for that entity (the local summary:
- * for every remote; the remote's inactive nodes: for every entity of that remote);
- * the other remotes and entities are still measured. It does not throw: every
- * remote has every entity, counted or with its error. Memory: one local summary
- * index at a time, the remote summaries are streamed.
+ * A summary (or a tied record) that cannot be read makes an error for that entity
+ * (the local summary: for every remote; the remote's inactive nodes: for every entity
+ * of that remote); the other remotes and entities are still measured. It does not
+ * throw: every remote has every entity, counted or with its error. Memory: one local
+ * summary index at a time, the remote summaries are streamed, and sync.concurrency
+ * tied records at a time.
  */
 export async function measureDivergence(config: Config, log: Logger, options: DivergenceOptions = {}): Promise<DivergenceReport> {
   const started = performance.now();
@@ -115,7 +125,7 @@ export async function measureDivergence(config: Config, log: Logger, options: Di
       }
       const measured = await Promise.all(
         measurable.map(({ remote, gone }) =>
-          countEntity(entity, remote, localIndex, gone, summary, options.certnameFilter).then(
+          countEntity(entity, remote, local, localIndex, gone, summary, options.certnameFilter).then(
             (counts): EntityDivergence => {
               log.debug({ remote: remote.url, entity: logEntityName(entity.name), ...counts }, 'divergence measured');
               return { entity: entity.name, ...counts };
@@ -141,17 +151,42 @@ export async function measureDivergence(config: Config, log: Logger, options: Di
 async function countEntity<Row extends SummaryRow>(
   entity: Entity<Row>,
   remote: PuppetDbClient,
+  local: PuppetDbClient,
   localIndex: ReadonlyMap<string, Keyed<Row>>,
   excludedCertnames: ReadonlySet<string>,
   summary: SummaryContext,
   certnameFilter: ((certname: string) => boolean) | undefined,
 ): Promise<DivergenceCounts> {
   const counts = { missing: 0, older: 0, tied: 0 };
-  const actions = diffSummaries(readable(entity.remoteSummary(remote, summary)), localIndex, { pullWhenMissing: entity.pullWhenMissing, excludedCertnames });
-  for await (const action of actions) {
-    if (certnameFilter && !certnameFilter(action.row.certname)) continue;
-    counts[COUNTER[action.reason]]++;
+  // Ties decided by content read records: sync.concurrency of them at a time, as a pass does.
+  const { concurrency, maxRecordBytes } = summary.settings;
+  const sides: TieSides = { remote, local, maxRecordBytes };
+  const ties = new PQueue({ concurrency });
+  let failed: { readonly error: unknown } | undefined;
+  const countTie = async (action: Extract<PullAction<Row>, { reason: 'tie' }>) => {
+    try {
+      if ((await resolveContentTie(entity, action.row, action.local, sides)).verdict !== 'equal') counts.tied++;
+    } catch (error) {
+      failed ??= { error };
+    }
+  };
+  const actions = diffSummaries(readable(entity.remoteSummary(remote, summary)), localIndex, diffOptionsFor(entity, excludedCertnames));
+  try {
+    for await (const action of actions) {
+      if (certnameFilter && !certnameFilter(action.row.certname)) continue;
+      if (action.reason !== 'tie' || !entity.tiesByContent) {
+        counts[COUNTER[action.reason]]++;
+        continue;
+      }
+      await ties.onSizeLessThan(concurrency);
+      if (failed) break;
+      void ties.add(() => countTie(action));
+    }
+  } finally {
+    await ties.onIdle();
   }
+  // A record that cannot be read or converted makes its entity an error: diff measures, and skips nothing.
+  if (failed) throw failed.error;
   return counts;
 }
 

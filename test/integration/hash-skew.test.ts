@@ -4,6 +4,7 @@ import { readSamples } from '../../scripts/samples.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { collectedLog } from '../log-check.ts';
 import { runPass } from '../../src/sync/pass.ts';
+import { TieMemo } from '../../src/sync/content-tie.ts';
 import { MemorySyncState } from '../../src/sync/sync-state.ts';
 import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS } from '../../src/wiring.ts';
 import { iso, plainReport, query, sql, submit, syncInto, transferredWithPrefix } from './pdb.ts';
@@ -49,7 +50,7 @@ async function incrementalInto(local: string, remote: string): Promise<{ ok: boo
   const state = new MemorySyncState();
   for (const entity of ENTITIES) state.set(remote, entity.name, { mark: null, reconciledAt: Date.now(), inStep: new Map(), retry: new Map() });
   try {
-    const result = await runPass({ remote: remoteClient, local: localClient, log, settings: config.sync, entities: ENTITIES, kind: 'incremental', state, exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false });
+    const result = await runPass({ remote: remoteClient, local: localClient, log, settings: config.sync, entities: ENTITIES, kind: 'incremental', state, tieMemo: new TieMemo(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false });
     return { ok: result.ok, logs };
   } finally {
     await Promise.all([remoteClient.close(), localClient.close()]);
