@@ -69,7 +69,8 @@ async function main(argv: string[]): Promise<number> {
   const logLevel = (level as (typeof LOG_LEVELS)[number] | undefined) ?? config.log.level;
   // run and diff are loaded only when used: fastify and prom-client cost `once` about 8 MB.
   if (command === 'diff') {
-    const { divergenceExitCode, formatDivergenceJson, formatDivergenceTable, measureDivergence } = await import('./sync/divergence.ts');
+    const { measureDivergence } = await import('./sync/divergence.ts');
+    const { divergenceExitCode, formatDivergenceJson, formatDivergenceTable } = await import('./sync/divergence-report.ts');
     // Standard output is the table (or JSON); the log goes to standard error.
     const report = await measureDivergence(config, createLogger(logLevel, config.log.format, pino.destination({ fd: 2, sync: true })));
     process.stdout.write(values.json ? formatDivergenceJson(report) : formatDivergenceTable(report));

@@ -7,18 +7,20 @@ export type EntityName = 'catalogs' | 'catalog-inputs' | 'factsets' | 'fact-expi
 
 /**
  * What precedence compares: the later `time` wins. At equal time, two rows with the
- * same `identity` are the same record, whatever else differs; otherwise the greater
- * `tieBreak` (compared element by element as strings) wins, so every server picks
- * the same winner and a tie never swaps back and forth.
+ * same `identity`, or the same `tieBreak`, are the same record. Otherwise it is a tie:
+ * decided by the records' content for an entity whose summary row is not the whole
+ * record (its tieBreak is a fingerprint: a server's hash, the producer), or else by the
+ * greater `tieBreak` (compared element by element as strings). Either way every server
+ * picks the same winner, and a tie never swaps back and forth.
  */
 export interface Version {
   readonly time: number;
   readonly tieBreak: readonly string[];
   /**
-   * What the producer (the agent or the compiler) identified the record by, beyond its
-   * key and time, where PuppetDB keeps it: a catalog_uuid, a factset's producer, a
-   * report's transaction_uuid. Server-computed hashes can differ for one record (a
-   * PuppetDB upgrade may change how they are computed); an identity does not.
+   * A report's transaction_uuid: part of its key, and a report is never replaced, so
+   * rows of one key are one report whatever hash each server computed for it (a PuppetDB
+   * upgrade may change how hashes are computed). No other entity has one: a factset's
+   * producer or a catalog's catalog_uuid does not make two records' content equal.
    */
   readonly identity?: string;
 }

@@ -14,7 +14,8 @@ const SUMMARY: QuerySpec = { query: from('catalog_inputs', extract(FIELDS, withA
 export function parseCatalogInputsSummary(raw: unknown): SummaryRow {
   const row = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'catalog inputs summary row');
   const certname = row.string('certname');
-  // The inputs belong to one compilation: its catalog_uuid settles an equal timestamp.
+  // The inputs belong to one compilation: its catalog_uuid is their fingerprint, and
+  // inputs of two compilations at one time are a tie their content decides.
   return { key: certname, certname, version: { time: row.timestamp('producer_timestamp').ms, tieBreak: [row.optionalString('catalog_uuid') ?? ''] } };
 }
 
@@ -66,6 +67,7 @@ export const catalogInputs: Entity = {
   name: 'catalog-inputs',
   logPhase: 'record',
   pullWhenMissing: true,
+  tiesByContent: true,
   remoteSummary: summary,
   localSummary: summary,
   watermark: (remote) => readMax(remote, { query: newest('catalog_inputs', 'producer_timestamp', withAnyNodeState()) }, 'newest catalog inputs'),

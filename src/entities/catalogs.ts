@@ -11,10 +11,11 @@ export interface CatalogRow extends SummaryRow {
 }
 
 /**
- * A catalog_uuid identifies a catalog whatever its hash. PuppetDB's catalog hash covers
- * only certname, resources and edges, so two catalogs with equal hashes may still
- * differ in their metadata: every metadata field is part of the tie-break, and equal
- * rows are equal in all of them.
+ * PuppetDB's catalog hash covers only certname, resources and edges, so two catalogs
+ * with equal hashes may still differ in their metadata: every metadata field is part of
+ * the fingerprint, and equal rows are equal in all of them. Rows that differ at one
+ * time are a tie, which the catalogs' content decides (a catalog_uuid names a
+ * compilation, not its content).
  */
 const METADATA = ['catalog_uuid', 'transaction_uuid', 'version', 'code_id', 'job_id', 'environment', 'producer'] as const;
 
@@ -27,17 +28,7 @@ export function parseCatalogSummary(raw: unknown): CatalogRow {
   const certname = row.string('certname');
   const hash = row.string('hash');
   const producerTimestamp = row.timestamp('producer_timestamp');
-  const catalogUuid = row.optionalString('catalog_uuid');
-  return {
-    key: certname,
-    certname,
-    hash,
-    version: {
-      time: producerTimestamp.ms,
-      tieBreak: [hash, ...METADATA.map((field) => row.optionalString(field) ?? '')],
-      ...(catalogUuid !== null && { identity: catalogUuid }),
-    },
-  };
+  return { key: certname, certname, hash, version: { time: producerTimestamp.ms, tieBreak: [hash, ...METADATA.map((field) => row.optionalString(field) ?? '')] } };
 }
 
 async function* summary(source: QuerySource): AsyncGenerator<CatalogRow | UnreadableRow> {
@@ -75,7 +66,20 @@ async function* changes(remote: QuerySource, since: number | null, context: Summ
   if (received.size > 0) yield* flush();
 }
 
-function toResource(raw: unknown, what: string): Record<string, unknown> {
+interface ResourceRef {
+  readonly type: string;
+  readonly title: string;
+}
+
+type Resource = ResourceRef & { readonly tags: readonly string[]; readonly [field: string]: unknown };
+
+interface Edge {
+  readonly source: ResourceRef;
+  readonly target: ResourceRef;
+  readonly relationship: string;
+}
+
+function toResource(raw: unknown, what: string): Resource {
   const resource = new RecordReader(raw, what);
   const exported = resource.boolean('exported');
   const parameters = resource.raw('parameters');
@@ -95,7 +99,7 @@ function toResource(raw: unknown, what: string): Record<string, unknown> {
   };
 }
 
-function toEdge(raw: unknown, what: string): Record<string, unknown> {
+function toEdge(raw: unknown, what: string): Edge {
   const edge = new RecordReader(raw, what);
   return {
     source: { type: edge.string('source_type'), title: edge.string('source_title') },
@@ -127,10 +131,30 @@ export function catalogToCommand(row: CatalogRow, raw: unknown): Command {
   return { command: 'replace_catalog', version: 9, certname, producerTimestamp: producerTimestamp.text, payload };
 }
 
+const compareText = (a: string, b: string): number => (a === b ? 0 : a < b ? -1 : 1);
+
+const compareRefs = (a: ResourceRef, b: ResourceRef): number => compareText(a.type, b.type) || compareText(a.title, b.title);
+
+const compareEdges = (a: Edge, b: Edge): number => compareRefs(a.source, b.source) || compareRefs(a.target, b.target) || compareText(a.relationship, b.relationship);
+
+/**
+ * A catalog's content, for a content tie: PuppetDB keeps resources and edges as rows
+ * and a resource's tags as a set, and lists them in no set order, so they are sorted.
+ */
+export function catalogTieContent(command: Command): unknown {
+  const payload = command.payload as { readonly resources: readonly Resource[]; readonly edges: readonly Edge[] };
+  return {
+    ...payload,
+    resources: payload.resources.map((resource) => ({ ...resource, tags: [...resource.tags].sort() })).sort(compareRefs),
+    edges: [...payload.edges].sort(compareEdges),
+  };
+}
+
 export const catalogs: Entity<CatalogRow> = {
   name: 'catalogs',
   logPhase: 'record',
   pullWhenMissing: true,
+  tiesByContent: true,
   remoteSummary: summary,
   localSummary: summary,
   watermark: (remote) => readMax(remote, { query: newest('nodes', 'catalog_timestamp', withAnyNodeState()) }, 'newest catalog'),
@@ -138,4 +162,5 @@ export const catalogs: Entity<CatalogRow> = {
   counterparts: (source, rows) => summaryOf(source, rows.map((row) => row.certname)),
   recordQuery: (row) => ({ query: from('catalogs', withAnyNodeState(certnameIs(row.certname))) }),
   toCommand: (row, record) => catalogToCommand(row, record),
+  tieContent: catalogTieContent,
 };

@@ -50,6 +50,12 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
   /** Whether a row the local server lacks entirely is pulled. */
   readonly pullWhenMissing: boolean;
   /**
+   * Whether a tie (equal time, rows that differ) is decided by the records' content,
+   * both read, rather than by the rows' tie-break: true where the summary row is not
+   * the whole record, so that its tie-break is a fingerprint and not the content.
+   */
+  readonly tiesByContent: boolean;
+  /**
    * The parts a reconciliation reads one after another, together covering all the
    * summary, for an entity whose summary is too long for one query (reports: a few
    * days each); absent, the summary is one part.
@@ -101,6 +107,13 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
    * change, PDBSYNC_ERR_RECORD_MISMATCH for a record that is not the one `row` names.
    */
   toCommand(row: Row, record: unknown, reason: PullReason, lists: RecordLists): Command;
+  /**
+   * What a content tie compares of a command (`toCommand`'s, for a reason other than
+   * `tie`): its payload, with any array whose order PuppetDB does not keep put in one
+   * order, so that equal records compare equal whatever order a server lists them in.
+   * Absent: the payload as it is.
+   */
+  tieContent?(command: Command): unknown;
 }
 
 /**

@@ -67,6 +67,8 @@ export const factExpiration: Entity<ExpirationRow> = {
   name: 'fact-expiration',
   logPhase: 'record',
   pullWhenMissing: true,
+  // The summary row is the whole setting: the greater one wins a tie.
+  tiesByContent: false,
   remoteSummary: (remote) => summary(remote),
   localSummary: (local) => summary(local),
   watermark: (remote) =>

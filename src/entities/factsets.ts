@@ -21,17 +21,11 @@ export function parseFactsetSummary(raw: unknown): FactsetRow {
   const hash = row.string('hash');
   const producerTimestamp = row.timestamp('producer_timestamp');
   const producer = row.optionalString('producer');
-  // Certname, producer_timestamp and producer identify a factset: one that has all three
-  // is in step with its equal whatever the hashes. The hash leaves out producer and
-  // timestamps: the tie-break adds the producer so that two servers with equal content
-  // but another producer converge too.
-  return {
-    key: certname,
-    certname,
-    hash,
-    producerTimestamp: producerTimestamp.text,
-    version: { time: producerTimestamp.ms, tieBreak: [hash, producer ?? ''], ...(producer !== null && { identity: producer }) },
-  };
+  // The tie-break is a fingerprint, not what wins a tie (ties go by content): the hash
+  // is the server's own, which PuppetDB versions compute otherwise for the same content,
+  // and it leaves out the producer, added beside it. Equal rows are the same factset;
+  // rows that differ at one time are compared by their content.
+  return { key: certname, certname, hash, producerTimestamp: producerTimestamp.text, version: { time: producerTimestamp.ms, tieBreak: [hash, producer ?? ''] } };
 }
 
 async function* summary(source: QuerySource): AsyncGenerator<FactsetRow | UnreadableRow> {
@@ -101,6 +95,7 @@ export const factsets: Entity<FactsetRow> = {
   name: 'factsets',
   logPhase: 'record',
   pullWhenMissing: true,
+  tiesByContent: true,
   remoteSummary: summary,
   localSummary: summary,
   watermark: (remote) => readMax(remote, { query: newest('factsets', 'timestamp', withAnyNodeState()) }, 'newest factset'),

@@ -125,6 +125,8 @@ export const nodes: Entity<NodeRow> = {
   // PuppetDB records a deactivation even for a certname it holds no data of, so a
   // node known only as deactivated converges too.
   pullWhenMissing: true,
+  // The summary row is the whole deactivation, and its version has no tie-break.
+  tiesByContent: false,
   remoteSummary: (remote) => remoteRows(remote, deactivatedNodes(undefined, ascendingBy('certname'))),
   localSummary: (local) => localRows(local),
   watermark: (remote) => readMax(remote, { query: newest('nodes', 'deactivated', withAnyNodeState()) }, 'newest deactivation'),

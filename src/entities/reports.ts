@@ -274,6 +274,8 @@ export const reports: Entity<ReportRow> = {
   name: 'reports',
   logPhase: 'record',
   pullWhenMissing: true,
+  // Rows of one key are one report (its identity): reports never tie.
+  tiesByContent: false,
   segments,
   remoteSummary: summary('remote'),
   localSummary: summary('local'),

@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
 import { Leadership } from '../state/leadership.ts';
 import type { PgSyncState, StoredPass } from '../state/store.ts';
+import { TieMemo } from '../sync/content-tie.ts';
 import { runPass } from '../sync/pass.ts';
 import { lastReconciliation, MemorySyncState, type SyncStateStore } from '../sync/sync-state.ts';
 import type { EntityName, PassKind, PassObserver, PassResult } from '../types.ts';
@@ -42,6 +43,8 @@ export class SyncService implements ServiceControl {
   private readonly observer: ServiceObserver | undefined;
   private readonly history = new PassHistory();
   private readonly state: SyncStateStore;
+  /** Kept while the process runs, for every remote: a reconciliation does not read again the ties the last one decided. */
+  private readonly tieMemo = new TieMemo();
   private readonly stored: PgSyncState | undefined;
   private readonly leadership: Leadership | undefined;
   private readonly remotes = new Map<string, Remote>();
@@ -241,6 +244,7 @@ export class SyncService implements ServiceControl {
       entities: ENTITIES,
       kind: this.nextKind(url),
       state: this.state,
+      tieMemo: this.tieMemo,
       exclusions: NODE_PURGE_EXCLUSIONS,
       // A reconciliation stored by an earlier process, or another sidecar, counts.
       firstPass: this.history.isFirst(url) && lastReconciliation(this.state, url, ENTITY_NAMES) === undefined,

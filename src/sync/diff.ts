@@ -1,16 +1,20 @@
 import { isUnreadable } from '../entities/entity.ts';
 import type { PullReason, SummaryRow, UnreadableRow } from '../types.ts';
-import { pullReason } from './precedence.ts';
+import { pullReason, type PrecedenceRule } from './precedence.ts';
 
-export interface PullAction<Row extends SummaryRow> {
-  readonly row: Row;
-  readonly reason: PullReason;
-}
+/** A remote row to pull, and why; a tie carries the local row it ties with, which a tie decided by content reads too. */
+export type PullAction<Row extends SummaryRow> =
+  | { readonly row: Row; readonly reason: Exclude<PullReason, 'tie'> }
+  | { readonly row: Row; readonly reason: 'tie'; readonly local: Row };
 
-export interface DiffOptions {
-  readonly pullWhenMissing: boolean;
+export interface DiffOptions extends PrecedenceRule {
   /** Certnames never pulled in this pass (gone from the remote's point of view for longer than node-purge-ttl). */
   readonly excludedCertnames: ReadonlySet<string>;
+}
+
+/** The diff options of an entity: its own precedence rule, and the certnames this pass leaves alone. */
+export function diffOptionsFor(rule: PrecedenceRule, excludedCertnames: ReadonlySet<string>): DiffOptions {
+  return { pullWhenMissing: rule.pullWhenMissing, tiesByContent: rule.tiesByContent, excludedCertnames };
 }
 
 /**
@@ -32,8 +36,11 @@ export type Keyed<Row extends SummaryRow> = Row | (UnreadableRow & { readonly ke
  * compares it again.
  */
 function decide<Row extends SummaryRow>(row: Row, counterpart: Keyed<Row> | undefined, options: DiffOptions): PullAction<Row> | undefined {
-  if (options.excludedCertnames.has(row.certname) || (counterpart && isUnreadable(counterpart))) return undefined;
-  const reason = pullReason(row.version, counterpart?.version, options.pullWhenMissing);
+  if (options.excludedCertnames.has(row.certname)) return undefined;
+  if (counterpart === undefined) return options.pullWhenMissing ? { row, reason: 'missing' } : undefined;
+  if (isUnreadable(counterpart)) return undefined;
+  const reason = pullReason(row.version, counterpart.version, options);
+  if (reason === 'tie') return { row, reason, local: counterpart };
   return reason ? { row, reason } : undefined;
 }
 

@@ -4,8 +4,9 @@ import { logEntityName, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
 import type { PassObserver, SummaryRow, UnreadableRow } from '../types.ts';
 import type { LocalQueueGate } from './backpressure.ts';
+import type { TieMemo } from './content-tie.ts';
 import type { PullAction } from './diff.ts';
-import { transferRecord, type TransferContext } from './transfer.ts';
+import { transferRecord, type TransferContext, type TransferOutcome } from './transfer.ts';
 
 export interface EntityRunOptions {
   readonly remote: PuppetDbClient;
@@ -18,6 +19,8 @@ export interface EntityRunOptions {
   readonly signal: AbortSignal;
   /** Rest between the parts of a reconciliation (`run`), instead of reading them back to back (`once`). */
   readonly spread: boolean;
+  /** The verdicts of content ties already decided, kept across passes. */
+  readonly tieMemo: TieMemo;
   readonly observer?: PassObserver;
 }
 
@@ -50,6 +53,7 @@ export class EntityRun<Row extends SummaryRow> {
       log: options.log,
       commandWaitSeconds: commandWaitSeconds(settings.requestTimeoutMs),
       maxRecordBytes: settings.maxRecordBytes,
+      tieMemo: options.tieMemo,
       signal: options.signal,
       ...(options.observer && { observer: options.observer }),
     };
@@ -88,7 +92,7 @@ export class EntityRun<Row extends SummaryRow> {
    * the local queue allows: the summaries are read no faster than records move.
    * False when the entity is stopped; `done` is told how the transfer ended.
    */
-  async pull(action: PullAction<Row>, done?: (ok: boolean) => void): Promise<boolean> {
+  async pull(action: PullAction<Row>, done?: (outcome: TransferOutcome) => void): Promise<boolean> {
     const { signal } = this.options;
     await this.queue.onSizeLessThan(this.options.summary.settings.concurrency);
     await this.options.gate.wait(signal);
@@ -96,13 +100,13 @@ export class EntityRun<Row extends SummaryRow> {
     void this.queue.add(async () => {
       // Queued before the stop but not started: left for the next pass.
       if (signal.aborted) return;
-      const ok = await transferRecord(this.entity, action, this.transfer);
-      if (ok) this.transferred++;
-      else {
+      const outcome = await transferRecord(this.entity, action, this.transfer);
+      if (outcome === 'transferred') this.transferred++;
+      else if (outcome === 'failed') {
         this.failed++;
         this.failedRows.set(action.row.key, action.row);
       }
-      done?.(ok);
+      done?.(outcome);
     });
     return true;
   }

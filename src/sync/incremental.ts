@@ -1,6 +1,6 @@
 import { BATCH_SIZE, isUnreadable, laterMark } from '../entities/entity.ts';
 import type { SummaryRow } from '../types.ts';
-import { diffBatch, type Keyed } from './diff.ts';
+import { diffBatch, diffOptionsFor, type Keyed } from './diff.ts';
 import type { EntityRun } from './entity-run.ts';
 import { versionSignature, type EntitySyncState } from './sync-state.ts';
 
@@ -18,7 +18,7 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
   const seen = new Set<string>();
   let batch: Row[] = [];
   let mark = previous.mark;
-  const diffOptions = { pullWhenMissing: entity.pullWhenMissing, excludedCertnames: options.excludedCertnames };
+  const diffOptions = diffOptionsFor(entity, options.excludedCertnames);
 
   const compare = async (rows: readonly Row[]) => {
     const localRows: Keyed<Row>[] = [];
@@ -26,8 +26,9 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
     const { pull, settled } = diffBatch(rows, localRows, diffOptions);
     for (const row of settled) inStep.set(row.key, versionSignature(row.version));
     for (const action of pull) {
-      const pulled = await run.pull(action, (ok) => {
-        if (ok) inStep.set(action.row.key, versionSignature(action.row.version));
+      // A tie found in step (equal content, or the local record wins) is not read again either.
+      const pulled = await run.pull(action, (outcome) => {
+        if (outcome !== 'failed') inStep.set(action.row.key, versionSignature(action.row.version));
       });
       if (!pulled) return;
     }

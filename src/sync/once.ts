@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
 import type { PassResult } from '../types.ts';
 import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS, PassHistory, STOP_GRACE_MS } from '../wiring.ts';
+import { TieMemo } from './content-tie.ts';
 import { runPass } from './pass.ts';
 import { MemorySyncState } from './sync-state.ts';
 
@@ -23,6 +24,7 @@ export async function syncOnce(config: Config, log: Logger, options: OnceOptions
   const { signal, history = new PassHistory(), graceMs = STOP_GRACE_MS } = options;
   const local = clientFor(config.local.serverUrl, config, log, { retry: LOCAL_RETRY_POLICY });
   const state = new MemorySyncState();
+  const tieMemo = new TieMemo();
   const open = new Set<PuppetDbClient>([local]);
   let grace: NodeJS.Timeout | undefined;
   const stop = () => {
@@ -47,6 +49,7 @@ export async function syncOnce(config: Config, log: Logger, options: OnceOptions
           entities: ENTITIES,
           kind: 'reconcile',
           state,
+          tieMemo,
           exclusions: NODE_PURGE_EXCLUSIONS,
           firstPass: history.isFirst(remote.url),
           ...(signal && { signal }),

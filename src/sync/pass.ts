@@ -9,6 +9,7 @@ import { LocalQueueGate } from './backpressure.ts';
 import { EntityRun } from './entity-run.ts';
 import { incrementalEntity } from './incremental.ts';
 import { reconcileEntity } from './reconcile.ts';
+import type { TieMemo } from './content-tie.ts';
 import type { SyncStateStore } from './sync-state.ts';
 
 /** Certnames no entity pulls in this pass (the wiring's node-purge policy). */
@@ -23,6 +24,8 @@ export interface PassContext {
   readonly kind: PassKind;
   /** Watermarks and what the last passes left; an entity without state is reconciled. */
   readonly state: SyncStateStore;
+  /** The verdicts of content ties already decided: made where passes are wired, one for every pass of the process. */
+  readonly tieMemo: TieMemo;
   readonly exclusions: Exclusions;
   /** No reconciliation against this remote has completed since the process started (initial-report-threshold). */
   readonly firstPass: boolean;
@@ -133,6 +136,7 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
     excludedCertnames: inputs.excludedCertnames,
     summary: inputs.summary,
     gate: inputs.gate,
+    tieMemo: context.tieMemo,
     ...(context.observer && { observer: context.observer }),
   });
   const result = (ok: boolean): EntityResult => ({

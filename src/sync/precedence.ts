@@ -1,5 +1,18 @@
 import type { PullReason, Version } from '../types.ts';
 
+/** What an entity's summary rows let the diff decide by themselves (the entity declares it). */
+export interface PrecedenceRule {
+  /** Whether a row the local server lacks entirely is pulled. */
+  readonly pullWhenMissing: boolean;
+  /**
+   * Whether a tie is decided by the records' content: for an entity whose summary row
+   * is not the whole record, its tie-break is only a fingerprint (a server's hash, the
+   * producer), so a tie is pulled whichever fingerprint is greater, and the transfer
+   * reads both records to decide. Otherwise the greater tie-break wins.
+   */
+  readonly tiesByContent: boolean;
+}
+
 /**
  * Versions in order: time first; at equal time, equal identities are equal; otherwise
  * the tie-break strings by code unit. Equal identities make this order not quite
@@ -20,12 +33,17 @@ export function compareVersions(a: Version, b: Version): number {
 }
 
 /**
- * Whether the remote version replaces the local one, and why. Strictly greater
- * only: equal versions are in step, and because the order is total and the same on
- * every server, two servers can never both decide to pull from each other.
+ * Whether the remote version replaces the local one, and why. A later time is
+ * `newer`; equal versions are in step. At equal time with another tie-break: for an
+ * entity whose ties go by content, a `tie` either way, which the transfer decides
+ * (and only one of two servers then takes the other's record); otherwise a `tie` only
+ * when the remote's is strictly greater, the same on every server, so that two servers
+ * never both pull from each other.
  */
-export function pullReason(remote: Version, local: Version | undefined, pullWhenMissing: boolean): PullReason | undefined {
-  if (local === undefined) return pullWhenMissing ? 'missing' : undefined;
-  if (compareVersions(remote, local) <= 0) return undefined;
-  return remote.time === local.time ? 'tie' : 'newer';
+export function pullReason(remote: Version, local: Version | undefined, rule: PrecedenceRule): PullReason | undefined {
+  if (local === undefined) return rule.pullWhenMissing ? 'missing' : undefined;
+  const order = compareVersions(remote, local);
+  if (order === 0) return undefined;
+  if (remote.time !== local.time) return order > 0 ? 'newer' : undefined;
+  return order > 0 || rule.tiesByContent ? 'tie' : undefined;
 }

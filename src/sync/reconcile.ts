@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SummarySegment } from '../entities/entity.ts';
 import { logEntityName } from '../log.ts';
 import type { SummaryRow } from '../types.ts';
-import { diffSummaries, indexByKey, mergeSummaries, SummaryOutOfOrder, type PullAction } from './diff.ts';
+import { diffOptionsFor, diffSummaries, indexByKey, mergeSummaries, SummaryOutOfOrder, type PullAction } from './diff.ts';
 import type { EntityRun } from './entity-run.ts';
 import type { EntitySyncState } from './sync-state.ts';
 
@@ -40,7 +40,7 @@ export async function reconcileEntity<Row extends SummaryRow>(run: EntityRun<Row
 async function reconcileSegment<Row extends SummaryRow>(run: EntityRun<Row>, segment: SummarySegment | undefined): Promise<void> {
   const { entity, options } = run;
   const { remote, local, summary } = options;
-  const diffOptions = { pullWhenMissing: entity.pullWhenMissing, excludedCertnames: options.excludedCertnames };
+  const diffOptions = diffOptionsFor(entity, options.excludedCertnames);
   const remoteRows = () => run.counted(entity.remoteSummary(remote, summary, segment), 'remote');
   const localRows = () => run.counted(entity.localSummary(local, summary, segment), 'local');
   let actions: PullAction<Row>[];

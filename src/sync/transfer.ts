@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Entity } from '../entities/entity.ts';
-import { quoted } from '../entities/fields.ts';
-import { SyncError } from '../errors.ts';
 import { logEntityName, startPhase, type Logger } from '../log.ts';
-import { describeQuery, type PuppetDbClient, type QuerySpec } from '../puppetdb/client.ts';
+import { describeQuery, type PuppetDbClient } from '../puppetdb/client.ts';
 import { serializeCommand, type SerializedCommand } from '../puppetdb/command.ts';
+import { resolveContentTie, type TieMemo, type TieVerdict } from './content-tie.ts';
 import type { PullAction } from './diff.ts';
+import { commandOf, fetchRecord, type FetchedRecord } from './record-fetch.ts';
 import type { PassObserver, SummaryRow } from '../types.ts';
 
 export interface TransferContext {
@@ -15,17 +15,26 @@ export interface TransferContext {
   /** How long the local PuppetDB may take to apply each command before answering. */
   readonly commandWaitSeconds: number;
   readonly maxRecordBytes: number;
+  /** The verdicts of content ties already decided. */
+  readonly tieMemo: TieMemo;
   /** Aborts waiting out an unavailable local PuppetDB when the entity is stopped. */
   readonly signal?: AbortSignal;
   readonly observer?: PassObserver;
 }
 
-/** Fetches one remote record, converts it and submits it locally. Never throws: true when the local PuppetDB applied it. */
+/**
+ * How a pull ended: the local PuppetDB applied the record; it could not be transferred;
+ * or, for a tie decided by content, nothing was to be submitted (the content is equal,
+ * or the local record wins, and the other server's sidecar pulls it).
+ */
+export type TransferOutcome = 'transferred' | 'failed' | 'in-step';
+
+/** Fetches one remote record, converts it and submits it locally, a tie by content once decided. Never throws. */
 export async function transferRecord<Row extends SummaryRow>(
   entity: Entity<Row>,
   action: PullAction<Row>,
   context: TransferContext,
-): Promise<boolean> {
+): Promise<TransferOutcome> {
   const spec = entity.recordQuery(action.row);
   const fields: Record<string, unknown> = {
     remote: context.remote.url,
@@ -39,51 +48,41 @@ export async function transferRecord<Row extends SummaryRow>(
   const started = performance.now();
   const observe = (ok: boolean) => context.observer?.recordFinished(context.remote.url, entity.name, performance.now() - started, ok);
   try {
-    const command = await fetchCommand(entity, action, spec, context);
+    const command = await commandToSubmit(entity, action, context);
+    if (typeof command === 'string') {
+      // Neither transferred nor failed: the records metrics count it as neither.
+      phase.finished({ tie: command });
+      return 'in-step';
+    }
     // Counted as transferred only once PuppetDB says it applied the command.
     const uuid = await context.local.submit(command, context.commandWaitSeconds, context.signal);
     phase.finished({ uuid });
     observe(true);
-    return true;
+    return 'transferred';
   } catch (error) {
     phase.error(error);
     observe(false);
-    return false;
+    return 'failed';
   }
 }
 
-/** The record fetched and converted; only its bytes outlive this function, not its objects. */
-async function fetchCommand<Row extends SummaryRow>(
+/**
+ * The command to submit, fetched and converted; only its bytes outlive this function,
+ * not its objects. For a tie decided by content, the verdict instead when the remote
+ * record does not win.
+ */
+async function commandToSubmit<Row extends SummaryRow>(
   entity: Entity<Row>,
   action: PullAction<Row>,
-  spec: QuerySpec | undefined,
   context: TransferContext,
-): Promise<SerializedCommand> {
-  const record = spec ? await fetchOne(context.remote, spec, context.maxRecordBytes, action.row.certname) : undefined;
-  const lists: Record<string, unknown[]> = {};
-  for (const [name, listSpec] of Object.entries(entity.recordListQueries?.(action.row) ?? {})) {
-    lists[name] = await fetchAll(context.remote, listSpec, context.maxRecordBytes);
+): Promise<SerializedCommand | Exclude<TieVerdict, 'remote-wins'>> {
+  let fetched: FetchedRecord<Row> | undefined;
+  if (action.reason === 'tie' && entity.tiesByContent) {
+    const sides = { remote: context.remote, local: context.local, maxRecordBytes: context.maxRecordBytes };
+    const tie = await resolveContentTie(entity, action.row, action.local, sides, context.tieMemo);
+    if (tie.verdict !== 'remote-wins') return tie.verdict;
+    fetched = tie.remote;
   }
-  const command = entity.toCommand(action.row, record, action.reason, lists);
-  // Whatever the entity: a command goes under the certname the diff chose its row by, never one the record names instead.
-  if (command.certname !== action.row.certname) {
-    throw new SyncError('PDBSYNC_ERR_RECORD_MISMATCH', `${entity.name}: certname is ${quoted(command.certname)}, its summary row's is ${quoted(action.row.certname)}`);
-  }
-  return serializeCommand(command);
-}
-
-async function fetchOne(remote: PuppetDbClient, spec: QuerySpec, maxBytes: number, certname: string): Promise<unknown> {
-  const rows: unknown[] = [];
-  for await (const row of remote.queryRecord(spec, maxBytes)) {
-    rows.push(row);
-    if (rows.length > 1) throw new SyncError('PDBSYNC_ERR_RESPONSE_MALFORMED', `more than one record for ${certname}`);
-  }
-  if (rows.length === 0) throw new SyncError('PDBSYNC_ERR_RECORD_MISSING', `no record for ${certname} any more`);
-  return rows[0];
-}
-
-async function fetchAll(remote: PuppetDbClient, spec: QuerySpec, maxBytes: number): Promise<unknown[]> {
-  const rows: unknown[] = [];
-  for await (const row of remote.queryRecord(spec, maxBytes)) rows.push(row);
-  return rows;
+  fetched ??= await fetchRecord(entity, action.row, context.remote, context.maxRecordBytes);
+  return serializeCommand(commandOf(entity, fetched, action.reason));
 }

@@ -106,10 +106,13 @@ describe('catalogs, catalog inputs and facts expiration between two real PuppetD
 
   it('transfers each differing record once, in one direction or the other', () => {
     const [b, a] = [transferredWithPrefix(intoB, prefix), transferredWithPrefix(intoA, prefix)];
-    // Catalogs: only-a, only-b, newer-on-a, newer-on-b, and each tie to its winner.
+    // Catalogs: only-a, only-b, newer-on-a, newer-on-b, and each tie to the content that wins it.
     expect((b.catalogs ?? 0) + (a.catalogs ?? 0)).toBe(6);
-    // Inputs: only-a, newer-on-b, the tie; expiration: only-a, newer-on-b, the tie.
-    expect((b['catalog-inputs'] ?? 0) + (a['catalog-inputs'] ?? 0)).toBe(3);
+    // Inputs into B: only-a, and the tie when A's inputs win it. Into A: newer-on-b, and
+    // either B's inputs, which won the tie, or A's own back from B, 1 ms later.
+    expect([1, 2]).toContain(b['catalog-inputs']);
+    expect(a['catalog-inputs']).toBe(2);
+    // Expiration: only-a, newer-on-b, the tie.
     expect((b['fact-expiration'] ?? 0) + (a['fact-expiration'] ?? 0)).toBe(3);
   });
 
@@ -138,11 +141,14 @@ describe('catalogs, catalog inputs and facts expiration between two real PuppetD
 
   it('settles the ties PuppetDB will not overwrite within a second round, then transfers nothing', async () => {
     // The tie winner was written 1 ms later on the losing server; the winning server
-    // now takes that as newer, once, and both hold the same timestamp.
+    // takes that as newer, once (in the first round when it was pulled from second),
+    // and both hold the same timestamp.
     const second = [await syncInto(serverB, serverA), await syncInto(serverA, serverB)];
     const moved = second.map((result) => transferredWithPrefix(result, prefix));
+    const inputsMoved = (results: RunResult[]) => results.map((result) => transferredWithPrefix(result, prefix)['catalog-inputs'] ?? 0).reduce((x, y) => x + y);
     expect(moved.map((counts) => counts.catalogs ?? 0)).toEqual([0, 0]);
-    expect(moved.map((counts) => (counts['catalog-inputs'] ?? 0) + (counts['fact-expiration'] ?? 0)).reduce((x, y) => x + y)).toBe(2);
+    expect(inputsMoved([intoB, intoA, ...second])).toBe(4);
+    expect(moved.map((counts) => counts['fact-expiration'] ?? 0).reduce((x, y) => x + y)).toBe(1);
     expect(await inputsOn(serverB)).toEqual(await inputsOn(serverA));
     expect(await expirationOn(serverB)).toEqual(await expirationOn(serverA));
 

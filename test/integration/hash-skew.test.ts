@@ -4,9 +4,10 @@ import { readSamples } from '../../scripts/samples.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { collectedLog } from '../log-check.ts';
 import { runPass } from '../../src/sync/pass.ts';
+import { TieMemo } from '../../src/sync/content-tie.ts';
 import { MemorySyncState } from '../../src/sync/sync-state.ts';
 import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS } from '../../src/wiring.ts';
-import { iso, plainReport, query, sql, submit, syncInto, transferredWithPrefix } from './pdb.ts';
+import { iso, plainReport, query, sql, submit, syncInto, tiesInStepWithPrefix, transferredWithPrefix, warningsOf } from './pdb.ts';
 
 const [serverA, serverB] = inject('pdbServers') as [string, string];
 const postgres = inject('pdbPostgres');
@@ -40,16 +41,16 @@ async function hashesOn(url: string): Promise<Record<string, string[]>> {
 
 /**
  * One incremental pass from the start (no watermark yet: every remote row is a change),
- * which looks each remote row's local counterpart up by identity; its log lines.
+ * which looks each remote row's local counterpart up by key; its log lines.
  */
 async function incrementalInto(local: string, remote: string): Promise<{ ok: boolean; logs: Record<string, unknown>[] }> {
   const config = await parseConfig(`local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}" } ] }\n`, 'hash-skew-test.conf');
-  const { log, lines: logs } = collectedLog('info');
+  const { log, lines: logs } = collectedLog('debug');
   const [localClient, remoteClient] = [clientFor(local, config, log, { retry: LOCAL_RETRY_POLICY }), clientFor(remote, config, log)];
   const state = new MemorySyncState();
   for (const entity of ENTITIES) state.set(remote, entity.name, { mark: null, reconciledAt: Date.now(), inStep: new Map(), retry: new Map() });
   try {
-    const result = await runPass({ remote: remoteClient, local: localClient, log, settings: config.sync, entities: ENTITIES, kind: 'incremental', state, exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false });
+    const result = await runPass({ remote: remoteClient, local: localClient, log, settings: config.sync, entities: ENTITIES, kind: 'incremental', state, tieMemo: new TieMemo(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false });
     return { ok: result.ok, logs };
   } finally {
     await Promise.all([remoteClient.close(), localClient.close()]);
@@ -77,15 +78,19 @@ describe('two real PuppetDBs that hash the same records differently', () => {
     }
   });
 
-  it('transfers nothing in three rounds each way: records match by identity, not by hash', async () => {
+  it('transfers nothing in three rounds each way: factsets and catalogs are equal by content, reports match by identity, not by hash', async () => {
     for (let round = 1; round <= 3; round++) {
       for (const [local, remote] of [
         [serverB, serverA],
         [serverA, serverB],
       ] as const) {
         const result = await syncInto(local, remote);
+        const where = `round ${round} into ${local}`;
         expect(result.code).toBe(0);
-        expect(transferredWithPrefix(result, prefix), `round ${round} into ${local}`).toEqual({});
+        expect(warningsOf(result), where).toEqual([]);
+        expect(transferredWithPrefix(result, prefix), where).toEqual({});
+        // Each `once` decides afresh: both records read, their content found equal.
+        expect(tiesInStepWithPrefix(result, prefix), where).toEqual({ catalogs: ['equal'], facts: ['equal'] });
       }
     }
   });
@@ -98,7 +103,9 @@ describe('two real PuppetDBs that hash the same records differently', () => {
       const result = await incrementalInto(local, remote);
       expect(result.ok).toBe(true);
       expect(result.logs.some((line) => line.phase === 'entity' && line.sync_entity === 'reports' && line.kind === 'incremental')).toBe(true);
+      expect(warningsOf(result), `into ${local}`).toEqual([]);
       expect(transferredWithPrefix(result, prefix), `into ${local}`).toEqual({});
+      expect(tiesInStepWithPrefix(result, prefix), `into ${local}`).toEqual({ catalogs: ['equal'], facts: ['equal'] });
     }
   });
 

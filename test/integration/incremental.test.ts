@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
 import { collectedLog } from '../log-check.ts';
 import { runPass } from '../../src/sync/pass.ts';
+import { TieMemo } from '../../src/sync/content-tie.ts';
 import { MemorySyncState, type SyncStateStore } from '../../src/sync/sync-state.ts';
 import type { EntityResult, PassKind, PassResult } from '../../src/types.ts';
 import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS } from '../../src/wiring.ts';
@@ -28,7 +29,7 @@ async function pass(config: Config, state: SyncStateStore, kind: PassKind): Prom
   const local = clientFor(config.local.serverUrl, config, log, { retry: LOCAL_RETRY_POLICY });
   const remote = clientFor(config.sync.remotes[0]!.serverUrl, config, log);
   try {
-    return await runPass({ remote, local, log, settings: config.sync, entities: ENTITIES, kind, state, exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false });
+    return await runPass({ remote, local, log, settings: config.sync, entities: ENTITIES, kind, state, tieMemo: new TieMemo(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false });
   } finally {
     await Promise.all([remote.close(), local.close()]);
   }

@@ -88,16 +88,35 @@ export async function syncInto(local: string, remote: string): Promise<RunResult
   return result;
 }
 
-/** Records transferred per entity whose certname starts with `prefix` (needs --log-level debug). */
+/**
+ * Records transferred per entity whose certname starts with `prefix` (needs --log-level
+ * debug). A tie found in step (its line has `tie`) submitted nothing and is not counted.
+ */
 export function transferredWithPrefix(result: Pick<RunResult, 'logs'>, prefix: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of result.logs) {
     const isRecord = line.phase === 'record' || line.phase === 'deactivate';
-    if (isRecord && line.sync_event === 'finished' && String(line.certname).startsWith(prefix)) {
+    if (isRecord && line.sync_event === 'finished' && line.tie === undefined && String(line.certname).startsWith(prefix)) {
       out[line.sync_entity as string] = (out[line.sync_entity as string] ?? 0) + 1;
     }
   }
   return out;
+}
+
+/** The ties found in step (`equal` or `local-wins`) per entity, of the records whose certname starts with `prefix` (needs --log-level debug). */
+export function tiesInStepWithPrefix(result: Pick<RunResult, 'logs'>, prefix: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const line of result.logs) {
+    if (line.phase === 'record' && line.sync_event === 'finished' && line.tie !== undefined && String(line.certname).startsWith(prefix)) {
+      (out[line.sync_entity as string] ??= []).push(line.tie as string);
+    }
+  }
+  return out;
+}
+
+/** Log lines at warn level or above (pe format: `level` as a word). */
+export function warningsOf(result: Pick<RunResult, 'logs'>): Record<string, unknown>[] {
+  return result.logs.filter((line) => line.level === 'warn' || line.level === 'error' || line.level === 'fatal');
 }
 
 /** What a pass logs when the servers are in step: every entity transferred nothing. */

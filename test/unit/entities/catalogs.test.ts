@@ -59,16 +59,10 @@ describe('catalogs: summary rows', () => {
     producer: 'p',
   };
 
-  it('is identified by its catalog_uuid, and breaks ties on the hash, then on every metadata field the hash leaves out', () => {
-    expect(parseCatalogSummary(base).version).toEqual({
-      time: Date.parse('2026-11-20T10:00:00.000Z'),
-      tieBreak: ['h', 'c', 't', 'v', '', '', 'production', 'p'],
-      identity: 'c',
-    });
-  });
-
-  it('has no identity without a catalog_uuid', () => {
-    expect(parseCatalogSummary({ ...base, catalog_uuid: null }).version).not.toHaveProperty('identity');
+  it('fingerprints a tie by the hash and every metadata field the hash leaves out: no identity, the content decides', () => {
+    expect(parseCatalogSummary(base).version).toEqual({ time: Date.parse('2026-11-20T10:00:00.000Z'), tieBreak: ['h', 'c', 't', 'v', '', '', 'production', 'p'] });
+    expect(parseCatalogSummary({ ...base, catalog_uuid: null }).version.tieBreak[1]).toBe('');
+    expect(catalogs.tiesByContent).toBe(true);
   });
 
   it('fetches the record whatever the node state', () => {

@@ -49,18 +49,19 @@ describe('factsets: query result -> replace_facts v5', () => {
 });
 
 describe('factsets: summary rows', () => {
-  it('is identified by its producer, and orders by producer_timestamp, then hash, then producer', () => {
+  it('orders by producer_timestamp, and fingerprints a tie by hash and producer: no identity, the content decides', () => {
     const row = parseFactsetSummary({ certname: 'a', hash: 'ff', producer_timestamp: '2026-11-20T10:00:00.123Z', producer: 'p1' });
     expect(row).toEqual({
       key: 'a',
       certname: 'a',
       hash: 'ff',
       producerTimestamp: '2026-11-20T10:00:00.123Z',
-      version: { time: Date.parse('2026-11-20T10:00:00.123Z'), tieBreak: ['ff', 'p1'], identity: 'p1' },
+      version: { time: Date.parse('2026-11-20T10:00:00.123Z'), tieBreak: ['ff', 'p1'] },
     });
+    expect(factsets.tiesByContent).toBe(true);
   });
 
-  it('has no identity without a producer', () => {
+  it('fingerprints a factset without a producer by its hash', () => {
     const row = parseFactsetSummary({ certname: 'a', hash: 'ff', producer_timestamp: '2026-11-20T10:00:00.123Z', producer: null });
     expect(row.version).toEqual({ time: Date.parse('2026-11-20T10:00:00.123Z'), tieBreak: ['ff', ''] });
   });

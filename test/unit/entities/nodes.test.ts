@@ -70,7 +70,7 @@ describe('nodes', () => {
     };
     const remoteVersion = await versions(nodes.remoteSummary(remote, summaryContext()));
     const localVersion = await versions(nodes.localSummary(local, summaryContext()));
-    expect(pullReason(remoteVersion, localVersion, true)).toBe(reason);
+    expect(pullReason(remoteVersion, localVersion, nodes)).toBe(reason);
   });
 
   it('makes a local node unreadable when a row of its data is, and reads the others', async () => {

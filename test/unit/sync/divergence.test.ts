@@ -4,16 +4,11 @@ import { factsets } from '../../../src/entities/factsets.ts';
 import { SyncError } from '../../../src/errors.ts';
 import { createLogger } from '../../../src/log.ts';
 import type { PuppetDbClient, QuerySpec } from '../../../src/puppetdb/client.ts';
-import {
-  divergenceExitCode,
-  divergenceJson,
-  formatDivergenceJson,
-  formatDivergenceTable,
-  measureDivergence,
-  type DivergenceReport,
-} from '../../../src/sync/divergence.ts';
+import { divergenceExitCode, divergenceJson, formatDivergenceJson, formatDivergenceTable } from '../../../src/sync/divergence-report.ts';
+import { measureDivergence, type DivergenceReport } from '../../../src/sync/divergence.ts';
 import { ENTITIES } from '../../../src/wiring.ts';
 import { summaryContext } from '../fixtures.ts';
+import { certnameAsked, queryKind } from './fake-puppetdb.ts';
 
 const A = 'http://pdb-a.example.net:8080';
 const B = 'http://pdb-b.example.net:8080';
@@ -132,13 +127,17 @@ const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 interface FakeServer {
-  readonly rows: Record<string, unknown[]>;
+  readonly rows: Record<string, Record<string, unknown>[]>;
   readonly fail?: Record<string, Error>;
+  /** Certnames whose factset record is gone since the summary. */
+  readonly gone?: readonly string[];
 }
 
 /**
  * A client that answers each query by the entity it is `from` (the facts-expiration
- * query of nodes by `fact-expiration`), and remembers being closed.
+ * query of nodes by `fact-expiration`), each factset record query with the record of
+ * its summary row (the fact `role` from its `role`, `web` by default), and remembers
+ * being closed.
  */
 function fakeClients(servers: Record<string, FakeServer>, closed: string[]): (url: string) => PuppetDbClient {
   return (url) => {
@@ -151,6 +150,12 @@ function fakeClients(servers: Record<string, FakeServer>, closed: string[]): (ur
         const error = server.fail?.[entity];
         if (error) throw error;
         yield* server.rows[entity] ?? [];
+      },
+      async *queryRecord(spec: QuerySpec) {
+        const { entity } = queryKind(spec.query as unknown[]);
+        if (entity !== 'factsets' || server.gone?.includes(certnameAsked(spec.query) ?? '')) return;
+        const { role = 'web', ...row } = (server.rows.factsets ?? []).find((candidate) => candidate.certname === certnameAsked(spec.query)) ?? {};
+        if (row.certname !== undefined) yield { ...row, environment: 'production', facts: { data: [{ name: 'role', value: role }] } };
       },
       async close() {
         closed.push(url);
@@ -197,10 +202,10 @@ describe('divergence: counting', () => {
         factset('same', t0, 'aaaa'),
         factset('older-here', t0 + 60_000, 'bbbb'),
         factset('newer-here', t0, 'bbbb'),
-        // Another producer at the same time: the hash decides.
+        // Another producer at the same time: other content, which wins on one of the servers. Both count.
         factset('tie-remote-wins', t0, 'bbbb', 'puppet-b.example.net'),
         factset('tie-local-wins', t0, 'bbbb', 'puppet-b.example.net'),
-        // The same producer and time: the same factset, as another PuppetDB version hashed it.
+        // The same content at the same time, as another PuppetDB version hashed it: in step.
         factset('hashed-otherwise', t0, 'ffff'),
         factset('missing-1', t0, 'cccc'),
         factset('missing-2', t0, 'cccc'),
@@ -219,7 +224,7 @@ describe('divergence: counting', () => {
   it('counts what a pass would pull, by reason, leaving out nodes gone past node-purge-ttl', async () => {
     const closed: string[] = [];
     const result = await measureDivergence(config([A]), log, { now: NOW, entities: [factsets], clientFor: fakeClients({ [A]: remote, [B]: local }, closed) });
-    expect(result).toMatchObject({ local: B, measuredAt: iso(NOW), remotes: [{ remote: A, entities: [{ entity: 'factsets', missing: 3, older: 1, tied: 1 }] }] });
+    expect(result).toMatchObject({ local: B, measuredAt: iso(NOW), remotes: [{ remote: A, entities: [{ entity: 'factsets', missing: 3, older: 1, tied: 2 }] }] });
     expect(closed.sort()).toEqual([A, B]);
     expect(divergenceExitCode(result)).toBe(1);
   });
@@ -247,7 +252,7 @@ describe('divergence: counting', () => {
     expect(first!.remote).toBe(C);
     expect(first!.entities.map((entity) => entity.entity)).toEqual(ENTITIES.map((entity) => entity.name));
     for (const entity of first!.entities) expect(entity).toMatchObject({ error: { code: 'PDBSYNC_ERR_HTTP_CONNECT', message: expect.stringContaining('ECONNREFUSED') } });
-    expect(second!.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', ...counts(3, 1, 1) });
+    expect(second!.entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', ...counts(3, 1, 2) });
     expect(second!.entities).toHaveLength(ENTITIES.length);
     expect(divergenceExitCode(result)).toBe(2);
     expect(closed.sort()).toEqual([A, B, C]);
@@ -258,7 +263,7 @@ describe('divergence: counting', () => {
     const result = await measureDivergence(config([A, C]), log, { now: NOW, clientFor: fakeClients({ [A]: remote, [B]: broken, [C]: remote }, []) });
     for (const { entities } of result.remotes) {
       expect(entities[0]).toEqual({ entity: 'catalogs', error: { code: null, message: 'socket hang up' } });
-      expect(entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', ...counts(3, 1, 1) });
+      expect(entities.find((entity) => entity.entity === 'factsets')).toEqual({ entity: 'factsets', ...counts(3, 1, 2) });
     }
     expect(divergenceExitCode(result)).toBe(2);
   });
@@ -268,6 +273,11 @@ describe('divergence: counting', () => {
     const result = await measureDivergence(config([A]), log, { now: NOW, entities: [factsets], clientFor: fakeClients({ [A]: remote, [B]: poisoned }, []) });
     expect(result.remotes[0]!.entities).toEqual([{ entity: 'factsets', error: { code: 'PDBSYNC_ERR_RESPONSE_MALFORMED', message: expect.stringContaining('March 7, 2024') } }]);
     expect(divergenceExitCode(result)).toBe(2);
+  });
+
+  it('reports a tied record that cannot be read as an error of its entity', async () => {
+    const result = await measureDivergence(config([A]), log, { now: NOW, entities: [factsets], clientFor: fakeClients({ [A]: remote, [B]: { ...local, gone: ['hashed-otherwise'] } }, []) });
+    expect(result.remotes[0]!.entities).toEqual([{ entity: 'factsets', error: { code: 'PDBSYNC_ERR_RECORD_MISSING', message: expect.stringContaining('hashed-otherwise') } }]);
   });
 
   it('reports a remote summary that fails mid-stream for that entity alone', async () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach } from 'vitest';
 import { PuppetDbClient } from '../../../src/puppetdb/client.ts';
+import { TieMemo } from '../../../src/sync/content-tie.ts';
 import { MemorySyncState } from '../../../src/sync/sync-state.ts';
 import { ENTITIES, NODE_PURGE_EXCLUSIONS } from '../../../src/wiring.ts';
 import { fakeServer, json, type FakeServer, type Handler } from '../fake-server.ts';
@@ -121,7 +122,7 @@ export function factsetsRemote(certnames: readonly string[], answer: RecordAnswe
 export const emptyLocal: Handler = fakePuppetDb().handler;
 
 /** A reconciliation of every entity, with nothing known of earlier passes. */
-export const RECONCILE = { entities: ENTITIES, kind: 'reconcile', state: new MemorySyncState(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false } as const;
+export const RECONCILE = { entities: ENTITIES, kind: 'reconcile', state: new MemorySyncState(), tieMemo: new TieMemo(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false } as const;
 
 /** A logger at debug level whose lines are kept, parsed and checked against ECS. */
 export function keptLog(): ReturnType<typeof collectedLog> {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { factsets } from '../../../src/entities/factsets.ts';
 import { collectedLog } from '../../log-check.ts';
 import { runPass } from '../../../src/sync/pass.ts';
+import { TieMemo } from '../../../src/sync/content-tie.ts';
 import { MemorySyncState } from '../../../src/sync/sync-state.ts';
 import { summaryContext } from '../fixtures.ts';
 import { factsetRecord, factsetRow, factsetsServer, fakeClients, type Answer } from './fake-puppetdb.ts';
@@ -22,6 +23,7 @@ async function pullFactsets(rows: Answer, records: Readonly<Record<string, Answe
     entities: [factsets],
     kind: 'reconcile',
     state: new MemorySyncState(),
+    tieMemo: new TieMemo(),
     exclusions: async () => new Set(),
     firstPass: false,
   });

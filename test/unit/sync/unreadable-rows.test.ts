@@ -4,6 +4,7 @@ import { SyncError } from '../../../src/errors.ts';
 import { collectedLog } from '../../log-check.ts';
 import { diffBatch, diffSummaries, indexByKey, mergeSummaries } from '../../../src/sync/diff.ts';
 import { runPass, type PassContext } from '../../../src/sync/pass.ts';
+import { TieMemo } from '../../../src/sync/content-tie.ts';
 import { MemorySyncState } from '../../../src/sync/sync-state.ts';
 import type { SummaryRow, UnreadableRow } from '../../../src/types.ts';
 import { summaryContext } from '../fixtures.ts';
@@ -19,7 +20,7 @@ async function pulled(actions: AsyncIterable<{ row: SummaryRow }>): Promise<stri
   for await (const action of actions) keys.push(action.row.key);
   return keys;
 }
-const OPTIONS = { pullWhenMissing: true, excludedCertnames: new Set<string>() };
+const OPTIONS = { pullWhenMissing: true, tiesByContent: false, excludedCertnames: new Set<string>() };
 
 describe('diff: rows that could not be read', () => {
   const cases: Array<[string, Array<SummaryRow | UnreadableRow>, Array<SummaryRow | UnreadableRow>, string[]]> = [
@@ -71,6 +72,7 @@ async function factsetsPass({ remote, records, local, incrementalFrom }: Factset
     entities: [factsets],
     kind: incrementalFrom ? 'incremental' : 'reconcile',
     state,
+    tieMemo: new TieMemo(),
     exclusions: async () => new Set(),
     firstPass: false,
   };
