@@ -39,6 +39,8 @@ export interface StartOptions {
   https?: boolean;
   /** With `https`: the server (1-based) whose certificate the test CA's CRL revokes; by default the last. */
   revokedServer?: number;
+  /** PuppetDB's [command-processing] threads; by default its own (half the cores: one here). */
+  commandThreads?: number;
 }
 
 /** `dirs`: the servers' folders inside chroots, removed with the cluster. */
@@ -170,7 +172,7 @@ export function serverDir(baseDir: string, name: string): string {
 const CHROOT_SERVERS = 'var/lib/pdbsync-test';
 
 interface ServerSettings {
-  pgPort: number; database: string; password: string; port: number;
+  pgPort: number; database: string; password: string; port: number; commandThreads?: number;
   https?: { pki: TestPki; sslPort: number; name: string };
 }
 
@@ -200,7 +202,9 @@ async function writeServerFiles(dir: string, runtime: PdbRuntime, s: ServerSetti
     // resource-events-ttl defaults to report-ttl, and events older than it are not even stored.
     'gc-interval = 0', 'node-ttl = 0s', 'node-purge-ttl = 0s', 'report-ttl = 3650d', 'resource-events-ttl = 3650d',
     '[jetty]', 'host = 127.0.0.1', `port = ${s.port}`, ...https.jetty,
-    '[nrepl]', 'enabled = false', '',
+    '[nrepl]', 'enabled = false',
+    ...(s.commandThreads === undefined ? [] : ['[command-processing]', `threads = ${s.commandThreads}`]),
+    '',
   ].join('\n'));
   await chownTree(dir, runtime);
 }
@@ -263,7 +267,7 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
       if (runtime.root !== '/') l.dirs.push(dirname(dir));
       const port = await freePort();
       const sslPort = pki ? await freePort() : undefined;
-      await writeServerFiles(dir, runtime, { pgPort, database, password, port, ...(pki && sslPort !== undefined && { https: { pki, sslPort, name: `pdb${i}` } }) });
+      await writeServerFiles(dir, runtime, { pgPort, database, password, port, ...(options.commandThreads !== undefined && { commandThreads: options.commandThreads }), ...(pki && sslPort !== undefined && { https: { pki, sslPort, name: `pdb${i}` } }) });
       servers.push({ name: `pdb${i}`, version: runtime.version, url: `http://127.0.0.1:${port}`, port, database, dir, ...(sslPort && { httpsUrl: `https://127.0.0.1:${sslPort}` }) });
     }
 

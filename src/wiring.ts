@@ -57,6 +57,7 @@ export function clientFor(url: string, config: Config, log: Logger, extras: Clie
       extras.onVersion?.(learned);
     },
     timeoutMs: config.sync.requestTimeoutMs,
+    reportSettleMs: config.sync.reportSettleMs,
     tls: config.tls,
     connections: config.sync.concurrency + 2,
     ...(extras.retry && { retry: extras.retry }),

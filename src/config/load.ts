@@ -129,6 +129,7 @@ function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks, state: 
       watermarkOverlapMs: sync['watermark-overlap'] as number,
       lateArrivalWindowMs: sync['late-arrival-window'] as number,
       relayScanIntervalMs: sync['relay-scan-interval'] as number,
+      reportSettleMs: sync['report-settle'] as number,
     },
     http: {
       host: obj(tree, 'http')['host'] as string,

@@ -160,6 +160,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: 'An incremental pass at most this often also reads what the remote received since the last such scan whatever its producer_timestamp: records relayed through another server, however old, reach this one within it. Each scan reads every report partition the remote keeps (receive_time is not indexed).',
   },
   {
+    key: 'sync.report-settle',
+    type: { kind: 'duration', min: '0s' },
+    required: false,
+    default: '2m',
+    doc: 'On a local PuppetDB with the duplicate-report race (8.7.0-8.8.1, OpenVoxDB before 8.12.0: docs/versions.md), a report is submitted only once the local command queue has been seen empty this long after the report\'s producer_timestamp: longer than Puppet Server\'s terminus takes to submit a report to every server (server_url_timeout, 30 s each).',
+  },
+  {
     key: 'sync.entity-time-limit',
     type: { kind: 'duration', min: '1s' },
     required: false,

@@ -71,6 +71,8 @@ export interface SyncSettings {
   readonly lateArrivalWindowMs: number;
   /** How often an incremental pass reads what arrived since the last such scan whatever its producer time (relayed records). */
   readonly relayScanIntervalMs: number;
+  /** A report goes to a local server with the duplicate-report race once its queue was seen empty this long after the report's producer time. */
+  readonly reportSettleMs: number;
 }
 
 export interface HttpConfig {

@@ -8,6 +8,9 @@ import { Deadline, ThroughputWindow, transportError, type ResponseKind } from '.
 import { streamJsonArray } from './json-stream.ts';
 import { CircuitBreaker, DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
 import { SubmitGuard } from './submit-guard.ts';
+
+/** sync.report-settle's default. */
+const DEFAULT_REPORT_SETTLE_MS = 120_000;
 import { adaptQuery, needsTraits, serverVersion, type ServerVersion } from './versions.ts';
 
 /** A query for POST /pdb/query/v4: the AST plus options such as include_package_inventory. */
@@ -25,6 +28,8 @@ export interface ClientOptions {
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Every request that failed, retried or not (the failed-request metric). */
   readonly onRequestFailed?: (error: unknown) => void;
+  /** sync.report-settle: how long after its producer time another copy of a report may reach the server (SubmitGuard). */
+  readonly reportSettleMs?: number;
   /** Told the server's version once it is learned (logged, shown in /status and the metrics). */
   readonly onVersion?: (learned: ServerVersion) => void;
 }
@@ -48,7 +53,7 @@ export class PuppetDbClient {
   /** Failures already reported, so that each counts once however far it travels. */
   private readonly reported = new WeakSet<object>();
   private readonly givenUp = new AbortController();
-  private readonly guard = new SubmitGuard(this);
+  private readonly guard: SubmitGuard;
   /** The server's version, once learned; a failure to learn it is not kept. */
   private learned: Promise<ServerVersion> | undefined;
 
@@ -56,6 +61,7 @@ export class PuppetDbClient {
     this.url = url;
     this.options = options;
     this.breaker = new CircuitBreaker(url);
+    this.guard = new SubmitGuard(this, options.reportSettleMs ?? DEFAULT_REPORT_SETTLE_MS);
     this.pool = this.newPool(options.tls);
   }
 

@@ -2,13 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SerializedCommand } from './command.ts';
 import type { ServerVersion } from './versions.ts';
 
-/**
- * How long after its producer_timestamp another copy of a report may still reach a
- * server's queue: Puppet Server's terminus submits a report to each server in turn as
- * the run ends, each within its own timeout (server_url_timeout, 30 s by default).
- */
-export const REPORT_SETTLE_MS = 120_000;
-
 const POLL_MS = 1_000;
 
 /** What the guard asks of the server it guards. */
@@ -23,20 +16,23 @@ export interface GuardedServer {
  * - one submission of a record (command, certname and producer time) at a time, from
  *   all of this process's passes: two remotes can offer the same record at once;
  * - on a server with the duplicate-report race (versions.ts), a report is sent only
- *   once the server's queue has been seen empty after REPORT_SETTLE_MS past the
+ *   once the server's queue has been seen empty sync.report-settle past the
  *   report's producer time: every copy another client (the terminus, broadcasting)
  *   sent it has then been processed, and the sidecar's copy is processed after it,
  *   not beside it. PuppetDB's queue_depth counts commands until they are finished.
  */
 export class SubmitGuard {
   private readonly server: GuardedServer;
+  private readonly reportSettleMs: number;
   private readonly inFlight = new Map<string, Promise<void>>();
   /** When the queue was last seen empty (ms, this clock): the request was sent no earlier. */
   private queueSeenEmptyAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
 
-  constructor(server: GuardedServer, now: () => number = Date.now) {
+  /** `reportSettleMs`: sync.report-settle. */
+  constructor(server: GuardedServer, reportSettleMs: number, now: () => number = Date.now) {
     this.server = server;
+    this.reportSettleMs = reportSettleMs;
     this.now = now;
   }
 
@@ -61,7 +57,7 @@ export class SubmitGuard {
 
   private async settled(producedMs: number, signal: AbortSignal | undefined): Promise<void> {
     if (!(await this.server.version()).traits.duplicateReportRace) return;
-    const safeAfter = producedMs + REPORT_SETTLE_MS;
+    const safeAfter = producedMs + this.reportSettleMs;
     while (this.queueSeenEmptyAt < safeAfter) {
       signal?.throwIfAborted();
       const wait = safeAfter - this.now();

@@ -48,6 +48,7 @@ describe('parseConfig: valid configurations', () => {
         watermarkOverlapMs: 5 * 60_000,
         lateArrivalWindowMs: HOUR,
         relayScanIntervalMs: 60_000,
+        reportSettleMs: 120_000,
       },
       http: { host: '127.0.0.1', port: 8095, startupGraceMs: 5 * 60_000, tls: undefined },
       tls: undefined,

@@ -44,6 +44,7 @@ export function summaryContext(overrides: Partial<SummaryContext> = {}): Summary
       watermarkOverlapMs: 5 * 60_000,
       lateArrivalWindowMs: 3_600_000,
       relayScanIntervalMs: 60_000,
+      reportSettleMs: 120_000,
     },
     ...overrides,
   };

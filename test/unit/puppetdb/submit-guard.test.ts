@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { REPORT_SETTLE_MS, SubmitGuard } from '../../../src/puppetdb/submit-guard.ts';
+import { SubmitGuard } from '../../../src/puppetdb/submit-guard.ts';
+
+const REPORT_SETTLE_MS = 120_000;
 import { serverVersion } from '../../../src/puppetdb/versions.ts';
 
 const PRODUCED = '2026-11-21T10:00:00.000Z';
@@ -20,7 +22,7 @@ function server(version: string, depths: number[] = [0]) {
 
 describe('SubmitGuard', () => {
   it('admits one submission of a record at a time, the second once the first is done', async () => {
-    const guard = new SubmitGuard(server('7.12.1'));
+    const guard = new SubmitGuard(server('7.12.1'), REPORT_SETTLE_MS);
     const order: string[] = [];
     const first = await guard.admit(report);
     const second = guard.admit(report).then((done) => {
@@ -39,7 +41,7 @@ describe('SubmitGuard', () => {
 
   it('sends a report at once to a server without the race, asking nothing of its queue', async () => {
     const peer = server('8.4.1', [5]);
-    const done = await new SubmitGuard(peer, () => Date.parse(PRODUCED)).admit(report);
+    const done = await new SubmitGuard(peer, REPORT_SETTLE_MS, () => Date.parse(PRODUCED)).admit(report);
     done();
     expect(peer.asked).toEqual([]);
   });
@@ -47,7 +49,7 @@ describe('SubmitGuard', () => {
   it('on a server with the race, holds a fresh report until the settle time has passed and the queue was seen empty after it', async () => {
     const peer = server('8.8.1', [3, 1, 0]);
     let now = Date.parse(PRODUCED) + REPORT_SETTLE_MS + 10;
-    const guard = new SubmitGuard(peer, () => now++);
+    const guard = new SubmitGuard(peer, REPORT_SETTLE_MS, () => now++);
     const started = Date.now();
     const done = await guard.admit(report);
     done();
@@ -61,7 +63,7 @@ describe('SubmitGuard', () => {
 
   it('lets a stop end the wait, with the stop\'s reason', async () => {
     const controller = new AbortController();
-    const guard = new SubmitGuard(server('8.8.1', [1, 1, 0]), () => Date.parse(PRODUCED) + REPORT_SETTLE_MS + 1);
+    const guard = new SubmitGuard(server('8.8.1', [1, 1, 0]), REPORT_SETTLE_MS, () => Date.parse(PRODUCED) + REPORT_SETTLE_MS + 1);
     const admitted = guard.admit(report, controller.signal);
     controller.abort(new Error('stopped'));
     await expect(admitted).rejects.toThrow('stopped');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Change, Entity } from '../../../src/entities/entity.ts';
+import { TieMemo } from '../../../src/sync/content-tie.ts';
 import { runPass } from '../../../src/sync/pass.ts';
 import { MemorySyncState, type EntitySyncState } from '../../../src/sync/sync-state.ts';
 import type { SummaryRow } from '../../../src/types.ts';
@@ -23,6 +24,7 @@ function stubEntity(received: number) {
     name: 'reports',
     logPhase: 'record',
     pullWhenMissing: false,
+    tiesByContent: false,
     remoteSummary: async function* () {},
     localSummary: async function* () {},
     watermark: async () => MARK,
@@ -45,7 +47,7 @@ async function incrementalPass(previous: EntitySyncState, received = NOW - 1_000
   const { log } = keptLog();
   const result = await runPass({
     remote, local: await client(emptyLocal), log, settings: summaryContext().settings, entities: [entity],
-    kind: 'incremental', state, exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false, now: () => NOW,
+    kind: 'incremental', state, tieMemo: new TieMemo(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false, now: () => NOW,
   });
   expect(result.ok).toBe(true);
   return { calls, next: state.get(remote.url, 'reports')! };
@@ -85,7 +87,7 @@ describe('the relay scan (sync.relay-scan-interval, 1m here)', () => {
     const state = new MemorySyncState();
     const remote = await client(emptyLocal);
     const { log } = keptLog();
-    await runPass({ remote, local: await client(emptyLocal), log, settings: summaryContext().settings, entities: [entity], kind: 'reconcile', state, exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false, now: () => NOW });
+    await runPass({ remote, local: await client(emptyLocal), log, settings: summaryContext().settings, entities: [entity], kind: 'reconcile', state, tieMemo: new TieMemo(), exclusions: NODE_PURGE_EXCLUSIONS, firstPass: false, now: () => NOW });
     expect(state.get(remote.url, 'reports')!.relay).toEqual({ mark: MARK, at: NOW });
   });
 });
