@@ -19,7 +19,10 @@ export interface GuardedServer {
  *   once the server's queue has been seen empty sync.report-settle past the
  *   report's producer time: every copy another client (the terminus, broadcasting)
  *   sent it has then been processed, and the sidecar's copy is processed after it,
- *   not beside it. PuppetDB's queue_depth counts commands until they are finished.
+ *   not beside it. PuppetDB's queue_depth counts commands until they are finished,
+ *   including one it retries (for hours, at worst): a queue not seen empty within
+ *   another sync.report-settle is waited for no longer, so that one stuck command
+ *   does not hold every report back.
  */
 export class SubmitGuard {
   private readonly server: GuardedServer;
@@ -58,7 +61,8 @@ export class SubmitGuard {
   private async settled(producedMs: number, signal: AbortSignal | undefined): Promise<void> {
     if (!(await this.server.version()).traits.duplicateReportRace) return;
     const safeAfter = producedMs + this.reportSettleMs;
-    while (this.queueSeenEmptyAt < safeAfter) {
+    const givenUpAt = safeAfter + this.reportSettleMs;
+    while (this.queueSeenEmptyAt < safeAfter && this.now() < givenUpAt) {
       signal?.throwIfAborted();
       const wait = safeAfter - this.now();
       if (wait > 0) {

@@ -72,3 +72,16 @@ describe('SubmitGuard', () => {
     done();
   });
 });
+
+describe('SubmitGuard with a command stuck in the queue', () => {
+  it('waits for an empty queue no longer than another settle time', async () => {
+    const peer = server('8.8.1', [1]);
+    let now = Date.parse(PRODUCED) + 2 * REPORT_SETTLE_MS - 1_500;
+    const guard = new SubmitGuard(peer, REPORT_SETTLE_MS, () => (now += 500));
+    const started = Date.now();
+    const done = await guard.admit(report);
+    done();
+    expect(peer.asked.length).toBeGreaterThanOrEqual(1);
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+});
