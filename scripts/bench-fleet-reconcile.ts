@@ -10,8 +10,10 @@
 // first): each must exit 0 and transfer nothing. Prints each pass's elapsed, peak RSS and
 // CPU, and the medians; figures in $TMPDIR/pdbsync-bench-fleet-reconcile.json.
 // --verify checks the written layout as PuppetDB serves it: every node's latest report
-// on the nodes endpoint of both servers, then a store_report command for one node with a
-// newer producer_timestamp stored by A (its latest report replaced) and moved to B by a once.
+// on the nodes endpoint of both servers (on 8.8.1 also every day of reports_historical with
+// its parent's indexes attached, one reports_latest row per node), then, after the passes, a
+// store_report command for one node with a newer producer_timestamp stored by A (its latest
+// report replaced) and moved to B by a once (on 8.8.1 up to 2 minutes after that time).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,6 +85,21 @@ async function verifyLatest(cluster: Cluster, fleet: Fleet): Promise<void> {
     if (wrong > 0) throw new Error(`${server.name}: ${wrong} of ${fleet.nodes} nodes do not show their newest report as latest`);
   }
   say(`nodes endpoint: every node's latest report is its newest on both servers`);
+  if (into !== '8.8.1') return;
+  // Every day of reports_historical has each of its parent's indexes attached, as one PuppetDB created has.
+  const check = [
+    "WITH parent AS (SELECT indexrelid FROM pg_index WHERE indrelid = 'reports_historical'::regclass),",
+    "  day AS (SELECT c.oid FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'reports_historical'::regclass)",
+    "SELECT 'days=' || count(*) || ' incomplete=' || count(*) FILTER (WHERE (SELECT count(*) FROM pg_index x JOIN pg_inherits ii ON ii.inhrelid = x.indexrelid",
+    '  WHERE x.indrelid = day.oid AND ii.inhparent IN (SELECT indexrelid FROM parent)) <> (SELECT count(*) FROM parent))',
+    "  || ' latest=' || (SELECT count(*) FROM reports_latest) AS layout FROM day;",
+  ].join('\n');
+  for (const server of cluster.servers) {
+    const out = await cluster.sql(server.database, check);
+    const m = /days=(\d+) incomplete=(\d+) latest=(\d+)/.exec(out);
+    if (!m || m[2] !== '0' || Number(m[3]) !== fleet.nodes) throw new Error(`${server.name}: reports_historical's days or reports_latest not as PuppetDB keeps them: ${out}`);
+    say(`${server.name}: ${m[1]} days of reports_historical, each with its parent's indexes; ${m[3]} rows in reports_latest`);
+  }
 }
 
 /** A store_report for node 0 newer than its history: A stores it as the node's latest, a once moves it to B. */
