@@ -76,3 +76,15 @@ export function withSection(markdown: string, heading: string, body: string): st
 
 /** The section scripts/bench-fleet.ts writes; scripts/bench.ts keeps it when it rewrites the rest. */
 export const FLEET_HEADING = '## Fleet scale';
+
+/** The subsection of the fleet section with scripts/bench-fleet-reconcile.ts's figures; bench-fleet.ts keeps it. */
+export const RECONCILE_HEADING = '### Reconciliation on PuppetDB 8.8.1';
+
+/** The `### heading` subsection of `markdown` (up to the next `## ` or `### ` heading), or '' when absent. */
+export function subsection(markdown: string, heading: string): string {
+  const start = markdown.indexOf(`\n${heading}\n`);
+  if (start < 0) return '';
+  const rest = markdown.slice(start + 1);
+  const end = rest.slice(heading.length).search(/\n##+ /);
+  return (end < 0 ? rest : rest.slice(0, heading.length + end + 1)).replace(/\n+$/, '\n');
+}

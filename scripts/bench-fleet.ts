@@ -4,7 +4,7 @@
 //
 //   node scripts/bench-fleet.ts [--nodes 10000 --reports-per-day 40 --days 3 --steps 3 --repeat 3
 //     --idle-passes 4 --idle-seconds 30 --lag-samples 20 --receive-delay 0 --no-catalogs
-//     --reconcile-interval 1h --no-doc]
+//     --reconcile-interval 1h --no-doc --pdb-version 7.12.1]
 //
 // 1. writes the nodes (factset, catalog) into both servers' databases with SQL, then the
 //    reports in --steps steps (scripts/report-history.ts): identical rows, never transferred;
@@ -14,6 +14,10 @@
 // 3. at the final size, under the same `run`: lag of --lag-samples factsets and reports;
 // 4. figures in $TMPDIR/pdbsync-bench-fleet-figures.json (after every step), the summary, and
 //    the "Fleet scale" section of docs/benchmarks.md with docs/bench-idle-pass.svg.
+// --pdb-version: both servers' version (7.12.1 by default, on which the figures in
+// docs/benchmarks.md were measured; or 8.8.1, whose report layout report-history.ts writes too;
+// there a new report reaches B 2 minutes after its producer time at the earliest, see
+// duplicateReportRace in docs/versions.md). scripts/bench-fleet-reconcile.ts runs the once passes alone.
 // --reconcile-interval writes sync.reconcile-interval into the run configuration (a sidecar
 // without it rejects the key) and sets the interval the reconcile pass's share is quoted at.
 // About 15 minutes with the defaults on 2 cores, 2.5 of them starting the cluster; 17 when
@@ -29,10 +33,8 @@ import { machine } from './bench-report.ts';
 import { measureLag } from './fleet-lag.ts';
 import { writeFleetReport, type FleetFigures } from './fleet-report.ts';
 import { measureIdle, oncePass, RunSession, writeSyncConfig, type IdleFigures, type OnceFigures } from './fleet-sync.ts';
-import { fleetNodesSql, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
-
-// 7.12.1: report-history.ts writes its report partitions as 7.12.1 lays them out, and the figures in docs/benchmarks.md were measured on it.
-const SERVER_VERSIONS = ['7.12.1', '7.12.1'] as const;
+import { isPdbVersion, type PdbVersion } from './pdb-runtime.ts';
+import { fleetNodesSql, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
 
 export interface FleetOptions {
   nodes: number;
@@ -47,6 +49,8 @@ export interface FleetOptions {
   catalogs: boolean;
   reconcileInterval: string | undefined;
   doc: boolean;
+  /** Both servers' version; 7.12.1 by default, on which the figures in docs/benchmarks.md were measured. */
+  pdbVersion: PdbVersion;
   command: string;
   log: (line: string) => void;
 }
@@ -70,6 +74,7 @@ const ARGS = {
   'no-catalogs': { type: 'boolean', default: false },
   'reconcile-interval': { type: 'string' },
   'no-doc': { type: 'boolean', default: false },
+  'pdb-version': { type: 'string', default: '7.12.1' },
 } as const;
 
 function int(name: string, raw: string, min: number): number {
@@ -94,12 +99,15 @@ export function fleetOptions(argv: string[], log: (line: string) => void, comman
     catalogs: !a['no-catalogs'],
     reconcileInterval: a['reconcile-interval'],
     doc: !a['no-doc'],
+    pdbVersion: a['pdb-version'] as PdbVersion,
     command,
     log,
   };
   if (options.days >= REPORT_TTL_DAYS) throw new Error(`--days must be below the report-ttl of ${REPORT_TTL_DAYS} days`);
   if (options.steps > options.days * options.reportsPerDay) throw new Error('--steps must not exceed the reports per node (--days x --reports-per-day)');
   if (options.reconcileInterval !== undefined) parseDuration(options.reconcileInterval);
+  if (!isPdbVersion(options.pdbVersion)) throw new Error(`--pdb-version: not a version scripts/cluster.ts runs: ${options.pdbVersion}`);
+  layout(options.pdbVersion);
   return options;
 }
 
@@ -129,14 +137,14 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetFigures> {
     }
   };
   const workDir = mkdtempSync(join(tmpdir(), 'pdbsync-bench-fleet-'));
-  const cluster = await timed('cluster start', () => startCluster({ servers: 2, versions: SERVER_VERSIONS, log: (line) => o.log(`[cluster] ${line}`) }));
+  const cluster = await timed('cluster start', () => startCluster({ servers: 2, versions: [o.pdbVersion, o.pdbVersion], log: (line) => o.log(`[cluster] ${line}`) }));
   try {
     const [A, B] = cluster.servers.map((s) => s.url) as [string, string];
     const pdbVersion = String(((await (await fetch(`${A}/pdb/meta/v1/version`)).json()) as { version?: string }).version ?? '?');
     const receiveDelayMs = o.receiveDelayMinutes * 60_000;
     // The newest report is received about now.
     const fleet: Fleet = { nodes: o.nodes, reportsPerDay: o.reportsPerDay, days: o.days, endMs: Date.now() - receiveDelayMs, receiveDelayMs, catalogs: o.catalogs };
-    const nodesWriteMs = await timed('writing the history', () => writeBoth(cluster, fleetNodesSql(fleet)));
+    const nodesWriteMs = await timed('writing the history', () => writeBoth(cluster, fleetNodesSql(fleet, layout(o.pdbVersion))));
     o.log(`A ${A}, B ${B}, PuppetDB ${pdbVersion}; ${o.nodes} nodes written into both databases in ${(nodesWriteMs / 1000).toFixed(1)} s`);
     const onceConfig = join(workDir, 'once.conf');
     writeSyncConfig(onceConfig, B, A);
@@ -150,7 +158,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetFigures> {
     const slots = slotsPerNode(fleet);
     for (let step = 0; step <= o.steps; step++) {
       const [from, to] = [Math.floor(((step - 1) * slots) / o.steps), Math.floor((step * slots) / o.steps)];
-      const writeMs = step === 0 ? 0 : await timed('writing the history', () => writeBoth(cluster, reportHistorySql(fleet, from, to)));
+      const writeMs = step === 0 ? 0 : await timed('writing the history', () => writeBoth(cluster, reportHistorySql(fleet, from, to, layout(o.pdbVersion))));
       const reports = o.nodes * Math.max(0, to);
       const served = [await reportCount(A), await reportCount(B)];
       if (served.some((n) => n !== reports)) throw new Error(`expected ${reports} reports on both servers, A serves ${served[0]}, B ${served[1]}`);

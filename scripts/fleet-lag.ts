@@ -43,7 +43,8 @@ function facts(certname: string, producerTimestamp: string, i: number) {
   return { certname, environment: 'production', producer: 'puppet.example.net', producer_timestamp: producerTimestamp, values: { kernel: 'Linux', lag_sample: i } };
 }
 
-function report(certname: string, producerTimestamp: string) {
+/** A minimal agent report (store_report 8) of `certname`. */
+export function fleetReport(certname: string, producerTimestamp: string) {
   return {
     certname, environment: 'production', producer: 'puppet.example.net', producer_timestamp: producerTimestamp,
     puppet_version: '7.23.0', report_format: 12, configuration_version: String(Date.parse(producerTimestamp)),
@@ -70,7 +71,7 @@ export async function measureLag(a: string, b: string, nodes: number, samples: n
       const sample: Sample = { certname, producerTimestamp, sentAt: Date.now() };
       pending.push(sample);
       await submit(a, 'replace_facts', 5, facts(certname, producerTimestamp, i));
-      await submit(a, 'store_report', 8, report(certname, producerTimestamp));
+      await submit(a, 'store_report', 8, fleetReport(certname, producerTimestamp));
       await sleep(meanGapMs * (0.5 + Math.random()));
     }
   })()

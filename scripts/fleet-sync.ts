@@ -44,12 +44,13 @@ export function writeSyncConfig(path: string, local: string, remote: string, opt
 }
 
 /** One `once` pass; its elapsed is the pass's own (sync/finished line), its CPU from spawn to exit. */
-export async function oncePass(cli: string, config: string, cluster: Cluster): Promise<OnceFigures> {
+export async function oncePass(cli: string, config: string, cluster: Cluster, saveLog?: string): Promise<OnceFigures> {
   const servers = serverCpu(cluster);
   const sidecar = reapedChildrenCpuSeconds();
   const t = Date.now();
   const { code, stdout, stderr } = await runOnce(config, cli);
   const wallMs = Date.now() - t;
+  if (saveLog) writeFileSync(saveLog, stdout + stderr);
   const cpu = { ...cpuSince(servers, serverCpu(cluster)), sidecar: reapedChildrenCpuSeconds() - sidecar };
   if (code !== 0) throw new Error(`once exited ${code}: ${stderr}\n${stdout.slice(-4000)}`);
   const lines = stdout.split('\n').map(parse).filter((l) => l !== undefined);

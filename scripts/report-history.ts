@@ -18,9 +18,21 @@
 //   status are ids into environments, producers and report_statuses, which differ between
 //   databases, so rows refer to them by name.
 //
+// PuppetDB 8.8.1 lays reports out otherwise (declarative partitions, reports_latest):
+// report-history-88.ts writes them there; `layout` below chooses by the server's version.
+//
 // The hashes here are not PuppetDB's hashes of the content: a server asked for such a
 // report would store it under another hash. They are equal on every server, so a sync
 // sees the same report on both sides and never asks.
+
+import { fleetStatusSql, reportHistorySql88 } from './report-history-88.ts';
+
+/** The report layout of a PuppetDB version: 7.12.1's inherited partitions, or 8.8.1's declarative ones (8.7+). */
+export type Layout = '7.12.1' | '8.8.1';
+export function layout(version: string): Layout {
+  if (version === '7.12.1' || version === '8.8.1') return version;
+  throw new Error(`report-history.ts writes PuppetDB 7.12.1's and 8.8.1's report layouts, not ${version}'s`);
+}
 
 export interface Fleet {
   nodes: number;
@@ -34,7 +46,7 @@ export interface Fleet {
   catalogs: boolean;
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 const ENVIRONMENT = 'production';
 const PRODUCER = 'puppet.example.net';
 
@@ -44,7 +56,7 @@ export function slotsPerNode(fleet: Fleet): number {
 }
 
 /** Milliseconds between two runs of one node. */
-function period(fleet: Fleet): number {
+export function period(fleet: Fleet): number {
   return Math.floor(DAY_MS / fleet.reportsPerDay);
 }
 
@@ -78,7 +90,7 @@ const lookups = [
 ].join(', ');
 
 /** Certnames, factsets and (optionally) catalogs of every node, as of its newest run. */
-export function fleetNodesSql(fleet: Fleet): string {
+export function fleetNodesSql(fleet: Fleet, into: Layout = '7.12.1'): string {
   const last = String(slotsPerNode(fleet) - 1);
   const at = ts(slotMs(fleet, last, 'n'));
   const received = ts(`${slotMs(fleet, last, 'n')} + ${fleet.receiveDelayMs}`);
@@ -88,6 +100,7 @@ export function fleetNodesSql(fleet: Fleet): string {
     `INSERT INTO producers (name) VALUES ('${PRODUCER}') ON CONFLICT DO NOTHING;`,
     `INSERT INTO report_statuses (status) VALUES ('changed'), ('unchanged') ON CONFLICT DO NOTHING;`,
     `INSERT INTO certnames (certname) SELECT ${certname('n')} FROM generate_series(0, ${fleet.nodes - 1}) AS n;`,
+    ...(into === '8.8.1' ? [fleetStatusSql(fleet)] : []),
     `WITH ids AS (SELECT ${lookups})`,
     'INSERT INTO factsets (certname, timestamp, environment_id, hash, producer_timestamp, producer_id, stable, volatile)',
     `SELECT ${certname('n')}, ${received}, environment_id, digest(${certname('n')} || '/facts', 'sha1'), ${at}, producer_id,`,
@@ -126,7 +139,7 @@ function catalogSql(fleet: Fleet, at: string, received: string, nodes: string): 
 }
 
 /** The UTC day partitions slots [from, to) fall into, as [suffix, start ms]. */
-function days(fleet: Fleet, from: number, to: number): Array<[string, number]> {
+export function days(fleet: Fleet, from: number, to: number): Array<[string, number]> {
   const p = period(fleet);
   const base = fleet.endMs - (slotsPerNode(fleet) - 1) * p;
   // The last node of a slot runs this much before its first.
@@ -176,14 +189,43 @@ function reportsPartitionIndexes(suffix: string): Array<[string, string]> {
   return indexes.map(([name, unique, columns]) => [`${name}_${s}`, `CREATE ${unique}INDEX IF NOT EXISTS ${name}_${s} ON reports_${s} USING btree ${columns};`]);
 }
 
+/** The columns of a report row reportRowsSql writes. */
+const REPORT_COLUMNS = [
+  'hash, transaction_uuid, certname, puppet_version, report_format, configuration_version, start_time, end_time,',
+  '  receive_time, noop, environment_id, status_id, producer_timestamp, metrics, logs, catalog_uuid, cached_catalog_status,',
+  '  producer_id, noop_pending, corrective_change, report_type',
+].join('\n');
+
+/**
+ * INSERT INTO `table` the reports of slots [kFrom, kTo] of every node whose producer_timestamp
+ * (epoch ms `t`) satisfies `where`, in time order; `extra` adds [column, value] (8.8.1's latest).
+ */
+export function reportRowsSql(fleet: Fleet, table: string, kFrom: number, kTo: number, where: string, extra?: [string, string]): string {
+  return [
+    `WITH ids AS (SELECT ${lookups})`,
+    `INSERT INTO ${table} (${REPORT_COLUMNS}${extra ? `, ${extra[0]}` : ''})`,
+    `SELECT digest(c || '/report/' || k, 'sha1'), md5(c || '/transaction/' || k)::uuid, c, '7.23.0', 12, (t / 1000)::text,`,
+    `  ${ts('t - 31000')}, ${ts('t - 1000')}, ${ts(`t + ${fleet.receiveDelayMs}`)}, false, environment_id,`,
+    '  CASE WHEN (n + k) % 10 = 0 THEN changed_id ELSE unchanged_id END, ' + ts('t') + ',',
+    `  (${METRICS})[1 + (n + k) % ${METRIC_VARIANTS}],`,
+    `  jsonb_set(${LOG}, '{0,time}', to_jsonb(to_char(${ts('t - 1000')} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),`,
+    `  md5(c || '/catalog')::uuid, 'not_used', producer_id, false, false, 'agent'${extra ? `, ${extra[1]}` : ''}`,
+    `FROM ids, generate_series(${kFrom}, ${kTo}) AS k, generate_series(0, ${fleet.nodes - 1}) AS n,`,
+    `  LATERAL (SELECT ${certname('n')} AS c, ${slotMs(fleet, 'k', 'n')} AS t) AS slot`,
+    `WHERE ${where}`,
+    // Within a slot the last node runs first: time order is k ascending, n descending.
+    'ORDER BY k, n DESC',
+  ].join('\n');
+}
+
 /**
  * Every node's reports of slots [from, to): one INSERT per day partition, rows in
  * producer_timestamp order as PuppetDB would have stored them; then the nodes' latest
  * report, and ANALYZE, as autovacuum would do on a server that had received them.
  */
-export function reportHistorySql(fleet: Fleet, from: number, to: number): string {
+export function reportHistorySql(fleet: Fleet, from: number, to: number, into: Layout = '7.12.1'): string {
+  if (into === '8.8.1') return reportHistorySql88(fleet, from, to);
   const p = period(fleet);
-  const ms = slotMs(fleet, 'k', 'n');
   // The foreign keys' triggers would check every row against rows this writes itself;
   // skipping them (as pg_restore does) saves a quarter of the insert's time.
   const sql: string[] = ['BEGIN;', 'SET LOCAL client_min_messages = warning;', 'SET LOCAL session_replication_role = replica;', "SET LOCAL work_mem = '256MB';"];
@@ -200,21 +242,7 @@ export function reportHistorySql(fleet: Fleet, from: number, to: number): string
       // A partition PuppetDB created already has its indexes: building them once after
       // the insert takes half the time of updating 16 indexes row by row.
       ...indexes.map(([name]) => `DROP INDEX IF EXISTS ${name};`),
-      `WITH ids AS (SELECT ${lookups})`,
-      `INSERT INTO ${table} (hash, transaction_uuid, certname, puppet_version, report_format, configuration_version, start_time, end_time,`,
-      '  receive_time, noop, environment_id, status_id, producer_timestamp, metrics, logs, catalog_uuid, cached_catalog_status,',
-      '  producer_id, noop_pending, corrective_change, report_type)',
-      `SELECT digest(c || '/report/' || k, 'sha1'), md5(c || '/transaction/' || k)::uuid, c, '7.23.0', 12, (t / 1000)::text,`,
-      `  ${ts('t - 31000')}, ${ts('t - 1000')}, ${ts(`t + ${fleet.receiveDelayMs}`)}, false, environment_id,`,
-      '  CASE WHEN (n + k) % 10 = 0 THEN changed_id ELSE unchanged_id END, ' + ts('t') + ',',
-      `  (${METRICS})[1 + (n + k) % ${METRIC_VARIANTS}],`,
-      `  jsonb_set(${LOG}, '{0,time}', to_jsonb(to_char(${ts('t - 1000')} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),`,
-      `  md5(c || '/catalog')::uuid, 'not_used', producer_id, false, false, 'agent'`,
-      `FROM ids, generate_series(${kFrom}, ${kTo}) AS k, generate_series(0, ${fleet.nodes - 1}) AS n,`,
-      `  LATERAL (SELECT ${certname('n')} AS c, ${ms} AS t) AS slot`,
-      `WHERE t >= ${start} AND t < ${start + DAY_MS}`,
-      // Within a slot the last node runs first: time order is k ascending, n descending.
-      'ORDER BY k, n DESC;',
+      `${reportRowsSql(fleet, table, kFrom, kTo, `t >= ${start} AND t < ${start + DAY_MS}`)};`,
       ...indexes.map(([, definition]) => definition),
     );
   }
