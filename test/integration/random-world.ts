@@ -356,7 +356,9 @@ export async function runRound(rng: Rng, servers: readonly string[], prefix: str
     const reference = JSON.stringify(states[0]![entity]);
     topo.members.forEach((url, i) => {
       if (JSON.stringify(states[i]![entity]) !== reference) {
-        problems.push(`${entity} differ: ${topo.members[0]} has ${reference}\n  ${url} has ${JSON.stringify(states[i]![entity])}`);
+        const [mine, theirs] = [states[0]![entity]!, states[i]![entity]!];
+        const only = (a: string[], b: string[]) => a.filter((row) => !b.includes(row)).join('\n    ');
+        problems.push(`${entity} differ: only on ${topo.members[0]}:\n    ${only(mine, theirs)}\n  only on ${url}:\n    ${only(theirs, mine)}`);
       }
     });
   }
