@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { expect, inject } from 'vitest';
 import { CLI, CLI_FLAGS } from '../../scripts/bench-cli.ts';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
 import { checkLogLine } from '../log-check.ts';
@@ -226,4 +226,12 @@ export function plainReport(certname: string, at: number, run: string) {
     logs: [{ file: null, line: null, level: 'notice', message: `Applied catalog ${run}`, source: 'Puppet', tags: ['notice'], time: iso(at - 20_000) }],
     resources: [],
   };
+}
+
+/** One server of each version where the version matrix is given (7.12.1, 8.4.1, 8.8.1), else the bulk servers. */
+export function mixedServers(): [string, string, string] {
+  const versions = inject('pdbVersions');
+  const picked = [versions['7.12.1']?.[0], versions['8.4.1']?.[0], versions['8.8.1']?.[0]];
+  if (picked.every((url) => url !== undefined)) return picked as [string, string, string];
+  return inject('pdbServers').slice(0, 3) as [string, string, string];
 }
