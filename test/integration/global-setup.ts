@@ -10,8 +10,9 @@
 //
 // The bulk of the suite runs on PuppetDB 8.8.1 (DEFAULT_PDB_VERSION): the last
 // open-source PuppetDB and the base of OpenVoxDB, the closest to what users run or
-// move to. Two servers each of 7.12.1 and 8.4.1 join them for the version matrix and
-// the mixed mesh; 8.8.1's pair is the first two of the bulk.
+// move to. Two servers of each version join them for the version matrix, the mixed
+// mesh, the relay ring and the randomized run: servers of their own, as a pass copies
+// whatever a server holds, and the bulk's hold every other test's records.
 // The servers serve https too: a second connector costs them a few seconds of start-up
 // at most, against a minute or more for a cluster of tls.test.ts's own.
 import { join } from 'node:path';
@@ -45,8 +46,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   const started = Date.now();
   const bulk = Number(process.env.PDBSYNC_TEST_SERVERS ?? 3);
-  const others = PDB_VERSIONS.filter((version) => version !== DEFAULT_PDB_VERSION);
-  const versions = [...Array.from({ length: bulk }, () => DEFAULT_PDB_VERSION), ...others.flatMap((version) => [version, version])];
+  const versions = [...Array.from({ length: bulk }, () => DEFAULT_PDB_VERSION), ...PDB_VERSIONS.flatMap((version) => [version, version])];
   const cluster = await startCluster({
     servers: versions.length,
     versions,
@@ -57,7 +57,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   });
   console.log(`[cluster] ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   project.provide('pdbServers', cluster.servers.slice(0, bulk).map((s) => s.url));
-  const ofVersion = (version: PdbVersion) => cluster.servers.filter((s) => s.version === version).slice(0, 2).map((s) => s.url);
+  const ofVersion = (version: PdbVersion) => cluster.servers.slice(bulk).filter((s) => s.version === version).map((s) => s.url);
   project.provide('pdbVersions', Object.fromEntries(PDB_VERSIONS.map((version) => [version, ofVersion(version)])));
   project.provide('pdbPostgres', { socketDir: join(cluster.postgres.dir, 'sock'), port: cluster.postgres.port });
   project.provide('pdbHttps', { urls: cluster.servers.slice(0, bulk).map((s) => s.httpsUrl!), pkiDir: cluster.pki!.dir });
