@@ -1,11 +1,11 @@
 // The randomized convergence test for a long run:
 //   node scripts/random-convergence.ts --seed N --rounds R [--nodes K] [--servers URL,URL,URL]
 // Servers: --servers, else PDBSYNC_TEST_SERVER_URLS; the seed: --seed, else
-// PDBSYNC_RANDOM_SEED, else a fresh one (printed). PDBSYNC_RANDOM_TIES=0 leaves out
-// factset and catalog ties from the same producer. The CLI under test is dist/cli.js
+// PDBSYNC_RANDOM_SEED, else a fresh one (printed). The CLI under test is dist/cli.js
 // (`npm run build` first). Exit status 1 when a round did not converge.
 import { parseArgs } from 'node:util';
-import { Rng, roundPrefix, runRound, seedFromEnv, tiesFromEnv } from '../test/integration/random-world.ts';
+import { Rng, seedFromEnv } from '../test/integration/random-topology.ts';
+import { roundPrefix, runRound } from '../test/integration/random-world.ts';
 
 const { values } = parseArgs({
   options: { seed: { type: 'string' }, rounds: { type: 'string', default: '20' }, nodes: { type: 'string', default: '6' }, servers: { type: 'string' } },
@@ -17,11 +17,11 @@ if (servers.length < 2) {
   process.exit(2);
 }
 const rounds = Number(values.rounds);
-console.log(`seed ${seed}, ${rounds} rounds, servers ${servers.join(', ')}, ties ${tiesFromEnv()}`);
+console.log(`seed ${seed}, ${rounds} rounds, servers ${servers.join(', ')}`);
 const rng = new Rng(seed);
 let failed = 0;
 for (let round = 0; round < rounds; round++) {
-  const result = await runRound(rng, servers, roundPrefix(seed, round), { nodes: Number(values.nodes), ties: tiesFromEnv() });
+  const result = await runRound(rng, servers, roundPrefix(seed, round), { nodes: Number(values.nodes) });
   if (result.problems.length > 0) {
     failed++;
     console.log(`round ${round} (seed ${seed}) did not converge:\n${result.problems.join('\n')}`);
