@@ -60,7 +60,8 @@ export class SubmitGuard {
 
   private async settled(producedMs: number, signal: AbortSignal | undefined): Promise<void> {
     if (!(await this.server.version()).traits.duplicateReportRace) return;
-    const safeAfter = producedMs + this.reportSettleMs;
+    // A report dated ahead of this clock (a skewed agent or server) was sent no later than now.
+    const safeAfter = Math.min(producedMs, this.now()) + this.reportSettleMs;
     const givenUpAt = safeAfter + this.reportSettleMs;
     while (this.queueSeenEmptyAt < safeAfter && this.now() < givenUpAt) {
       signal?.throwIfAborted();

@@ -8,6 +8,7 @@ import { TieMemo } from '../../src/sync/content-tie.ts';
 import { MemorySyncState } from '../../src/sync/sync-state.ts';
 import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS } from '../../src/wiring.ts';
 import { iso, plainReport, query, sql, submit, syncInto, tiesInStepWithPrefix, transferredWithPrefix, warningsOf } from './pdb.ts';
+import { NO_REPORT_SETTLE } from './test-settings.ts';
 
 const [serverA, serverB] = inject('pdbServers') as [string, string];
 const postgres = inject('pdbPostgres');
@@ -44,7 +45,7 @@ async function hashesOn(url: string): Promise<Record<string, string[]>> {
  * which looks each remote row's local counterpart up by key; its log lines.
  */
 async function incrementalInto(local: string, remote: string): Promise<{ ok: boolean; logs: Record<string, unknown>[] }> {
-  const config = await parseConfig(`local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}" } ] }\n`, 'hash-skew-test.conf');
+  const config = await parseConfig(`local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}" } ]\n${NO_REPORT_SETTLE} }\n`, 'hash-skew-test.conf');
   const { log, lines: logs } = collectedLog('debug');
   const [localClient, remoteClient] = [clientFor(local, config, log, { retry: LOCAL_RETRY_POLICY }), clientFor(remote, config, log)];
   const state = new MemorySyncState();

@@ -9,6 +9,7 @@ import { MemorySyncState, type SyncStateStore } from '../../src/sync/sync-state.
 import type { EntityResult, PassKind, PassResult } from '../../src/types.ts';
 import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS } from '../../src/wiring.ts';
 import { iso, plainReport, query, runCli, sql, submit, writeConfig } from './pdb.ts';
+import { NO_REPORT_SETTLE } from './test-settings.ts';
 
 const [serverA, serverB, serverC] = inject('pdbServers') as [string, string, string];
 const postgres = inject('pdbPostgres');
@@ -20,7 +21,7 @@ function factset(certname: string, at: number, role: string) {
 }
 
 async function configPulling(local: string, remote: string, extra = ''): Promise<Config> {
-  return parseConfig(`local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}" } ]\n${extra} }\n`, 'incremental-test.conf');
+  return parseConfig(`local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}" } ]\n${NO_REPORT_SETTLE}${extra} }\n`, 'incremental-test.conf');
 }
 
 /** One pass of `kind` from `remote` into `local`, with the sync state given (kept across passes as `run` keeps it). */

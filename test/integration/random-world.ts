@@ -16,6 +16,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { measureDivergence } from '../../src/sync/divergence.ts';
 import { diameter, topology, type Rng, type Topology } from './random-topology.ts';
+import { NO_REPORT_SETTLE } from './test-settings.ts';
 
 export interface Write {
   readonly server: string;
@@ -190,7 +191,7 @@ function configFile(local: string, remotes: readonly string[]): string {
 }
 
 const configText = (local: string, remotes: readonly string[]) =>
-  `local: { server_url: "${local}" }\nsync: {\n  remotes: [ ${remotes.map((url) => `{ server_url: "${url}" }`).join(', ')} ]\n}\n`;
+  `local: { server_url: "${local}" }\nsync: {\n  remotes: [ ${remotes.map((url) => `{ server_url: "${url}" }`).join(', ')} ]\n${NO_REPORT_SETTLE}}\n`;
 
 export interface RoundResult {
   readonly plan: RoundPlan;

@@ -7,6 +7,7 @@ import { measureDivergence } from '../../src/sync/divergence.ts';
 import { ENTITIES } from '../../src/wiring.ts';
 import { collectedLog } from '../log-check.ts';
 import { iso, query, submit, syncInto, tiesInStepWithPrefix, transferredWithPrefix, warningsOf, type RunResult } from './pdb.ts';
+import { NO_REPORT_SETTLE } from './test-settings.ts';
 
 /**
  * Two servers holding different factsets, and different catalogs, for one node at the
@@ -65,7 +66,7 @@ async function contentOn(url: string) {
 }
 
 function configInto(local: string, remote: string): Promise<Config> {
-  return parseConfig(`local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}" } ] }\n`, 'ties-test.conf');
+  return parseConfig(`local: { server_url: "${local}" }\nsync: { remotes: [ { server_url: "${remote}" } ]\n${NO_REPORT_SETTLE} }\n`, 'ties-test.conf');
 }
 
 /** What `diff` counts into `local` from `remote` for this test's records, by entity, with every other count 0. */

@@ -109,8 +109,14 @@ describe.each(versions)('convergence between two PuppetDB %s servers', (version)
   it('transfers each differing record once, in one direction or the other, and nothing left out on purpose', () => {
     // facts: only-a, only-b, newer-on-a, newer-on-b, the tie; catalogs: only-a, only-b,
     // newer-on-b, the tie; inputs and expiration: only-a, newer-on-b, the tie; reports:
-    // one into B, two into A; nodes: the deactivation of fs-deactivated-on-a.
-    expect(movedWithPrefix(firstRound, prefix)).toEqual({ facts: 5, catalogs: 4, 'catalog-inputs': 3, 'fact-expiration': 3, reports: 3, nodes: 1 });
+    // one into B, two into A; nodes: the deactivation of fs-deactivated-on-a. A tie
+    // PuppetDB will not overwrite (inputs, expiration) is written 1 ms later on the
+    // losing server, and the winner takes it back once: in this round when the winner
+    // is the server pulled into second, in the next otherwise.
+    const { 'catalog-inputs': inputs, 'fact-expiration': expiration, ...others } = movedWithPrefix(firstRound, prefix);
+    expect(others).toEqual({ facts: 5, catalogs: 4, reports: 3, nodes: 1 });
+    expect([3, 4]).toContain(inputs);
+    expect([3, 4]).toContain(expiration);
   });
 
   it('leaves every record that is no tie equal on both servers', () => {
@@ -157,10 +163,11 @@ describe.each(versions)('convergence between two PuppetDB %s servers', (version)
   it('goes quiet: a second round moves only the ties PuppetDB will not overwrite, a third nothing', async () => {
     // As in catalogs.test.ts: a tie winner written on the losing server is 1 ms later
     // there, and the winning server takes it once more.
+    const first = movedWithPrefix(firstRound, prefix);
     const second = movedWithPrefix([await syncInto(serverB, serverA), await syncInto(serverA, serverB)], prefix);
     const { 'catalog-inputs': inputs = 0, 'fact-expiration': expiration = 0, ...others } = second;
     expect(others).toEqual({});
-    expect(inputs + expiration).toBe(2);
+    expect([(first['catalog-inputs'] ?? 0) + inputs, (first['fact-expiration'] ?? 0) + expiration]).toEqual([4, 4]);
     expect(movedWithPrefix([await syncInto(serverB, serverA), await syncInto(serverA, serverB)], prefix)).toEqual({});
     const [a, b] = [await recordsOn(serverA, prefix), await recordsOn(serverB, prefix)];
     expect(without(b, leftOnA)).toEqual(without(a, leftOnA));

@@ -85,3 +85,15 @@ describe('SubmitGuard with a command stuck in the queue', () => {
     expect(Date.now() - started).toBeLessThan(4_000);
   });
 });
+
+describe('SubmitGuard and a report dated ahead of its clock', () => {
+  it('holds it the settle time from now, not from its producer time', async () => {
+    const peer = server('8.8.1', [0]);
+    const now = Date.parse(PRODUCED) - 3_600_000;
+    const guard = new SubmitGuard(peer, 1_000, () => now + (Date.now() - started));
+    const started = Date.now();
+    const done = await guard.admit(report);
+    done();
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+});
