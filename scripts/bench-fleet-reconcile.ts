@@ -14,6 +14,9 @@
 // its parent's indexes attached, one reports_latest row per node), then, after the passes, a
 // store_report command for one node with a newer producer_timestamp stored by A (its latest
 // report replaced) and moved to B by a once (on 8.8.1 up to 2 minutes after that time).
+// --relay-scan times, on A, the report query of an incremental pass against that of a
+// relay scan (sync.relay-scan-interval: every partition, no producer_timestamp bound),
+// each from a watermark a minute old, as the entity builds them; medians of --repeat.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +29,9 @@ import { startCluster, type Cluster } from './cluster.ts';
 import { fleetReport } from './fleet-lag.ts';
 import { oncePass, writeSyncConfig, type OnceFigures } from './fleet-sync.ts';
 import { isPdbVersion } from './pdb-runtime.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { reports } from '../src/entities/reports.ts';
+import { PuppetDbClient } from '../src/puppetdb/client.ts';
 import { fleetCertname, fleetNodesSql, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -44,6 +50,7 @@ const { values: a } = parseArgs({
     steps: { type: 'string', default: '3' },
     repeat: { type: 'string', default: '3' },
     verify: { type: 'boolean', default: false },
+    'relay-scan': { type: 'boolean', default: false },
   },
 });
 const version = a['pdb-version'];
@@ -128,6 +135,29 @@ async function verifyNewReport(cluster: Cluster, fleet: Fleet, onceConfig: strin
 }
 const nodesTotal = (fleet: Fleet) => fleet.nodes * slotsPerNode(fleet);
 
+/** Milliseconds each of `repeat` usual incremental report queries and relay scans took on `url`, in turns. */
+async function relayScanCost(url: string): Promise<{ usualMs: number[]; relayMs: number[] }> {
+  const config = await parseConfig(`local: { server_url: "${url}" }\n`, 'bench-relay-scan.conf');
+  const client = new PuppetDbClient(url, { timeoutMs: 600_000 });
+  const context = { now: Date.now(), firstPass: false, settings: config.sync };
+  const since = Date.now() - 60_000;
+  const timed = async (rows: AsyncIterable<unknown>) => {
+    const started = Date.now();
+    for await (const row of rows) void row;
+    return Date.now() - started;
+  };
+  const cost = { usualMs: [] as number[], relayMs: [] as number[] };
+  try {
+    for (let r = 0; r < repeat; r++) {
+      cost.usualMs.push(await timed(reports.changes(client, since, context)));
+      cost.relayMs.push(await timed(reports.relayedChanges!(client, since, context)));
+    }
+  } finally {
+    await client.close();
+  }
+  return cost;
+}
+
 say('building dist/cli.js');
 const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
 if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
@@ -165,6 +195,11 @@ try {
   say(`medians of ${repeat}: ${(med((p) => p.elapsedMs) / 1000).toFixed(2)} s, ${(med((p) => p.maxRssBytes) / 1e6).toFixed(0)} MB, CPU s A ${med((p) => p.cpu.a).toFixed(1)} B ${med((p) => p.cpu.b).toFixed(1)} PostgreSQL ${med((p) => p.cpu.postgres).toFixed(1)} sidecar ${med((p) => p.cpu.sidecar).toFixed(1)}; load average ${load.start.toFixed(1)} -> ${load.end.toFixed(1)}`);
   writeFileSync(FIGURES, JSON.stringify({ startedAt: new Date(t0).toISOString(), pdbVersion, nodes, reportsPerDay, days, steps, writeMs, once, load }, null, 1));
   say(`figures saved in ${FIGURES}`);
+  if (a['relay-scan']) {
+    const cost = await relayScanCost(A);
+    say(`report queries from a watermark a minute old: incremental ${cost.usualMs.join(', ')} ms (median ${median(cost.usualMs)}), relay scan ${cost.relayMs.join(', ')} ms (median ${median(cost.relayMs)})`);
+    writeFileSync(FIGURES.replace('.json', '-relay-scan.json'), JSON.stringify(cost));
+  }
   if (a.verify) await verifyNewReport(cluster, fleet, onceConfig);
 } finally {
   if (a.verify) {
