@@ -136,8 +136,9 @@ async function verifyNewReport(cluster: Cluster, fleet: Fleet, onceConfig: strin
 const nodesTotal = (fleet: Fleet) => fleet.nodes * slotsPerNode(fleet);
 
 /** Milliseconds each of `repeat` usual incremental report queries and relay scans took on `url`, in turns. */
-async function relayScanCost(url: string): Promise<{ usualMs: number[]; relayMs: number[] }> {
-  const config = await parseConfig(`local: { server_url: "${url}" }\n`, 'bench-relay-scan.conf');
+async function relayScanCost(url: string, other: string): Promise<{ usualMs: number[]; relayMs: number[] }> {
+  // Only the sync settings' defaults matter: the queries go to `url`.
+  const config = await parseConfig(`local: { server_url: "${other}" }\nsync: { remotes: [ { server_url: "${url}" } ] }\n`, 'bench-relay-scan.conf');
   const client = new PuppetDbClient(url, { timeoutMs: 600_000 });
   const context = { now: Date.now(), firstPass: false, settings: config.sync };
   const since = Date.now() - 60_000;
@@ -196,7 +197,7 @@ try {
   writeFileSync(FIGURES, JSON.stringify({ startedAt: new Date(t0).toISOString(), pdbVersion, nodes, reportsPerDay, days, steps, writeMs, once, load }, null, 1));
   say(`figures saved in ${FIGURES}`);
   if (a['relay-scan']) {
-    const cost = await relayScanCost(A);
+    const cost = await relayScanCost(A, B);
     say(`report queries from a watermark a minute old: incremental ${cost.usualMs.join(', ')} ms (median ${median(cost.usualMs)}), relay scan ${cost.relayMs.join(', ')} ms (median ${median(cost.relayMs)})`);
     writeFileSync(FIGURES.replace('.json', '-relay-scan.json'), JSON.stringify(cost));
   }

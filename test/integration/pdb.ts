@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +8,8 @@ import { CLI, CLI_FLAGS } from '../../scripts/bench-cli.ts';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
 import { checkLogLine } from '../log-check.ts';
 import { NO_REPORT_SETTLE } from './test-settings.ts';
+
+export { plainReport } from './test-records.ts';
 
 /** Direct access to a real PuppetDB, for loading test data and reading what a sync left. */
 
@@ -201,34 +202,6 @@ export function sql(postgres: { socketDir: string; port: number }, index: number
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`psql exited ${code}: ${err}`))));
   });
-}
-
-/** A store_report v8 payload with one log line and no events; `run` makes it differ from the node's other reports. */
-export function plainReport(certname: string, at: number, run: string) {
-  return {
-    certname,
-    puppet_version: '7.30.0',
-    report_format: 12,
-    configuration_version: `cv-${run}`,
-    start_time: iso(at - 60_000),
-    end_time: iso(at - 10_000),
-    producer_timestamp: iso(at),
-    producer: 'puppet-a.example.net',
-    corrective_change: false,
-    noop: false,
-    noop_pending: false,
-    transaction_uuid: randomUUID(),
-    catalog_uuid: randomUUID(),
-    code_id: null,
-    job_id: null,
-    cached_catalog_status: 'not_used',
-    environment: 'production',
-    status: 'unchanged',
-    type: 'agent',
-    metrics: [{ category: 'time', name: 'total', value: 1.5 }],
-    logs: [{ file: null, line: null, level: 'notice', message: `Applied catalog ${run}`, source: 'Puppet', tags: ['notice'], time: iso(at - 20_000) }],
-    resources: [],
-  };
 }
 
 /** One server of each version where the version matrix is given (7.12.1, 8.4.1, 8.8.1), else the bulk servers. */
