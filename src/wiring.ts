@@ -39,8 +39,6 @@ export interface ClientExtras {
   readonly retry?: RetryPolicy;
   /** Told of every failed request that is retried (the failed-request metric). */
   readonly onRequestFailed?: () => void;
-  /** Told the server's version once learned, after it is logged. */
-  readonly onVersion?: (learned: ServerVersion) => void;
 }
 
 /**
@@ -52,10 +50,7 @@ export const LOCAL_RETRY_POLICY: RetryPolicy = Object.freeze({ ...DEFAULT_RETRY_
 export function clientFor(url: string, config: Config, log: Logger, extras: ClientExtras = {}): PuppetDbClient {
   const local = url === config.local.serverUrl;
   return new PuppetDbClient(url, {
-    onVersion: (learned) => {
-      logVersion(url, local, learned, log);
-      extras.onVersion?.(learned);
-    },
+    onVersion: (learned) => logVersion(url, local, learned, log),
     timeoutMs: config.sync.requestTimeoutMs,
     reportSettleMs: config.sync.reportSettleMs,
     tls: config.tls,

@@ -30,7 +30,7 @@ export interface ClientOptions {
   readonly onRequestFailed?: (error: unknown) => void;
   /** sync.report-settle: how long after its producer time another copy of a report may reach the server (SubmitGuard). */
   readonly reportSettleMs?: number;
-  /** Told the server's version once it is learned (logged, shown in /status and the metrics). */
+  /** Told the server's version once it is learned (logged). */
   readonly onVersion?: (learned: ServerVersion) => void;
 }
 
@@ -56,6 +56,8 @@ export class PuppetDbClient {
   private readonly guard: SubmitGuard;
   /** The server's version, once learned; a failure to learn it is not kept. */
   private learned: Promise<ServerVersion> | undefined;
+  /** The server's version, once `version()` has learned it (for /status, which does not wait). */
+  knownVersion: ServerVersion | undefined;
 
   constructor(url: string, options: ClientOptions) {
     this.url = url;
@@ -164,6 +166,7 @@ export class PuppetDbClient {
       if (response.statusCode >= 500) await this.expectOk(response, 'version');
       const text = await readText(response.body);
       const learned = serverVersion(response.statusCode === 200 ? versionIn(text) : null);
+      this.knownVersion = learned;
       this.options.onVersion?.(learned);
       return learned;
     }).catch((error: unknown) => {

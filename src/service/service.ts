@@ -12,7 +12,6 @@ import { localProbe, type LocalProbe, type LocalStatusObserver } from './metrics
 import { RemoteScheduler } from './scheduler.ts';
 import type { SyncError } from '../errors.ts';
 import type { RemoteStatus, ServerStatus, ServiceControl, SidecarStatus } from './status.ts';
-import type { ServerVersion } from '../puppetdb/versions.ts';
 
 export interface ServiceObserver extends PassObserver, LocalStatusObserver {
   requestFailed(server: string): void;
@@ -55,8 +54,6 @@ export class SyncService implements ServiceControl {
   /** Resolves once the passes of the last lead have ended. */
   private standingBy: Promise<void> = Promise.resolve();
   private readonly local: PuppetDbClient;
-  /** Each server's version once its client has learned it ('unknown' when it gave none), by URL. */
-  private readonly versions = new Map<string, string>();
   /** Reads the local server's status for the observer, leading or not. */
   private readonly probe: LocalProbe | undefined;
 
@@ -70,7 +67,6 @@ export class SyncService implements ServiceControl {
       stored && config.state?.leaderElection ? new Leadership(config.state, log, { elected: () => this.lead(), deposed: (reason) => this.standBy(reason) }) : undefined;
     this.local = clientFor(config.local.serverUrl, config, log, {
       retry: LOCAL_RETRY_POLICY,
-      onVersion: this.versionLearned(config.local.serverUrl),
       onRequestFailed: () => observer?.requestFailed(config.local.serverUrl),
     });
     this.probe = observer && localProbe(config, observer);
@@ -80,7 +76,7 @@ export class SyncService implements ServiceControl {
   async start(): Promise<void> {
     for (const remote of this.config.sync.remotes) this.addRemote(remote.serverUrl, remote.intervalMs);
     // Learned now to be logged and shown; a server down now is asked again when a query needs its version.
-    for (const client of this.clients()) void client.version().catch(() => undefined);
+    void this.local.version().catch(() => undefined);
     this.probe?.start();
     if (this.leadership) this.leadership.start();
     else await this.lead();
@@ -96,12 +92,11 @@ export class SyncService implements ServiceControl {
   }
 
   servers(): readonly ServerStatus[] {
-    const server = (url: string, role: ServerStatus['role']): ServerStatus => ({ url, role, version: this.versions.get(url) ?? null });
-    return [server(this.config.local.serverUrl, 'local'), ...[...this.remotes.keys()].map((url) => server(url, 'remote'))];
-  }
-
-  private versionLearned(url: string): (learned: ServerVersion) => void {
-    return (learned) => this.versions.set(url, learned.version ?? 'unknown');
+    const server = (client: PuppetDbClient, role: ServerStatus['role']): ServerStatus => {
+      const known = client.knownVersion;
+      return { url: client.url, role, version: known === undefined ? null : (known.version ?? 'unknown') };
+    };
+    return [server(this.local, 'local'), ...[...this.remotes.values()].map((remote) => server(remote.client, 'remote'))];
   }
 
   /** A standby writes nothing: for it, the database is available while the election's session reaches it. */
@@ -196,8 +191,8 @@ export class SyncService implements ServiceControl {
 
   /** A remote, its schedule started if this sidecar syncs. */
   private addRemote(url: string, intervalMs: number): void {
-    const client = clientFor(url, this.config, this.log, { onRequestFailed: () => this.observer?.requestFailed(url), onVersion: this.versionLearned(url) });
-    if (this.syncing) void client.version().catch(() => undefined);
+    const client = clientFor(url, this.config, this.log, { onRequestFailed: () => this.observer?.requestFailed(url) });
+    void client.version().catch(() => undefined);
     const remote: Remote = { client, intervalMs, scheduler: this.scheduler(url, client, () => remote.intervalMs) };
     this.remotes.set(url, remote);
     if (this.syncing) remote.scheduler.start();
