@@ -21,11 +21,15 @@ import type { Exclusions } from './sync/pass.ts';
 import type { PassResult } from './types.ts';
 
 /**
- * The entities in the order a pass syncs them. Node status comes last: a
- * deactivation is compared with the node's data, which must be here first, and
- * data newer than the deactivation wins over it (PuppetDB's own rule).
+ * The entities in the order a pass syncs them: what describes a node first, reports
+ * last, so that a failover during a long catch-up finds what matters most. Node
+ * status comes after the node's catalog and facts: a deactivation is compared with
+ * the node's data, and data newer than the deactivation wins over it (PuppetDB's own
+ * rule). Reports after it change nothing: a node the remote holds deactivated has no
+ * report there newer than its deactivation (a newer one would have reactivated it),
+ * and PuppetDB reactivates a node only for data newer than its deactivation.
  */
-export const ENTITIES: readonly Entity[] = [catalogs, catalogInputs, factsets, factExpiration, reports, nodes] as readonly Entity[];
+export const ENTITIES: readonly Entity[] = [catalogs, catalogInputs, factsets, factExpiration, nodes, reports] as readonly Entity[];
 
 export const ENTITY_NAMES = ENTITIES.map((entity) => entity.name);
 

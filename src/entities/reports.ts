@@ -76,7 +76,8 @@ const PER_DAY = ['function', 'to_string', 'producer_timestamp', 'YYYY-MM-DD'];
  * A reconciliation lists reports in parts of whole days (PuppetDB partitions them by
  * day) of about SEGMENT_ROWS on the remote, from its count per day: no query sorts the
  * whole history, and the pass can rest between parts. The parts cover everything from
- * the cutoff on, the last one open-ended, whatever time zone the counts were made in.
+ * the cutoff on, the newest one open-ended, whatever time zone the counts were made in;
+ * newest first.
  */
 async function segments(remote: QuerySource, context: SummaryContext): Promise<SummarySegment[]> {
   const cutoff = reportCutoff(context, 'remote');
@@ -101,7 +102,8 @@ async function segments(remote: QuerySource, context: SummaryContext): Promise<S
     rows += count;
   }
   parts.push({ from: start, to: Number.POSITIVE_INFINITY });
-  return parts;
+  // Newest first: a catch-up of days brings the reports that matter most first.
+  return parts.reverse();
 }
 
 /** The oldest producer_timestamp a pass looks at; on the first pass also initial-report-threshold. */

@@ -5,7 +5,7 @@ import type { EntityResult } from '../types.ts';
 import type { ClientCertificateGuard } from './http-tls.ts';
 import type { SyncMetrics } from './metrics.ts';
 import type { StoredPass } from '../state/store.ts';
-import type { RemoteStatus, ServerStatus, ServiceControl, SidecarStatus } from './status.ts';
+import type { PassSummary, RemoteStatus, ServerStatus, ServiceControl, SidecarStatus } from './status.ts';
 
 /**
  * The HTTP API of `run`: GET /status, GET /health, POST /sync, GET /metrics.
@@ -47,12 +47,16 @@ export interface ErrorBody {
  *
  * Healthy means: every remote either
  * - has a last pass, and that pass succeeded (every entity ran to its end with no
- *   failed record and no skipped row); or
+ *   failed record and no skipped row), and so did its last reconciliation if one has
+ *   ended; or
  * - has no finished pass yet (its first one is running or waiting), and less than
  *   `startupGraceMs` has passed since the service started.
- * A remote whose last pass failed is unhealthy at once, even within the grace; one
- * with no finished pass is unhealthy once the grace is over. A pass running now does
- * not change anything: the last finished one counts until it ends.
+ * The last pass is the last incremental pass, or the last reconciliation before the
+ * first incremental pass. A remote whose last pass failed is unhealthy at once, even
+ * within the grace; one with no finished pass is unhealthy once the grace is over. A
+ * pass running now does not change anything: the last finished one counts until it
+ * ends. A long reconciliation (a catch-up) leaves a remote healthy while the
+ * incremental passes beside it succeed.
  */
 export function healthReasons(service: ServiceControl, startupGraceMs: number, now: number): string[] {
   const reasons: string[] = [];
@@ -60,21 +64,22 @@ export function healthReasons(service: ServiceControl, startupGraceMs: number, n
   // A standby is healthy while it could take the lead; the leader's passes are its own.
   if (sidecar.role === 'standby') return sidecar.stateDatabase?.available === false ? ['standby: the state database cannot be reached, so this sidecar cannot lead'] : [];
   for (const remote of service.status()) {
-    const pass = remote.lastPass;
+    const pass = remote.lastPass ?? remote.reconciliation.lastPass;
     if (pass === null) {
       if (now - service.startedAt >= startupGraceMs) reasons.push(`${remote.remote}: no successful pass within the start-up grace`);
-    } else if (!pass.ok) {
-      const failing = pass.entities.filter((entity) => !entity.ok);
-      const detail =
-        failing.length > 0
-          ? ` (entities: ${failing.map(entityProblem).join(', ')})`
-          : pass.entities.length === 0
-            ? ' (before any entity)'
-            : '';
-      reasons.push(`${remote.remote}: last pass failed at ${pass.end}${detail}`);
+    } else if (!pass.ok) reasons.push(`${remote.remote}: last pass failed at ${pass.end}${failureDetail(pass)}`);
+    const reconciliation = remote.reconciliation.lastPass;
+    if (remote.lastPass !== null && reconciliation !== null && !reconciliation.ok) {
+      reasons.push(`${remote.remote}: last reconciliation failed at ${reconciliation.end}${failureDetail(reconciliation)}`);
     }
   }
   return reasons;
+}
+
+function failureDetail(pass: PassSummary): string {
+  const failing = pass.entities.filter((entity) => !entity.ok);
+  if (failing.length > 0) return ` (entities: ${failing.map(entityProblem).join(', ')})`;
+  return pass.entities.length === 0 ? ' (before any entity)' : '';
 }
 
 /** What kept an entity out of step: records that failed, rows skipped as unreadable, or an end before its last row. */
@@ -129,7 +134,12 @@ export function buildHttpApi(service: ServiceControl, metrics: SyncMetrics, opti
     return { status: 'failing', reasons, ...service.sidecar() };
   });
 
-  app.post<{ Querystring: { remote?: string | string[] } }>('/sync', async (request, reply): Promise<{ triggered: readonly string[] } | ErrorBody> => {
+  app.post<{ Querystring: { remote?: string | string[]; kind?: string | string[] } }>('/sync', async (request, reply): Promise<{ triggered: readonly string[] } | ErrorBody> => {
+    const kind = request.query.kind ?? 'incremental';
+    if (kind !== 'incremental' && kind !== 'reconcile') {
+      void reply.code(400);
+      return { error: 'kind: incremental or reconcile' };
+    }
     const given = request.query.remote;
     let remote: string | undefined;
     if (given !== undefined) {
@@ -144,7 +154,7 @@ export function buildHttpApi(service: ServiceControl, metrics: SyncMetrics, opti
         return { error: `remote: ${(error as Error).message}` };
       }
     }
-    const triggered = service.trigger(remote);
+    const triggered = service.trigger(remote, kind);
     if (triggered === undefined) {
       void reply.code(404);
       return { error: `${remote ?? given} is not a configured remote` };

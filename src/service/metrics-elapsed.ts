@@ -17,7 +17,7 @@ export interface RemoteHistory {
 type HistoryTime = 'lastSuccessAt' | 'lastFailureAt' | 'reconciledAt' | 'lastSuccessStartedAt';
 
 /** Each gauge is the seconds from a time of the history to the scrape; absent for a remote without that time. */
-const ELAPSED: ReadonlyArray<{ readonly name: string; readonly since: HistoryTime; readonly help: string }> = [
+const ELAPSED: ReadonlyArray<{ readonly name: string; readonly since: HistoryTime; readonly help: string; readonly afterReconcile?: boolean }> = [
   {
     name: 'seconds_since_last_successful_sync',
     since: 'lastSuccessAt',
@@ -36,13 +36,14 @@ const ELAPSED: ReadonlyArray<{ readonly name: string; readonly since: HistoryTim
   {
     name: 'lag_seconds',
     since: 'lastSuccessStartedAt',
-    help: 'Seconds since the start of the last pass against the remote that succeeded: an upper bound of how long a record the remote received can have been missing here.',
+    help: 'Seconds since the start of the last pass against the remote that succeeded: an upper bound of how long a record the remote received can have been missing here; absent before the first reconciliation completed.',
+    afterReconcile: true,
   },
 ];
 
 /** The gauges computed at each scrape from the remotes' history and the clock. */
 export function registerElapsedGauges(registry: Registry, prefix: string, history: ReadonlyMap<string, RemoteHistory>, now: () => number): void {
-  for (const { name, since, help } of ELAPSED) {
+  for (const { name, since, help, afterReconcile } of ELAPSED) {
     new Gauge({
       name: `${prefix}${name}`,
       help,
@@ -52,7 +53,7 @@ export function registerElapsedGauges(registry: Registry, prefix: string, histor
         this.reset();
         for (const [remote, h] of history) {
           const at = h[since];
-          if (at !== undefined) this.set({ remote }, Math.max(0, (now() - at) / 1000));
+          if (at !== undefined && (!afterReconcile || h.reconciledAt !== undefined)) this.set({ remote }, Math.max(0, (now() - at) / 1000));
         }
       },
     });

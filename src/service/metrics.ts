@@ -194,7 +194,8 @@ export class SyncMetrics implements PassObserver, LocalStatusObserver {
       h.workedOnce = true;
       h.failedAfterWorking = false;
       h.lastSuccessAt = at;
-      h.lastSuccessStartedAt = at - durationMs;
+      // Incremental passes and a reconciliation run side by side: the later start counts.
+      h.lastSuccessStartedAt = Math.max(h.lastSuccessStartedAt ?? -Infinity, at - durationMs);
       for (const gauge of this.lastSuccessfulSyncTimes) gauge.set({ remote }, at / 1000);
     } else {
       h.lastSucceeded = false;

@@ -28,6 +28,11 @@ export function nextDelayMs(settings: ScheduleSettings, consecutiveFailures: num
 export interface RemoteSchedulerOptions {
   readonly remote: string;
   readonly settings: () => ScheduleSettings;
+  /**
+   * The wait after a pass that succeeded, when it is not the interval (a
+   * reconciliation: until the next is due); the backoff after failures is the same.
+   */
+  readonly waitAfterSuccess?: () => number;
   readonly runPass: () => Promise<PassResult>;
   /** A pass that threw instead of reporting its failure: a bug, to be logged. */
   readonly onPassError: (error: unknown) => void;
@@ -57,8 +62,14 @@ export class RemoteScheduler {
     this.options = options;
   }
 
-  start(): void {
-    void this.trigger();
+  /** The first pass now, or after `delayMs` (a reconciliation not yet due). */
+  start(delayMs = 0): void {
+    if (delayMs <= 0) {
+      void this.trigger();
+      return;
+    }
+    this.nextRunAt = (this.options.now ?? Date.now)() + delayMs;
+    this.timer = setTimeout(() => void this.trigger(), delayMs);
   }
 
   /** A pass now, or the one already running. */
@@ -120,7 +131,8 @@ export class RemoteScheduler {
 
   private scheduleNext(elapsedMs: number): void {
     if (this.stopped) return;
-    const delay = nextDelayMs(this.options.settings(), this.consecutiveFailures, this.options.random, elapsedMs);
+    const { waitAfterSuccess } = this.options;
+    const delay = waitAfterSuccess && this.consecutiveFailures === 0 ? waitAfterSuccess() : nextDelayMs(this.options.settings(), this.consecutiveFailures, this.options.random, elapsedMs);
     this.nextRunAt = (this.options.now ?? Date.now)() + delay;
     this.timer = setTimeout(() => void this.trigger(), delay);
   }

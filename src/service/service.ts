@@ -9,7 +9,9 @@ import { lastReconciliation, MemorySyncState, type SyncStateStore } from '../syn
 import type { EntityName, PassKind, PassObserver, PassResult } from '../types.ts';
 import { clientFor, ENTITIES, ENTITY_NAMES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS, PassHistory } from '../wiring.ts';
 import { localProbe, type LocalProbe, type LocalStatusObserver } from './metrics-local.ts';
-import { RemoteScheduler } from './scheduler.ts';
+import { LocalQueueGate } from '../sync/backpressure.ts';
+import { nextDelayMs, RemoteScheduler, type RemoteSchedulerOptions } from './scheduler.ts';
+import { remoteStatus } from './status.ts';
 import type { SyncError } from '../errors.ts';
 import type { RemoteStatus, ServerStatus, ServiceControl, SidecarStatus } from './status.ts';
 
@@ -19,9 +21,18 @@ export interface ServiceObserver extends PassObserver, LocalStatusObserver {
   syncState(remote: string, watermarks: ReadonlyMap<EntityName, number | null>, reconciledAt: number | null): void;
 }
 
+/**
+ * A remote's two lanes, started while this sidecar syncs and replaced by new ones,
+ * not started, when it stands by. Incremental passes keep their beat while a
+ * reconciliation, which can run for hours at fleet scale, runs beside them.
+ */
 interface Remote {
-  /** Started while this sidecar syncs; replaced by a new one, not started, when it stands by. */
-  scheduler: RemoteScheduler;
+  /** Incremental passes, one per interval: what the remote received since the last. */
+  incremental: RemoteScheduler;
+  /** Started once every entity has a state to go on from (the first reconciliation's marks). */
+  incrementalStarted: boolean;
+  /** Reconciliations: at start, or when due, and then every sync.reconcile-interval. */
+  reconcile: RemoteScheduler;
   readonly client: PuppetDbClient;
   intervalMs: number;
 }
@@ -54,6 +65,8 @@ export class SyncService implements ServiceControl {
   /** Resolves once the passes of the last lead have ended. */
   private standingBy: Promise<void> = Promise.resolve();
   private readonly local: PuppetDbClient;
+  /** The local command queue's budget, shared by every pass of every remote. */
+  private readonly gate: LocalQueueGate;
   /** Reads the local server's status for the observer, leading or not. */
   private readonly probe: LocalProbe | undefined;
 
@@ -69,6 +82,7 @@ export class SyncService implements ServiceControl {
       retry: LOCAL_RETRY_POLICY,
       onRequestFailed: () => observer?.requestFailed(config.local.serverUrl),
     });
+    this.gate = new LocalQueueGate(this.local, () => this.config.sync.queueLimit, log);
     this.probe = observer && localProbe(config, observer);
   }
 
@@ -86,8 +100,8 @@ export class SyncService implements ServiceControl {
     return [...this.remotes.entries()].map(([url, remote]) => {
       const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
       const watermarks = Object.fromEntries([...this.watermarks(url)].map(([entity, ms]) => [entity, iso(ms)]));
-      const schedule = remote.scheduler.status();
-      return { ...schedule, state: this.syncing ? schedule.state : 'standby', lastReconcile: iso(lastReconciliation(this.state, url, ENTITY_NAMES)), watermarks };
+      const reconciledAt = lastReconciliation(this.state, url, ENTITY_NAMES);
+      return remoteStatus(remote.incremental.status(), remote.reconcile.status(), { syncing: this.syncing, lastReconcile: iso(reconciledAt), reconciled: reconciledAt !== undefined, watermarks });
     });
   }
 
@@ -112,11 +126,15 @@ export class SyncService implements ServiceControl {
     return this.stored?.recentPasses(limit) ?? Promise.resolve([]);
   }
 
-  /** A standby triggers nothing: the leader syncs. */
-  trigger(remote?: string): readonly string[] | undefined {
+  /** A standby triggers nothing: the leader syncs. An incremental pass waits for the first reconciliation's marks. */
+  trigger(remote?: string, kind: PassKind = 'incremental'): readonly string[] | undefined {
     const targets = remote === undefined ? [...this.remotes.keys()] : this.remotes.has(remote) ? [remote] : undefined;
     if (!this.syncing) return targets && [];
-    for (const url of targets ?? []) void this.remotes.get(url)!.scheduler.trigger();
+    for (const url of targets ?? []) {
+      const lanes = this.remotes.get(url)!;
+      if (kind === 'reconcile') void lanes.reconcile.trigger();
+      else if (lanes.incrementalStarted) void lanes.incremental.trigger();
+    }
     return targets;
   }
 
@@ -127,7 +145,7 @@ export class SyncService implements ServiceControl {
     await this.stored?.load([...this.remotes.keys()]);
     this.term = new AbortController();
     this.syncing = true;
-    for (const remote of this.remotes.values()) remote.scheduler.start();
+    for (const [url, remote] of this.remotes) this.startLanes(url, remote);
   }
 
   /** Lost the lead: the passes stop at once, no record starts, and the schedules wait for the next lead. */
@@ -136,8 +154,8 @@ export class SyncService implements ServiceControl {
     this.term.abort(reason);
     const stopped: Promise<void>[] = [];
     for (const [url, remote] of this.remotes) {
-      stopped.push(remote.scheduler.stop());
-      remote.scheduler = this.scheduler(url, remote.client, () => remote.intervalMs);
+      stopped.push(remote.incremental.stop(), remote.reconcile.stop());
+      Object.assign(remote, this.lanes(url, remote));
     }
     this.standingBy = Promise.all(stopped).then(() => undefined);
   }
@@ -172,7 +190,7 @@ export class SyncService implements ServiceControl {
   async stop(graceMs: number): Promise<void> {
     this.stopping.abort();
     this.syncing = false;
-    const stopped = Promise.all([...this.remotes.values()].map((remote) => remote.scheduler.stop()));
+    const stopped = Promise.all([...this.remotes.values()].flatMap((remote) => [remote.incremental.stop(), remote.reconcile.stop()]));
     const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
     const clients = this.clients();
     if ((await Promise.race([stopped, timer])) === 'timeout') {
@@ -189,37 +207,57 @@ export class SyncService implements ServiceControl {
     return [this.local, ...[...this.remotes.values()].map((remote) => remote.client)];
   }
 
-  /** A remote, its schedule started if this sidecar syncs. */
+  /** A remote, its lanes started if this sidecar syncs. */
   private addRemote(url: string, intervalMs: number): void {
     const client = clientFor(url, this.config, this.log, { onRequestFailed: () => this.observer?.requestFailed(url) });
     void client.version().catch(() => undefined);
-    const remote: Remote = { client, intervalMs, scheduler: this.scheduler(url, client, () => remote.intervalMs) };
+    const remote = { client, intervalMs } as Remote;
+    Object.assign(remote, this.lanes(url, remote));
     this.remotes.set(url, remote);
-    if (this.syncing) remote.scheduler.start();
+    if (this.syncing) this.startLanes(url, remote);
   }
 
-  private scheduler(url: string, client: PuppetDbClient, intervalMs: () => number): RemoteScheduler {
-    return new RemoteScheduler({
-      remote: url,
-      settings: () => ({ intervalMs: intervalMs(), jitterPercent: this.config.sync.jitterPercent, backoffMaxMs: this.config.sync.backoffMaxMs }),
-      runPass: () => this.pass(url, client),
-      onPassError: (error) => this.log.error({ remote: url, err: error }, 'pass failed unexpectedly'),
-    });
+  /** New lanes for a remote, not started. */
+  private lanes(url: string, remote: Remote): Pick<Remote, 'incremental' | 'reconcile' | 'incrementalStarted'> {
+    const settings = (intervalMs: number) => ({ intervalMs, jitterPercent: this.config.sync.jitterPercent, backoffMaxMs: this.config.sync.backoffMaxMs });
+    const lane = (kind: PassKind, extra: Partial<RemoteSchedulerOptions> = {}) =>
+      new RemoteScheduler({
+        remote: url,
+        settings: () => settings(remote.intervalMs),
+        runPass: () => this.pass(url, remote.client, kind, () => this.startIncremental(url, remote)),
+        onPassError: (error) => this.log.error({ remote: url, kind, err: error }, 'pass failed unexpectedly'),
+        ...extra,
+      });
+    return {
+      incremental: lane('incremental'),
+      incrementalStarted: false,
+      // After a failed reconciliation, the remote's backoff; after one that succeeded, until the next is due.
+      reconcile: lane('reconcile', { waitAfterSuccess: () => nextDelayMs(settings(this.reconcileDueInMs(url)), 0) }),
+    };
+  }
+
+  private startLanes(url: string, remote: Remote): void {
+    remote.reconcile.start(this.reconcileDueInMs(url));
+    if (ENTITY_NAMES.every((entity) => this.state.get(url, entity) !== undefined)) this.startIncremental(url, remote);
+  }
+
+  /** Once every entity of the remote has a state to go on from: at once with a stored state, else once the reconciliation has read its marks. */
+  private startIncremental(url: string, remote: Remote): void {
+    if (remote.incrementalStarted || !this.syncing || this.remotes.get(url) !== remote) return;
+    remote.incrementalStarted = true;
+    remote.incremental.start();
+  }
+
+  /** How long until the remote's next reconciliation is due: now when it has none, or the last is older than sync.reconcile-interval. */
+  private reconcileDueInMs(url: string): number {
+    const reconciledAt = lastReconciliation(this.state, url, ENTITY_NAMES);
+    return reconciledAt === undefined ? 0 : Math.max(0, reconciledAt + this.config.sync.reconcileIntervalMs - Date.now());
   }
 
   private async removeRemote(url: string, remote: Remote): Promise<void> {
     this.remotes.delete(url);
-    await remote.scheduler.stop();
+    await Promise.all([remote.incremental.stop(), remote.reconcile.stop()]);
     await remote.client.close();
-  }
-
-  /**
-   * A reconciliation when the remote has none yet or its last is older than
-   * sync.reconcile-interval; an incremental pass otherwise.
-   */
-  private nextKind(url: string): PassKind {
-    const reconciledAt = lastReconciliation(this.state, url, ENTITY_NAMES);
-    return reconciledAt === undefined || Date.now() - reconciledAt >= this.config.sync.reconcileIntervalMs ? 'reconcile' : 'incremental';
   }
 
   private watermarks(url: string): Map<EntityName, number | null> {
@@ -229,7 +267,7 @@ export class SyncService implements ServiceControl {
     }));
   }
 
-  private async pass(url: string, remote: PuppetDbClient): Promise<PassResult> {
+  private async pass(url: string, remote: PuppetDbClient, kind: PassKind, onMarks: () => void): Promise<PassResult> {
     const start = new Date().toISOString();
     const result = await runPass({
       remote,
@@ -237,7 +275,9 @@ export class SyncService implements ServiceControl {
       log: this.log,
       settings: this.config.sync,
       entities: ENTITIES,
-      kind: this.nextKind(url),
+      kind,
+      gate: this.gate,
+      onMarks,
       state: this.state,
       tieMemo: this.tieMemo,
       exclusions: NODE_PURGE_EXCLUSIONS,

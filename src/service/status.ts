@@ -43,15 +43,46 @@ export interface ScheduleStatus {
   readonly nextRun: string | null;
 }
 
+/** The reconciliation lane of a remote: it runs beside the incremental passes. */
+export type ReconciliationStatus = Pick<ScheduleStatus, 'state' | 'lastPass' | 'lastSuccess' | 'lastFailure' | 'consecutiveFailures' | 'nextRun'>;
+
+/**
+ * A remote: its incremental passes (the fields of ScheduleStatus) and its
+ * reconciliations (`reconciliation`), which run beside them.
+ */
 export interface RemoteStatus extends ScheduleStatus {
   /** When every entity was last reconciled with this remote, ISO 8601; null before the first. */
   readonly lastReconcile: string | null;
+  readonly reconciliation: ReconciliationStatus;
   /**
    * Per entity, where the next incremental pass reads from, ISO 8601 on the remote's
    * clock (receive times; producer times for records without one); null when the
    * remote held none; absent before the entity's first reconciliation.
    */
   readonly watermarks: Readonly<Partial<Record<EntityName, string | null>>>;
+}
+
+/**
+ * A remote's status from its two lanes. `lagSeconds` is null until the first
+ * reconciliation has completed (until then an incremental pass that succeeded does
+ * not mean the remote's older records are here), then the smaller of the two lanes'.
+ */
+export function remoteStatus(
+  incremental: ScheduleStatus,
+  reconcile: ScheduleStatus,
+  extra: { syncing: boolean; reconciled: boolean; lastReconcile: string | null; watermarks: RemoteStatus['watermarks'] },
+): RemoteStatus {
+  const lags = [incremental.lagSeconds, reconcile.lagSeconds].filter((lag) => lag !== null);
+  const lane = (status: ScheduleStatus): RemoteState => (extra.syncing ? status.state : 'standby');
+  const { state: _state, remote: _remote, lagSeconds: _lag, ...reconciliation } = reconcile;
+  return {
+    ...incremental,
+    state: lane(incremental),
+    lagSeconds: extra.reconciled && lags.length > 0 ? Math.min(...lags) : null,
+    lastReconcile: extra.lastReconcile,
+    watermarks: extra.watermarks,
+    reconciliation: { ...reconciliation, state: lane(reconcile) },
+  };
 }
 
 /** A PuppetDB server the sidecar talks to, and its version. */
@@ -68,11 +99,11 @@ export interface ServiceControl {
   readonly startedAt: number;
   status(): readonly RemoteStatus[];
   /**
-   * Starts a pass now for every remote, or for the one given; a remote already in a
-   * pass joins it instead of starting a second. The remotes triggered, or undefined
-   * when `remote` is not a configured remote.
+   * Starts a pass of `kind` (default incremental) now for every remote, or for the one
+   * given; a remote already in a pass of that kind joins it instead of starting a
+   * second. The remotes triggered, or undefined when `remote` is not a configured remote.
    */
-  trigger(remote?: string): readonly string[] | undefined;
+  trigger(remote?: string, kind?: PassKind): readonly string[] | undefined;
   sidecar(): SidecarStatus;
   /** The local server and every remote, with their versions. */
   servers(): readonly ServerStatus[];

@@ -106,7 +106,8 @@ export class PgSyncState implements SyncStateStore {
     const pending = [...this.unwritten.entries()];
     const rows = pending.flatMap(([, { remote, entity }]) => {
       const state = this.memory.get(remote, entity);
-      return state ? [[remote, entity, state.mark === null ? null : new Date(state.mark), new Date(state.reconciledAt)] as const] : [];
+      // A first reconciliation still running is not stored: a restart reconciles again.
+      return state && state.reconciledAt !== null ? [[remote, entity, state.mark === null ? null : new Date(state.mark), new Date(state.reconciledAt)] as const] : [];
     });
     const written = await this.attempt((client) =>
       client.query(

@@ -10,7 +10,7 @@ import { EntityRun } from './entity-run.ts';
 import { incrementalEntity } from './incremental.ts';
 import { reconcileEntity } from './reconcile.ts';
 import type { TieMemo } from './content-tie.ts';
-import type { SyncStateStore } from './sync-state.ts';
+import { combineStates, type SyncStateStore } from './sync-state.ts';
 
 /** Certnames no entity pulls in this pass (the wiring's node-purge policy). */
 export type Exclusions = (remote: QuerySource, summary: SummaryContext) => Promise<ReadonlySet<string>>;
@@ -22,7 +22,7 @@ export interface PassContext {
   readonly settings: SyncSettings;
   readonly entities: readonly Entity[];
   readonly kind: PassKind;
-  /** Watermarks and what the last passes left; an entity without state is reconciled. */
+  /** Watermarks and what the last passes left; an incremental pass leaves an entity without state to the reconciliation. */
   readonly state: SyncStateStore;
   /** The verdicts of content ties already decided: made where passes are wired, one for every pass of the process. */
   readonly tieMemo: TieMemo;
@@ -31,6 +31,14 @@ export interface PassContext {
   readonly firstPass: boolean;
   /** Rest between the parts of a long reconciliation, so the servers keep capacity for their own clients. */
   readonly spread?: boolean;
+  /** The local command queue's budget, shared by every pass of the process (`run`); one of the pass's own otherwise. */
+  readonly gate?: LocalQueueGate;
+  /**
+   * A reconciliation has read where the remote stands for every entity that had no
+   * state, and kept it as the entity's provisional state: incremental passes can go
+   * on from there while the reconciliation runs.
+   */
+  readonly onMarks?: () => void;
   readonly observer?: PassObserver;
   /** Aborted when the sidecar stops: records in flight finish, no new one starts. */
   readonly signal?: AbortSignal;
@@ -50,6 +58,7 @@ async function runEntities(context: PassContext): Promise<PassResult> {
   const remote = context.remote.url;
   const phase = startPhase(context.log, 'sync', { remote, kind });
   const results: EntityResult[] = [];
+  let runnable = 0;
   // A server found down in an earlier pass is tried again; this pass's breakers are
   // kept, as another pass may reset the local server's while this one runs.
   context.remote.breaker.reset();
@@ -57,10 +66,14 @@ async function runEntities(context: PassContext): Promise<PassResult> {
   const breakers: Breakers = [context.remote.breaker.signal, context.local.breaker.signal];
   try {
     const summary: SummaryContext = { now: (context.now ?? Date.now)(), firstPass: context.firstPass, settings: context.settings };
+    if (kind === 'reconcile') await markProvisionally(context, summary);
     const excludedCertnames = await context.exclusions(context.remote, summary);
-    const gate = new LocalQueueGate(context.local, context.settings.queueLimit, context.log);
+    const gate = context.gate ?? new LocalQueueGate(context.local, () => context.settings.queueLimit, context.log);
     for (const entity of context.entities) {
       if (context.signal?.aborted || serverDown(breakers)) break;
+      runnable++;
+      // An incremental pass leaves an entity whose reconciliation has not yet read where the remote stands to it.
+      if (kind === 'incremental' && context.state.get(remote, entity.name) === undefined) continue;
       results.push(await runEntity(entity, { excludedCertnames, summary, gate, breakers }, context));
     }
   } catch (error) {
@@ -69,7 +82,7 @@ async function runEntities(context: PassContext): Promise<PassResult> {
     phase.error(why);
     return { remote, kind, ok: false, entities: results, error: errorLine(why) };
   }
-  const ok = results.length === context.entities.length && results.every((result) => result.ok);
+  const ok = runnable === context.entities.length && results.every((result) => result.ok);
   const rows = { remoteRows: sum(results, 'remoteRows'), localRows: sum(results, 'localRows') };
   if (ok) {
     phase.finished(rows);
@@ -82,6 +95,22 @@ async function runEntities(context: PassContext): Promise<PassResult> {
       : new SyncError('PDBSYNC_ERR_RECORDS_FAILED', `entities not in step: ${results.filter((r) => !r.ok).map((r) => r.entity).join(', ')}`));
   phase.error(why, rows);
   return { remote, kind, ok, entities: results, error: errorLine(why) };
+}
+
+/**
+ * Where the remote stands for each entity that has no state yet, kept as its
+ * provisional state (reconciledAt null) before the reconciliation compares anything:
+ * a first reconciliation, which may run for hours, then does not hold up new records.
+ */
+async function markProvisionally(context: PassContext, summary: SummaryContext): Promise<void> {
+  const remote = context.remote.url;
+  for (const entity of context.entities) {
+    if (context.signal?.aborted) return;
+    if (context.state.get(remote, entity.name) !== undefined) continue;
+    const mark = await entity.watermark(context.remote, summary);
+    context.state.set(remote, entity.name, { mark, reconciledAt: null, inStep: new Map(), retry: new Map() });
+  }
+  context.onMarks?.();
 }
 
 function errorLine(error: unknown): string {
@@ -156,7 +185,8 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
       phase.error(whyStopped(entity, inputs.breakers, context), counts());
       return result(false);
     }
-    context.state.set(context.remote.url, entity.name, next);
+    // The other lane may have moved the entity's state on while this one ran.
+    context.state.set(context.remote.url, entity.name, combineStates(context.state.get(context.remote.url, entity.name), previous, next, kind));
   } catch (error) {
     await run.idle();
     phase.error(serverDown(inputs.breakers) ?? error, counts());

@@ -1,4 +1,5 @@
-import type { EntityName, SummaryRow, Version } from '../types.ts';
+import { laterMark } from '../entities/entity.ts';
+import type { EntityName, PassKind, SummaryRow, Version } from '../types.ts';
 
 /** What a sidecar knows of one entity of one remote between passes. */
 export interface EntitySyncState {
@@ -7,8 +8,12 @@ export interface EntitySyncState {
    * records without one, producer time) seen on the remote; null when it held nothing.
    */
   readonly mark: number | null;
-  /** When the last reconciliation of the entity completed, ms since the epoch (local clock). */
-  readonly reconciledAt: number;
+  /**
+   * When the last reconciliation of the entity completed, ms since the epoch (local
+   * clock); null while its first reconciliation runs: `mark` is then where that one
+   * started, so that incremental passes keep pulling new records beside it.
+   */
+  readonly reconciledAt: number | null;
   /**
    * Remote rows the last incremental pass read and left in step, key -> version
    * signature: the overlap lists them again, and those unchanged need no local lookup.
@@ -43,7 +48,7 @@ export function lastReconciliation(store: SyncStateStore, remote: string, entiti
   let oldest: number | undefined;
   for (const entity of entities) {
     const state = store.get(remote, entity);
-    if (!state) return undefined;
+    if (!state || state.reconciledAt === null) return undefined;
     oldest = Math.min(oldest ?? state.reconciledAt, state.reconciledAt);
   }
   return oldest;
@@ -60,4 +65,38 @@ export class MemorySyncState implements SyncStateStore {
   set(remote: string, entity: EntityName, state: EntitySyncState): void {
     this.states.set(`${remote} ${entity}`, state);
   }
+}
+
+/**
+ * The state an entity's pass leaves, given what the store holds now (`current`): a
+ * reconciliation and incremental passes of one remote run side by side, and either
+ * may have ended while the other ran. `started` is the state the pass began from.
+ * - the later watermark: each lane covers every record received up to its own;
+ * - the later reconciliation;
+ * - the rows left in step by the latest incremental pass (a reconciliation finds none);
+ * - the rows to retry of this pass, plus those the other lane added meanwhile (in
+ *   `current` but not in `started`);
+ * - the relay scan that reached further.
+ */
+export function combineStates(current: EntitySyncState | undefined, started: EntitySyncState | undefined, next: EntitySyncState, kind: PassKind): EntitySyncState {
+  if (current === undefined || current === started) return next;
+  const retry = new Map(next.retry);
+  for (const [key, row] of current.retry) if (!started?.retry.has(key) && !retry.has(key)) retry.set(key, row);
+  const relay = laterRelay(current.relay, next.relay);
+  return {
+    mark: laterMark(current.mark, next.mark),
+    reconciledAt: current.reconciledAt === null ? next.reconciledAt : Math.max(current.reconciledAt, next.reconciledAt ?? current.reconciledAt),
+    inStep: kind === 'reconcile' ? current.inStep : next.inStep,
+    retry,
+    ...(relay && { relay }),
+  };
+}
+
+type Relay = NonNullable<EntitySyncState['relay']>;
+
+function laterRelay(a: Relay | undefined, b: Relay | undefined): Relay | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  const [am, bm] = [a.mark ?? -Infinity, b.mark ?? -Infinity];
+  return am > bm || (am === bm && a.at > b.at) ? a : b;
 }

@@ -101,8 +101,8 @@ describe('run: three real PuppetDBs in a ring (A pulls B, B pulls C, C pulls A)'
       'catalog-inputs',
       'factsets',
       'fact-expiration',
-      'reports',
       'nodes',
+      'reports',
     ]);
     const health = await fetch(`${api}/health`);
     expect(health.status).toBe(200);

@@ -45,6 +45,7 @@ function remote(url: string, lastPass: PassSummary | null, overrides: Partial<Re
     nextRun: '2026-11-22T10:04:00.000Z',
     lastReconcile: '2026-11-22T09:30:00.000Z',
     watermarks: { factsets: '2026-11-22T10:00:00.000Z' },
+    reconciliation: { state: 'waiting', lastPass: null, lastSuccess: null, lastFailure: null, consecutiveFailures: 0, nextRun: '2026-11-22T10:30:00.000Z' },
     ...overrides,
   };
 }
@@ -111,6 +112,7 @@ describe('GET /status', () => {
           nextRun: null,
           lastReconcile: '2026-11-22T09:30:00.000Z',
           watermarks: { factsets: '2026-11-22T10:00:00.000Z' },
+          reconciliation: { state: 'waiting', lastPass: null, lastSuccess: null, lastFailure: null, consecutiveFailures: 0, nextRun: '2026-11-22T10:30:00.000Z' },
         },
         {
           remote: B,
@@ -123,6 +125,7 @@ describe('GET /status', () => {
           nextRun: '2026-11-22T10:04:00.000Z',
           lastReconcile: '2026-11-22T09:30:00.000Z',
           watermarks: { factsets: '2026-11-22T10:00:00.000Z' },
+          reconciliation: { state: 'waiting', lastPass: null, lastSuccess: null, lastFailure: null, consecutiveFailures: 0, nextRun: '2026-11-22T10:30:00.000Z' },
         },
       ],
     });
@@ -163,6 +166,21 @@ describe('GET /health', () => {
       status: 'failing',
       reasons: [`${B}: last pass failed at 2026-11-22T10:02:09.000Z (entities: catalogs failed 2, fact-expiration skipped 1, reports did not finish)`],
     });
+  });
+
+  it('fails when the last reconciliation failed, though the incremental passes beside it succeed', async () => {
+    const reconciliation = { state: 'waiting' as const, lastPass: { ...failedPass, kind: 'reconcile' as const }, lastSuccess: null, lastFailure: failedPass.end, consecutiveFailures: 1, nextRun: null };
+    const { app } = api([remote(A, okPass, { reconciliation })]);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json<{ reasons: string[] }>().reasons).toEqual([`${A}: last reconciliation failed at 2026-11-22T10:02:09.000Z (entities: catalogs failed 2, fact-expiration skipped 1, reports did not finish)`]);
+  });
+
+  it('judges a remote by its reconciliation until its first incremental pass', async () => {
+    const reconciliation = { state: 'waiting' as const, lastPass: { ...okPass, kind: 'reconcile' as const }, lastSuccess: okPass.end, lastFailure: null, consecutiveFailures: 0, nextRun: null };
+    const { app } = api([remote(A, null, { reconciliation })], STARTED + GRACE_MS + 1);
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(200);
   });
 
   it('fails for a pass that failed before any entity', async () => {

@@ -92,6 +92,34 @@ describe('RemoteScheduler', () => {
     await instance.stop();
   });
 
+  it('starts after the delay given, and waits what waitAfterSuccess says after a success (a reconciliation until due)', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const calls: number[] = [];
+    const outcomes = [true, false];
+    const instance = new RemoteScheduler({
+      remote: 'http://r:8080',
+      settings: () => ({ ...settings, jitterPercent: 0 }),
+      waitAfterSuccess: () => 3_600_000,
+      runPass: async () => {
+        calls.push(Date.now());
+        return result(outcomes.shift() ?? true);
+      },
+      onPassError: () => undefined,
+    });
+    instance.start(30_000);
+    expect(instance.status().nextRun).toBe(new Date(30_000).toISOString());
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual([30_000]);
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(calls).toEqual([30_000, 3_630_000]);
+    // After a failure, the backoff of the settings, not the wait after a success.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toEqual([30_000, 3_630_000, 3_690_000]);
+    await instance.stop();
+  });
+
   it('schedules nothing after stop', async () => {
     vi.useFakeTimers({ now: 0 });
     const { instance, calls, finish } = scheduler([true]);
