@@ -136,7 +136,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: { kind: 'duration', min: '1s' },
     required: false,
     default: '1h',
-    doc: '`run` compares everything each remote holds with the local server (an exact reconciliation) at start and then this often; the passes in between read only what the remote received since the previous one.',
+    doc: '`run` compares everything each remote holds with the local server (an exact reconciliation) at start and then this often; beside it, a pass every `interval` reads only what the remote received since the previous one, while a reconciliation runs too.',
   },
   {
     key: 'sync.watermark-overlap',
