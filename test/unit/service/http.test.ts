@@ -4,6 +4,7 @@ import { collectedLog } from '../../log-check.ts';
 import { buildHttpApi } from '../../../src/service/http.ts';
 import { SyncMetrics } from '../../../src/service/metrics.ts';
 import type { PassSummary, RemoteStatus, ServerStatus, ServiceControl, SidecarStatus } from '../../../src/service/status.ts';
+import type { PassKind } from '../../../src/types.ts';
 
 const A = 'https://pdb2.example.net:8081';
 const B = 'http://pdb3.example.net:8080';
@@ -61,11 +62,13 @@ const SERVERS: ServerStatus[] = [
 /** A plain-object service: its remotes' status, and the triggers it was asked for. */
 function fakeService(remotes: RemoteStatus[], sidecar: SidecarStatus = SINGLE) {
   const triggers: (string | undefined)[] = [];
+  const kinds: (PassKind | undefined)[] = [];
   const service: ServiceControl = {
     startedAt: STARTED,
     status: () => remotes,
-    trigger(url?: string) {
+    trigger(url?: string, kind?: PassKind) {
       triggers.push(url);
+      kinds.push(kind);
       if (url === undefined) return remotes.map((r) => r.remote);
       return remotes.some((r) => r.remote === url) ? [url] : undefined;
     },
@@ -73,7 +76,7 @@ function fakeService(remotes: RemoteStatus[], sidecar: SidecarStatus = SINGLE) {
     servers: () => SERVERS,
     recentPasses: async () => [],
   };
-  return { service, triggers };
+  return { service, triggers, kinds };
 }
 
 let app: FastifyInstance | undefined;
@@ -83,9 +86,9 @@ afterEach(async () => {
 });
 
 function api(remotes: RemoteStatus[], nowMs = STARTED + 60_000, metrics = new SyncMetrics({ processMetrics: false }), sidecar = SINGLE) {
-  const { service, triggers } = fakeService(remotes, sidecar);
+  const { service, triggers, kinds } = fakeService(remotes, sidecar);
   app = buildHttpApi(service, metrics, { startupGraceMs: GRACE_MS, now: () => nowMs });
-  return { app, triggers };
+  return { app, triggers, kinds };
 }
 
 describe('GET /status', () => {
@@ -237,6 +240,16 @@ describe('POST /sync', () => {
     expect(response.statusCode).toBe(202);
     expect(response.json()).toEqual({ triggered: [B] });
     expect(triggers).toEqual([B]);
+  });
+
+  it('triggers incremental passes, or with kind=reconcile reconciliations, and refuses another kind', async () => {
+    const { app, kinds } = api([remote(A, okPass)]);
+    expect((await app.inject({ method: 'POST', url: '/sync' })).statusCode).toBe(202);
+    expect((await app.inject({ method: 'POST', url: '/sync', query: { kind: 'reconcile' } })).statusCode).toBe(202);
+    const refused = await app.inject({ method: 'POST', url: '/sync', query: { kind: 'full' } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toEqual({ error: 'kind: incremental or reconcile' });
+    expect(kinds).toEqual(['incremental', 'reconcile']);
   });
 
   it('finds a remote written without its default port', async () => {
