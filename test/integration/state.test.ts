@@ -131,7 +131,8 @@ describe('two sidecars for one local server, one state database (PuppetDB\'s own
       const all = apis
         .flatMap((api) => passes(api.sidecar).filter((pass) => pass.kind === kind).map((pass) => ({ start: pass.start, end: pass.end ?? killedAt })))
         .sort((a, b) => a.start - b.start);
-      expect(all.length).toBeGreaterThanOrEqual(kind === 'reconcile' ? 2 : 3);
+      // One reconciliation at start: a sidecar that takes the lead goes on from the stored one, not yet due again.
+      expect(all.length).toBeGreaterThanOrEqual(kind === 'reconcile' ? 1 : 3);
       for (let i = 1; i < all.length; i++) expect(all[i]!.start, `${kind} ${i} starts before ${kind} ${i - 1} ends`).toBeGreaterThanOrEqual(all[i - 1]!.end);
     }
   });
@@ -161,9 +162,10 @@ describe('a restarted sidecar', () => {
       console.log(`rows read: ${reconciled.remoteRows} by the first reconciliation, ${resumed.remoteRows} by the first pass after the restart`);
       // Factsets: the reconciliation read every one the remote holds; the pass after the
       // restart, with no overlap, the new one and the newest seen before (at the watermark).
-      const factsetRows = (sidecar: Sidecar) => sidecar.logs.find((line) => line.phase === 'entity' && line.sync_entity === 'facts' && line.sync_event === 'finished')?.remoteRows;
-      expect(factsetRows(first.sidecar)).toBeGreaterThanOrEqual(30);
-      expect(factsetRows(second.sidecar)).toBeLessThanOrEqual(2);
+      const factsetRows = (sidecar: Sidecar, kind: string) => sidecar.logs.find((line) => line.phase === 'entity' && line.sync_entity === 'facts' && line.kind === kind && line.sync_event === 'finished')?.remoteRows;
+      expect(factsetRows(first.sidecar, 'reconcile')).toBeGreaterThanOrEqual(30);
+      expect(factsetRows(second.sidecar, 'incremental')).toBeLessThanOrEqual(2);
+      expect(factsetRows(second.sidecar, 'reconcile'), 'no reconciliation before one is due').toBeUndefined();
       expect(resumed.remoteRows).toBeLessThan(reconciled.remoteRows! / 5);
       const pulled = second.sidecar.logs.filter((line) => line.phase === 'record' && line.sync_event === 'finished' && line.certname === `${prefix}-after-restart`);
       expect(pulled).toHaveLength(1);
