@@ -80,7 +80,8 @@ export class RunSession {
   private readonly ended: PassEnd[] = [];
   private waiter: (() => void) | undefined;
   private exited = false;
-  private entityEnds: LogLine[] = [];
+  /** The entity ends of the pass running in each lane (kind): a reconciliation and incremental passes run side by side. */
+  private readonly entityEnds = new Map<string, LogLine[]>();
   private stderr = '';
   private stoppedLine: LogLine | undefined;
 
@@ -95,15 +96,16 @@ export class RunSession {
     createInterface({ input: this.child.stdout }).on('line', (text) => {
       const line = parse(text);
       if (!line) return;
-      if (isEntityEnd(line)) this.entityEnds.push(line);
+      const lane = typeof line.kind === 'string' ? line.kind : 'reconcile';
+      if (isEntityEnd(line)) this.entityEnds.set(lane, [...(this.entityEnds.get(lane) ?? []), line]);
       if (line.message === 'stopped') this.stoppedLine = line;
       if (!isPassEnd(line)) return;
       // Read at once: the next pass may start 5 s later.
       const cpu = { ...serverCpu(cluster), sidecar: cpuSeconds(this.pid) };
       const kindLogged = typeof line.kind === 'string';
       const kind = kindLogged ? String(line.kind) : 'reconcile';
-      this.ended.push({ kind, kindLogged, ok: line.sync_event === 'finished', elapsedMs: Number(line.elapsed), ...entityTotals(this.entityEnds), at: Date.now(), cpu });
-      this.entityEnds = [];
+      this.ended.push({ kind, kindLogged, ok: line.sync_event === 'finished', elapsedMs: Number(line.elapsed), ...entityTotals(this.entityEnds.get(lane) ?? []), at: Date.now(), cpu });
+      this.entityEnds.delete(lane);
       this.waiter?.();
     });
   }
@@ -152,12 +154,14 @@ export interface IdleFigures {
 const PASS_TIMEOUT_MS = 600_000;
 
 /**
- * Idle passes under `run`: the start pass is skipped, then reconcile passes (those that
- * log their kind); the rest are measured until there are `passes` of them and at least
+ * Idle passes under `run`: the start pass (the reconciliation; incremental passes that
+ * ended beside it are not idle ones) is skipped, then reconcile passes (those that log
+ * their kind); the rest are measured until there are `passes` of them and at least
  * `minMs` have gone by, so that the sidecar's idle CPU share is read over a fair window.
  */
 export async function measureIdle(session: RunSession, passes: number, minMs: number): Promise<IdleFigures> {
-  const start = await session.nextPass(PASS_TIMEOUT_MS);
+  let start = await session.nextPass(PASS_TIMEOUT_MS);
+  while (start.kindLogged && start.kind !== 'reconcile') start = await session.nextPass(PASS_TIMEOUT_MS);
   const startPeakRssBytes = peakRssBytes(session.pid);
   const reset = resetPeakRss(session.pid);
   const idle: IdlePass[] = [];
