@@ -218,6 +218,17 @@ describe('SyncMetrics', () => {
     expect(sample(text, 'pdbsync_lag_seconds', { remote: A })).toBe(50);
   });
 
+  it('has no lag before the first reconciliation completed, and keeps the later start when a long reconciliation ends after incremental passes', async () => {
+    const { clock, metrics } = setup();
+    clock.ms = T0;
+    metrics.passFinished(A, pass(A, [catalogsOk]), 1_000);
+    expect(sample(await metrics.text(), 'pdbsync_lag_seconds', { remote: A }), 'an incremental pass beside the first reconciliation').toBeUndefined();
+    clock.ms = T0 + 10_000;
+    metrics.passFinished(A, { ...pass(A, [catalogsOk]), kind: 'reconcile' }, 600_000);
+    metrics.syncState(A, new Map(), T0 - 590_000);
+    expect(sample(await metrics.text(), 'pdbsync_lag_seconds', { remote: A }), 'from the incremental pass, not the reconciliation that started 10 minutes ago').toBe(11);
+  });
+
   it('shows the role and the state database, and leaves out what does not apply', async () => {
     const { metrics } = setup();
     let sidecar: SidecarStatus = { role: 'single', leaderPresent: null, stateDatabase: null };
