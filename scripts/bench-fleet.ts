@@ -182,8 +182,14 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetFigures> {
         const { startPass, passes } = idle;
         o.log(`  run: start pass (${startPass.kind}) ${(startPass.elapsedMs / 1000).toFixed(2)} s; idle passes ${passes.map((p) => `${(p.elapsedMs / 1000).toFixed(2)} s ${p.kind}`).join(', ')}; transferred ${passes.reduce((s, p) => s + p.transferred, 0)}`);
         if (step === o.steps && o.lagSamples > 0) {
+          session.drain();
+          const lagStart = Date.now();
           figures.lag = await timed('lag', () => measureLag(A, B, o.nodes, o.lagSamples, 3_000));
+          // Whether the window held whole reconciliations, which the incremental passes ran beside.
+          const whole = session.drain().filter((pass) => pass.kind === 'reconcile' && pass.at - pass.elapsedMs >= lagStart);
+          figures.lag.wholeReconciliationsMs = whole.map((pass) => pass.elapsedMs);
           o.log(`  lag: factsets ${figures.lag.factsMs.map((ms) => (ms / 1000).toFixed(1)).join(' ')} s; reports ${figures.lag.reportsMs.map((ms) => (ms / 1000).toFixed(1)).join(' ')} s; missed ${figures.lag.missed}`);
+          o.log(`  reconciliations that started and ended within the lag window: ${whole.length} (${whole.map((pass) => (pass.elapsedMs / 1000).toFixed(1)).join(', ')} s)`);
         }
       } finally {
         await session.stop();

@@ -12,6 +12,8 @@ export interface LagFigures {
   reportsMs: number[];
   /** Samples B had not served when the wait ended. */
   missed: number;
+  /** Elapsed ms of each reconciliation that ran wholly within the window (`run` with a short reconcile-interval). */
+  wholeReconciliationsMs?: number[];
 }
 
 interface Sample { certname: string; producerTimestamp: string; sentAt: number; facts?: number; report?: number }

@@ -168,6 +168,9 @@ export function writeFleetReport(f: FleetFigures, root: string, writeDoc: boolea
       ? [
           `Lag under \`run\` (\`interval: 5s\`) at ${last.reports} reports: a new factset and a new report of one node submitted to A every`,
           `few seconds, timed from the submission until B's query API serves them (polled every 100 ms).${lag.missed ? ` ${lag.missed} not served within 5 minutes.` : ''}`,
+          ...(lag.wholeReconciliationsMs?.length
+            ? [`The window held ${lag.wholeReconciliationsMs.length} whole reconciliation(s) (${lag.wholeReconciliationsMs.map((ms) => secs(ms)).join(', ')} s; \`reconcile-interval: ${interval}\`), beside which the incremental passes ran.`]
+            : []),
           '',
           ...lagTable,
           '',

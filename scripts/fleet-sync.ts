@@ -124,6 +124,11 @@ export class RunSession {
     return this.ended.shift()!;
   }
 
+  /** The pass ends logged and not yet taken by nextPass, taken now. */
+  drain(): PassEnd[] {
+    return this.ended.splice(0);
+  }
+
   /** SIGTERM, then the peak RSS the sidecar logs as it stops. */
   async stop(): Promise<number | undefined> {
     if (!this.exited) {
