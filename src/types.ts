@@ -83,3 +83,55 @@ export interface PassObserver {
   entityFinished(remote: string, result: EntityResult, durationMs: number): void;
   passFinished(remote: string, result: PassResult, durationMs: number): void;
 }
+
+/**
+ * How one entity of a pass gets on, told by the engine as it runs (src/progress/).
+ * The remote rows are compared part by part (a reconciliation's summary segments, an
+ * incremental pass's changes); what is to do is known for the parts compared, and
+ * estimated from the rows expected in the others.
+ */
+export interface EntityProgress {
+  /** The remote rows each part is expected to hold, in the order the parts are compared; undefined where unknown until it is read. */
+  expectParts(rows: readonly (number | undefined)[]): void;
+  /** Remote rows of the current part compared, `pulls` of them to transfer; `partEnd` when the part is compared whole. */
+  compared(rows: number, pulls: number, partEnd: boolean): void;
+  /** A summary row read. */
+  rowRead(side: 'remote' | 'local'): void;
+  /** A pull ended: the record applied here, failed, or found in step (a tie by content). */
+  pullEnded(outcome: 'transferred' | 'failed' | 'in-step'): void;
+  /** The entity ended, whichever way. */
+  finished(): void;
+}
+
+/** Follows the progress of the entities of every pass: `run` and `once` make one. */
+export interface ProgressObserver {
+  entityStarted(remote: string, entity: EntityName, kind: PassKind): EntityProgress;
+}
+
+/** One entity in progress, as the progress lines, /status and the metrics show it. */
+export interface EntityProgressView {
+  readonly remote: string;
+  readonly entity: EntityName;
+  readonly kind: PassKind;
+  /** Milliseconds since the epoch. */
+  readonly startedAt: number;
+  readonly elapsedMs: number;
+  /** Records whose pull ended, however: transferred, failed, or found in step (a tie by content). */
+  readonly done: number;
+  /** Records the entity pulls in all, those done included; null until a row is compared. */
+  readonly toDo: number | null;
+  /** Whether toDo is exact (every part compared) rather than estimated from the parts still to read. */
+  readonly toDoComplete: boolean;
+  readonly transferred: number;
+  readonly failed: number;
+  /** The parts the remote rows are compared in, and how many are compared. */
+  readonly parts: number;
+  readonly partsCompared: number;
+  /** Summary rows read so far, from the remote and from the local server. */
+  readonly remoteRows: number;
+  readonly localRows: number;
+  /** Records done per second over the last two minutes. */
+  readonly recordsPerSecond: number;
+  /** Seconds until toDo is done at that rate; null while toDo is unknown or nothing moves. */
+  readonly etaSeconds: number | null;
+}

@@ -122,6 +122,7 @@ function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks, state: 
       concurrency: sync['concurrency'] as number,
       maxRecordBytes: sync['max-record-size'] as number,
       entityTimeLimitMs: sync['entity-time-limit'] as number,
+      progressIntervalMs: sync['progress-interval'] as number,
       jitterPercent: sync['jitter-percent'] as number,
       backoffMaxMs: sync['backoff-max'] as number,
       queueLimit: sync['queue-limit'] as number,

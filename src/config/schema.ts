@@ -174,6 +174,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: 'An entity that syncs longer is stopped and logged as an error; the pass goes on with the next entity (Puppet Enterprise\'s meaning).',
   },
   {
+    key: 'sync.progress-interval',
+    type: { kind: 'duration', min: '1s' },
+    required: false,
+    default: '30s',
+    doc: 'While an entity syncs, a progress line is logged this often for it (records done and to do, rate, ETA; docs/operations.md#progress), and `once` on a terminal redraws its progress bar.',
+  },
+  {
     key: 'sync.jitter-percent',
     type: { kind: 'integer', min: 0, max: 50 },
     required: false,

@@ -57,6 +57,8 @@ export interface SyncSettings {
   readonly maxRecordBytes: number;
   /** An entity running longer is stopped (PDBSYNC_ERR_ENTITY_TIME_LIMIT). */
   readonly entityTimeLimitMs: number;
+  /** How often the progress of each entity in progress is logged. */
+  readonly progressIntervalMs: number;
   /** `run` spreads waits between passes by up to this many percent either way. */
   readonly jitterPercent: number;
   /** Cap of the exponential backoff after failed passes. */

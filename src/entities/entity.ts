@@ -29,6 +29,8 @@ export interface SummaryContext {
 export interface SummarySegment {
   readonly from: number;
   readonly to: number;
+  /** The remote rows the part is expected to hold, as counted before it is read: what progress estimates from. */
+  readonly rows?: number;
 }
 
 /** A remote row an incremental pass read, and the watermark it moves the entity to. */

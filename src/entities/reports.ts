@@ -95,13 +95,13 @@ async function segments(remote: QuerySource, context: SummaryContext): Promise<S
   let rows = 0;
   for (const [day, count] of perDay) {
     if (rows > 0 && rows + count > SEGMENT_ROWS && day > start) {
-      parts.push({ from: start, to: day });
+      parts.push({ from: start, to: day, rows });
       start = day;
       rows = 0;
     }
     rows += count;
   }
-  parts.push({ from: start, to: Number.POSITIVE_INFINITY });
+  parts.push({ from: start, to: Number.POSITIVE_INFINITY, rows });
   // Newest first: a catch-up of days brings the reports that matter most first.
   return parts.reverse();
 }

@@ -1,11 +1,13 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { normaliseServerUrl } from '../config/validate.ts';
 import type { Logger } from '../log.ts';
+import { progressStatus } from '../progress/view.ts';
+import type { ProgressTracker } from '../progress/tracker.ts';
 import type { EntityResult } from '../types.ts';
 import type { ClientCertificateGuard } from './http-tls.ts';
 import type { SyncMetrics } from './metrics.ts';
 import type { StoredPass } from '../state/store.ts';
-import type { PassSummary, RemoteStatus, ServerStatus, ServiceControl, SidecarStatus } from './status.ts';
+import type { PassSummary, RemoteStatus, RemoteStatusBody, ServerStatus, ServiceControl, SidecarStatus } from './status.ts';
 
 /**
  * The HTTP API of `run`: GET /status, GET /health, POST /sync, GET /metrics.
@@ -21,12 +23,14 @@ export interface HttpApiOptions {
   readonly logger?: false | Logger;
   /** https, for allowed client certificates only; plain http when absent. */
   readonly guard?: ClientCertificateGuard;
+  /** The entities in progress, shown under their remotes. */
+  readonly progress?: ProgressTracker;
 }
 
 export interface StatusBody extends SidecarStatus {
   /** ISO 8601. */
   readonly startedAt: string;
-  readonly remotes: readonly RemoteStatus[];
+  readonly remotes: readonly RemoteStatusBody[];
   /** The local server and every remote, with the version each gave. */
   readonly servers: readonly ServerStatus[];
   /** The latest passes of every sidecar sharing the state database, newest first; empty without one. */
@@ -88,6 +92,12 @@ function entityProblem(entity: EntityResult): string {
   return `${entity.entity} ${counts.length > 0 ? counts.join(' and ') : 'did not finish'}`;
 }
 
+/** Each remote with the entities of its pass in progress. */
+function withProgress(remotes: readonly RemoteStatus[], progress: ProgressTracker | undefined): RemoteStatusBody[] {
+  const running = progress?.snapshot() ?? [];
+  return remotes.map((remote) => ({ ...remote, progress: running.filter((view) => view.remote === remote.remote).map(progressStatus) }));
+}
+
 /** The API on a Fastify instance that is not listening yet: the caller listens, tests inject. */
 export function buildHttpApi(service: ServiceControl, metrics: SyncMetrics, options: HttpApiOptions): FastifyInstance {
   const now = options.now ?? Date.now;
@@ -122,7 +132,7 @@ export function buildHttpApi(service: ServiceControl, metrics: SyncMetrics, opti
   app.get('/status', async (): Promise<StatusBody> => ({
     startedAt: new Date(service.startedAt).toISOString(),
     ...service.sidecar(),
-    remotes: service.status(),
+    remotes: withProgress(service.status(), options.progress),
     servers: service.servers(),
     recentPasses: await service.recentPasses(RECENT_PASSES),
   }));

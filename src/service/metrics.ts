@@ -2,9 +2,11 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerElapsedGauges, type RemoteHistory } from './metrics-elapsed.ts';
 import { registerLocalGauges, type LocalReading, type LocalStatusObserver } from './metrics-local.ts';
 import { registerBuildInfo, registerProcessMetrics } from './metrics-process.ts';
+import { registerProgressGauges } from './metrics-progress.ts';
 import { registerSidecarGauges } from './metrics-sidecar.ts';
 import type { ServerStatus, SidecarStatus } from './status.ts';
 import type { EntityName, EntityResult, PassObserver, PassResult } from '../types.ts';
+import type { ProgressTracker } from '../progress/tracker.ts';
 
 /**
  * Puppet Enterprise's HA sync metrics (namespace puppetlabs.puppetdb.ha) under
@@ -22,6 +24,8 @@ export interface SyncMetricsOptions {
   readonly remotes?: readonly string[];
   /** Process metrics (CPU, memory, event loop, GC); on unless false. */
   readonly processMetrics?: boolean;
+  /** The entities in progress: their long-running ones are in the progress gauges, and passes are told to feed it. */
+  readonly progress?: ProgressTracker;
 }
 
 const PREFIX = 'pdbsync_';
@@ -36,6 +40,8 @@ const PASS_BUCKETS = [1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 export class SyncMetrics implements PassObserver, LocalStatusObserver {
   readonly registry: Registry;
   readonly contentType: string;
+  /** What the passes feed with each entity's progress (ServiceObserver). */
+  readonly progress: ProgressTracker | undefined;
 
   private readonly now: () => number;
   private readonly history = new Map<string, RemoteHistory>();
@@ -68,6 +74,8 @@ export class SyncMetrics implements PassObserver, LocalStatusObserver {
     registerBuildInfo(registry, PREFIX);
     this.setLocalGauges = registerLocalGauges(registry, PREFIX);
     registerElapsedGauges(registry, PREFIX, this.history, this.now);
+    this.progress = options.progress;
+    registerProgressGauges(registry, PREFIX, () => this.progress?.longRunning() ?? []);
 
     this.lastSyncSucceeded = new Gauge({
       name: `${PREFIX}last_sync_succeeded`,

@@ -3,6 +3,8 @@ import { loadConfig } from '../config/load.ts';
 import type { Config, HttpConfig } from '../config/types.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { logProgress, ProgressReporter } from '../progress/reporter.ts';
+import { ProgressTracker } from '../progress/tracker.ts';
 import { PgSyncState } from '../state/store.ts';
 import { STOP_GRACE_MS } from '../wiring.ts';
 import { buildHttpApi } from './http.ts';
@@ -32,24 +34,28 @@ function listenError(error: unknown, http: HttpConfig): SyncError {
  * SIGTERM or SIGINT has stopped everything; SIGHUP reloads the configuration file.
  */
 export async function runService(config: Config, log: Logger): Promise<void> {
-  const metrics = new SyncMetrics({ remotes: config.sync.remotes.map((remote) => remote.serverUrl) });
+  const progress = new ProgressTracker(config.sync.progressIntervalMs);
+  const metrics = new SyncMetrics({ remotes: config.sync.remotes.map((remote) => remote.serverUrl), progress });
   const stored = config.state && new PgSyncState(config.state, log, `${hostname()}:${process.pid}`);
   const service = new SyncService(config, log, metrics, stored);
   metrics.watchSidecar(() => service.sidecar(), () => service.servers());
   const guard = config.http.port !== 0 && config.http.tls ? new ClientCertificateGuard(config.http.tls) : undefined;
-  const api = config.http.port === 0 ? undefined : buildHttpApi(service, metrics, { startupGraceMs: config.http.startupGraceMs, ...(guard && { guard }) });
+  const api = config.http.port === 0 ? undefined : buildHttpApi(service, metrics, { startupGraceMs: config.http.startupGraceMs, progress, ...(guard && { guard }) });
   if (api) {
     const address = await api.listen({ host: config.http.host, port: config.http.port }).catch((error: unknown) => {
       throw listenError(error, config.http);
     });
     log.info({ address, tls: guard !== undefined }, 'HTTP API listening');
   }
+  const progressLines = new ProgressReporter(progress, logProgress(log));
+  progressLines.start();
   await service.start();
 
   const reload = () => {
     loadConfig(config.file).then(
       (next) => {
         service.reload(next);
+        progress.intervalMs = next.sync.progressIntervalMs;
         const ignored = httpRestartOnly(config.http, next.http);
         if (ignored.length > 0) log.warn({ keys: ignored }, 'configuration reload: these settings change only on restart');
         if (guard && next.http.tls) guard.reload(next.http.tls);
@@ -66,5 +72,6 @@ export async function runService(config: Config, log: Logger): Promise<void> {
   log.info({ signal }, 'stopping: no new records, waiting for those in flight');
   await api?.close();
   await service.stop(STOP_GRACE_MS);
+  progressLines.stop();
   log.info({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }, 'stopped');
 }

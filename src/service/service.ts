@@ -6,7 +6,7 @@ import type { PgSyncState, StoredPass } from '../state/store.ts';
 import { TieMemo } from '../sync/content-tie.ts';
 import { runPass } from '../sync/pass.ts';
 import { lastReconciliation, MemorySyncState, type SyncStateStore } from '../sync/sync-state.ts';
-import type { EntityName, PassKind, PassObserver, PassResult } from '../types.ts';
+import type { EntityName, PassKind, PassObserver, PassResult, ProgressObserver } from '../types.ts';
 import { clientFor, ENTITIES, ENTITY_NAMES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS, PassHistory } from '../wiring.ts';
 import { localProbe, type LocalProbe, type LocalStatusObserver } from './metrics-local.ts';
 import { LocalQueueGate } from '../sync/backpressure.ts';
@@ -19,6 +19,7 @@ export interface ServiceObserver extends PassObserver, LocalStatusObserver {
   requestFailed(server: string): void;
   /** After each pass: where each entity's watermark stands and when the remote was last reconciled (ms; null: none). */
   syncState(remote: string, watermarks: ReadonlyMap<EntityName, number | null>, reconciledAt: number | null): void;
+  readonly progress?: ProgressObserver | undefined;
 }
 
 /**
@@ -286,6 +287,7 @@ export class SyncService implements ServiceControl {
       spread: true,
       signal: AbortSignal.any([this.stopping.signal, this.term.signal]),
       ...(this.observer && { observer: this.observer }),
+      ...(this.observer?.progress && { progress: this.observer.progress }),
     });
     this.history.record(result);
     this.observer?.syncState(url, this.watermarks(url), lastReconciliation(this.state, url, ENTITY_NAMES) ?? null);

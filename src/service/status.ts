@@ -1,3 +1,4 @@
+import type { EntityProgressStatus } from '../progress/view.ts';
 import type { StoredPass } from '../state/store.ts';
 import type { EntityName, EntityResult, PassKind } from '../types.ts';
 
@@ -83,6 +84,11 @@ export function remoteStatus(
     watermarks: extra.watermarks,
     reconciliation: { ...reconciliation, state: lane(reconcile) },
   };
+}
+
+/** A remote in GET /status: what the service knows of it, and the entities of its pass in progress. */
+export interface RemoteStatusBody extends RemoteStatus {
+  readonly progress: readonly EntityProgressStatus[];
 }
 
 /** A PuppetDB server the sidecar talks to, and its version. */

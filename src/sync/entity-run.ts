@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import { isUnreadable, type Entity, type SummaryContext } from '../entities/entity.ts';
 import { logEntityName, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
-import type { PassObserver, SummaryRow, UnreadableRow } from '../types.ts';
+import type { EntityProgress, PassObserver, SummaryRow, UnreadableRow } from '../types.ts';
 import type { LocalQueueGate } from './backpressure.ts';
 import type { TieMemo } from './content-tie.ts';
 import type { PullAction } from './diff.ts';
@@ -22,6 +22,7 @@ export interface EntityRunOptions {
   /** The verdicts of content ties already decided, kept across passes. */
   readonly tieMemo: TieMemo;
   readonly observer?: PassObserver;
+  readonly progress?: EntityProgress;
 }
 
 /**
@@ -72,6 +73,7 @@ export class EntityRun<Row extends SummaryRow> {
     for await (const row of rows) {
       if (side === 'remote') this.remoteRows++;
       else this.localRows++;
+      this.options.progress?.rowRead(side);
       if (isUnreadable(row)) this.skip(row, side);
       yield row;
     }
@@ -106,6 +108,7 @@ export class EntityRun<Row extends SummaryRow> {
         this.failed++;
         this.failedRows.set(action.row.key, action.row);
       }
+      this.options.progress?.pullEnded(outcome);
       done?.(outcome);
     });
     return true;

@@ -24,6 +24,7 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
     const localRows: Keyed<Row>[] = [];
     for await (const row of run.counted(entity.counterparts(local, rows, summary), 'local')) if (row.key !== undefined) localRows.push(row as Keyed<Row>);
     const { pull, settled } = diffBatch(rows, localRows, diffOptions);
+    options.progress?.compared(rows.length, pull.length, false);
     for (const row of settled) inStep.set(row.key, versionSignature(row.version));
     for (const action of pull) {
       // A tie found in step (equal content, or the local record wins) is not read again either.
@@ -33,12 +34,18 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
       if (!pulled) return;
     }
   };
-  const consider = async (row: Row) => {
-    if (seen.has(row.key)) return;
+  /** False for a row seen already in this pass, or left in step by the previous pass in this version. */
+  const needsLookup = (row: Row): boolean => {
+    if (seen.has(row.key)) return false;
     seen.add(row.key);
     const signature = versionSignature(row.version);
-    if (previous.inStep.get(row.key) === signature) {
-      inStep.set(row.key, signature);
+    if (previous.inStep.get(row.key) !== signature) return true;
+    inStep.set(row.key, signature);
+    return false;
+  };
+  const consider = async (row: Row) => {
+    if (!needsLookup(row)) {
+      options.progress?.compared(1, 0, false);
       return;
     }
     batch.push(row);
@@ -66,10 +73,12 @@ export async function incrementalEntity<Row extends SummaryRow>(run: EntityRun<R
     relayMark = laterMark(relayMark, change.mark);
     changed.push(change.row);
   }
+  options.progress?.expectParts([changed.length + previous.retry.size]);
   for (const row of changed) await consider(row);
   // A row that changed again was just read in its newer version; the others are tried as they were.
   for (const row of previous.retry.values() as Iterable<Row>) await consider(row);
   if (batch.length > 0 && !run.stopped) await compare(batch);
+  options.progress?.compared(0, 0, !run.stopped);
   await run.idle();
   const relay = relayDue ? { mark: relayMark, at: summary.now } : previous.relay;
   return { mark, reconciledAt: previous.reconciledAt, inStep, retry: run.failedRows, ...(relay && { relay }) };

@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
-import type { PassResult } from '../types.ts';
+import type { PassResult, ProgressObserver } from '../types.ts';
 import { clientFor, ENTITIES, LOCAL_RETRY_POLICY, NODE_PURGE_EXCLUSIONS, PassHistory, STOP_GRACE_MS } from '../wiring.ts';
 import { TieMemo } from './content-tie.ts';
 import { runPass } from './pass.ts';
@@ -17,11 +17,13 @@ export interface OnceOptions {
    */
   readonly signal?: AbortSignal;
   readonly graceMs?: number;
+  /** Follows each entity while it runs. */
+  readonly progress?: ProgressObserver;
 }
 
 /** `once`: one exact reconciliation from every configured remote into the local server, one remote after another. */
 export async function syncOnce(config: Config, log: Logger, options: OnceOptions = {}): Promise<PassResult[]> {
-  const { signal, history = new PassHistory(), graceMs = STOP_GRACE_MS } = options;
+  const { signal, history = new PassHistory(), graceMs = STOP_GRACE_MS, progress } = options;
   const local = clientFor(config.local.serverUrl, config, log, { retry: LOCAL_RETRY_POLICY });
   const state = new MemorySyncState();
   const tieMemo = new TieMemo();
@@ -53,6 +55,7 @@ export async function syncOnce(config: Config, log: Logger, options: OnceOptions
           exclusions: NODE_PURGE_EXCLUSIONS,
           firstPass: history.isFirst(remote.url),
           ...(signal && { signal }),
+          ...(progress && { progress }),
         });
         history.record(result);
         results.push(result);

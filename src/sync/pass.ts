@@ -4,7 +4,7 @@ import type { Entity, QuerySource, SummaryContext } from '../entities/entity.ts'
 import { SyncError } from '../errors.ts';
 import { logEntityName, startPhase, type Logger } from '../log.ts';
 import type { PuppetDbClient } from '../puppetdb/client.ts';
-import type { EntityResult, PassKind, PassObserver, PassResult, SummaryRow } from '../types.ts';
+import type { EntityResult, PassKind, PassObserver, PassResult, ProgressObserver, SummaryRow } from '../types.ts';
 import { LocalQueueGate } from './backpressure.ts';
 import { EntityRun } from './entity-run.ts';
 import { incrementalEntity } from './incremental.ts';
@@ -40,6 +40,8 @@ export interface PassContext {
    */
   readonly onMarks?: () => void;
   readonly observer?: PassObserver;
+  /** Follows each entity while it runs: records done and to do (src/progress/). */
+  readonly progress?: ProgressObserver;
   /** Aborted when the sidecar stops: records in flight finish, no new one starts. */
   readonly signal?: AbortSignal;
   readonly now?: () => number;
@@ -156,6 +158,7 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
   const phase = startPhase(context.log, 'entity', fields);
   const deadline = entityDeadline(context.settings.entityTimeLimitMs, [...inputs.breakers, ...(context.signal ? [context.signal] : [])]);
   const { signal } = deadline;
+  const progress = context.progress?.entityStarted(context.remote.url, entity.name, kind);
   const run = new EntityRun(entity, {
     remote: context.remote,
     local: context.local,
@@ -167,6 +170,7 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
     gate: inputs.gate,
     tieMemo: context.tieMemo,
     ...(context.observer && { observer: context.observer }),
+    ...(progress && { progress }),
   });
   const result = (ok: boolean): EntityResult => ({
     entity: entity.name,
@@ -193,6 +197,7 @@ async function syncEntity<Row extends SummaryRow>(entity: Entity<Row>, inputs: E
     return result(false);
   } finally {
     deadline.dispose();
+    progress?.finished();
   }
   phase.finished(counts());
   return result(run.failed === 0 && run.skipped === 0);

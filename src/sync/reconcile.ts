@@ -18,6 +18,7 @@ export async function reconcileEntity<Row extends SummaryRow>(run: EntityRun<Row
   const { entity, options } = run;
   const mark = await entity.watermark(options.remote, options.summary);
   const segments = (await entity.segments?.(options.remote, options.summary)) ?? [undefined];
+  options.progress?.expectParts(segments.map((segment) => segment?.rows));
   for (const [i, segment] of segments.entries()) {
     if (run.stopped) break;
     const started = performance.now();
@@ -43,6 +44,7 @@ async function reconcileSegment<Row extends SummaryRow>(run: EntityRun<Row>, seg
   const diffOptions = diffOptionsFor(entity, options.excludedCertnames);
   const remoteRows = () => run.counted(entity.remoteSummary(remote, summary, segment), 'remote');
   const localRows = () => run.counted(entity.localSummary(local, summary, segment), 'local');
+  const rowsBefore = run.remoteRows;
   let actions: PullAction<Row>[];
   try {
     actions = await collect(run, mergeSummaries(remoteRows(), localRows(), diffOptions));
@@ -53,6 +55,7 @@ async function reconcileSegment<Row extends SummaryRow>(run: EntityRun<Row>, seg
     const localIndex = await indexByKey(localRows());
     actions = await collect(run, diffSummaries(remoteRows(), localIndex, diffOptions));
   }
+  options.progress?.compared(run.remoteRows - rowsBefore, actions.length, true);
   for (const action of actions) {
     if (!(await run.pull(action))) break;
   }

@@ -41,6 +41,7 @@ describe('parseConfig: valid configurations', () => {
         concurrency: 4,
         maxRecordBytes: 67_108_864,
         entityTimeLimitMs: 30 * 60_000,
+        progressIntervalMs: 30_000,
         jitterPercent: 10,
         backoffMaxMs: 10 * 60_000,
         queueLimit: 100,

@@ -37,6 +37,7 @@ export function summaryContext(overrides: Partial<SummaryContext> = {}): Summary
       concurrency: 4,
       maxRecordBytes: 67_108_864,
       entityTimeLimitMs: 30 * 60_000,
+      progressIntervalMs: 30_000,
       jitterPercent: 10,
       backoffMaxMs: 10 * 60_000,
       queueLimit: 100,

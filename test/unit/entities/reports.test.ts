@@ -127,18 +127,18 @@ describe('reports: reconciliation parts', () => {
     },
   });
 
-  it('cover everything from the cutoff on, in whole days of about 100,000 rows, newest first, the newest open-ended', async () => {
+  it('cover everything from the cutoff on, in whole days of about 100,000 rows, newest first, the newest open-ended, each with the rows counted in it', async () => {
     const context = summaryContext();
     const parts = await reports.segments!(counts([['2026-11-20', 60_000], ['2026-11-18', 30_000], ['2026-11-19', 50_000], ['2026-11-21', 200_000]]), context);
     expect(parts).toEqual([
-      { from: day('2026-11-21'), to: Number.POSITIVE_INFINITY },
-      { from: day('2026-11-20'), to: day('2026-11-21') },
-      { from: reportCutoff(context, 'remote'), to: day('2026-11-20') },
+      { from: day('2026-11-21'), to: Number.POSITIVE_INFINITY, rows: 200_000 },
+      { from: day('2026-11-20'), to: day('2026-11-21'), rows: 60_000 },
+      { from: reportCutoff(context, 'remote'), to: day('2026-11-20'), rows: 80_000 },
     ]);
   });
 
   it('are one part when the remote holds no report', async () => {
     const context = summaryContext();
-    expect(await reports.segments!(counts([]), context)).toEqual([{ from: reportCutoff(context, 'remote'), to: Number.POSITIVE_INFINITY }]);
+    expect(await reports.segments!(counts([]), context)).toEqual([{ from: reportCutoff(context, 'remote'), to: Number.POSITIVE_INFINITY, rows: 0 }]);
   });
 });

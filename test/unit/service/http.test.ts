@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { collectedLog } from '../../log-check.ts';
+import { ProgressTracker } from '../../../src/progress/tracker.ts';
 import { buildHttpApi } from '../../../src/service/http.ts';
 import { SyncMetrics } from '../../../src/service/metrics.ts';
 import type { PassSummary, RemoteStatus, ServerStatus, ServiceControl, SidecarStatus } from '../../../src/service/status.ts';
@@ -85,16 +86,24 @@ afterEach(async () => {
   app = undefined;
 });
 
-function api(remotes: RemoteStatus[], nowMs = STARTED + 60_000, metrics = new SyncMetrics({ processMetrics: false }), sidecar = SINGLE) {
+function api(remotes: RemoteStatus[], nowMs = STARTED + 60_000, metrics = new SyncMetrics({ processMetrics: false }), sidecar = SINGLE, progress?: ProgressTracker) {
   const { service, triggers, kinds } = fakeService(remotes, sidecar);
-  app = buildHttpApi(service, metrics, { startupGraceMs: GRACE_MS, now: () => nowMs });
+  app = buildHttpApi(service, metrics, { startupGraceMs: GRACE_MS, now: () => nowMs, ...(progress && { progress }) });
   return { app, triggers, kinds };
 }
 
 describe('GET /status', () => {
-  it('answers the start time and every remote as the service reports it', async () => {
+  it('answers the start time and every remote as the service reports it, with the entity of its pass in progress', async () => {
     const remotes = [remote(A, okPass, { state: 'running', nextRun: null }), remote(B, null)];
-    const { app } = api(remotes);
+    let now = Date.parse('2026-11-22T10:00:10.000Z');
+    const progress = new ProgressTracker(30_000, () => now);
+    const reports = progress.entityStarted(A, 'reports', 'reconcile');
+    reports.expectParts([1_000, 3_000]);
+    for (let i = 0; i < 1_000; i++) reports.rowRead('remote');
+    reports.compared(1_000, 50, true);
+    now += 20_000;
+    for (let i = 0; i < 40; i++) reports.pullEnded(i === 0 ? 'failed' : 'transferred');
+    const { app } = api(remotes, STARTED + 60_000, undefined, SINGLE, progress);
     const response = await app.inject({ method: 'GET', url: '/status' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
@@ -116,6 +125,25 @@ describe('GET /status', () => {
           lastReconcile: '2026-11-22T09:30:00.000Z',
           watermarks: { factsets: '2026-11-22T10:00:00.000Z' },
           reconciliation: { state: 'waiting', lastPass: null, lastSuccess: null, lastFailure: null, consecutiveFailures: 0, nextRun: '2026-11-22T10:30:00.000Z' },
+          progress: [
+            {
+              entity: 'reports',
+              kind: 'reconcile',
+              startedAt: '2026-11-22T10:00:10.000Z',
+              elapsedSeconds: 20,
+              done: 40,
+              toDo: 200,
+              toDoComplete: false,
+              transferred: 39,
+              failed: 1,
+              parts: 2,
+              partsCompared: 1,
+              remoteRows: 1_000,
+              localRows: 0,
+              recordsPerSecond: 2,
+              etaSeconds: 80,
+            },
+          ],
         },
         {
           remote: B,
@@ -129,6 +157,7 @@ describe('GET /status', () => {
           lastReconcile: '2026-11-22T09:30:00.000Z',
           watermarks: { factsets: '2026-11-22T10:00:00.000Z' },
           reconciliation: { state: 'waiting', lastPass: null, lastSuccess: null, lastFailure: null, consecutiveFailures: 0, nextRun: '2026-11-22T10:30:00.000Z' },
+          progress: [],
         },
       ],
     });
