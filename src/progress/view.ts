@@ -51,7 +51,7 @@ export function describeProgress(view: EntityProgressView): string {
 /** One line of plain text for a log that is not JSON (`once` on standard error, not a terminal). */
 export function plainProgressLine(view: EntityProgressView): string {
   const failed = view.failed > 0 ? `, ${view.failed} failed` : '';
-  return `progress ${view.remote} ${logEntityName(view.entity)} (${view.kind}): ${describeProgress(view)}${failed}; part ${view.partsCompared} of ${view.parts} compared, summary rows read ${view.remoteRows} remote, ${view.localRows} local\n`;
+  return `progress ${view.remote} ${logEntityName(view.entity)} (${view.kind}): ${describeProgress(view)}${failed}; ${view.partsCompared} of ${view.parts} parts compared, summary rows read ${view.remoteRows} remote, ${view.localRows} local\n`;
 }
 
 /** `45s`, `12m05s`, `3h02m`. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ProgressTracker } from '../../../src/progress/tracker.ts';
 import { SyncMetrics } from '../../../src/service/metrics.ts';
 import type { SidecarStatus } from '../../../src/service/status.ts';
 import type { EntityResult, PassResult } from '../../../src/types.ts';
@@ -256,5 +257,31 @@ describe('SyncMetrics', () => {
     const text = await metrics.text();
     expect(sample(text, 'pdbsync_failed_requests_total', { remote: A })).toBe(2);
     expect(sample(text, 'pdbsync_failed_requests_total', { remote: 'http://127.0.0.1:8080' })).toBe(1);
+  });
+
+  it('shows an entity\'s progress once it has run sync.progress-interval, and none once it ends', async () => {
+    const clock = { ms: T0 };
+    const progress = new ProgressTracker(30_000, () => clock.ms);
+    const metrics = new SyncMetrics({ now: () => clock.ms, processMetrics: false, progress });
+    const labels = { remote: A, entity: 'factsets' };
+    const factsets = progress.entityStarted(A, 'factsets', 'reconcile');
+    factsets.expectParts([undefined]);
+    factsets.compared(1_000, 60, true);
+    clock.ms += 20_000;
+    for (let i = 0; i < 20; i++) factsets.pullEnded('transferred');
+    expect(sample(await metrics.text(), 'pdbsync_progress_records_done', labels)).toBeUndefined();
+    clock.ms += 10_000;
+    const running = await metrics.text();
+    expect([
+      sample(running, 'pdbsync_progress_records_done', labels),
+      sample(running, 'pdbsync_progress_records_to_do', labels),
+      sample(running, 'pdbsync_progress_to_do_complete', labels),
+      sample(running, 'pdbsync_progress_records_per_second', labels),
+      sample(running, 'pdbsync_progress_eta_seconds', labels),
+    ]).toEqual([20, 60, 1, 20 / 30, 60]);
+    factsets.finished();
+    const ended = await metrics.text();
+    expect(ended).not.toMatch(/^pdbsync_progress_\w+\{/m);
+    expect(ended).toContain('# TYPE pdbsync_progress_records_done gauge');
   });
 });
