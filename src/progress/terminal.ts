@@ -40,7 +40,8 @@ class ProgressBars {
 
   constructor(tracker: ProgressTracker, stderr: NodeJS.WriteStream) {
     this.tracker = tracker;
-    this.bars = new MultiBar({ stream: stderr, format: '{label} [{bar}] {summary}', barsize: 30, clearOnComplete: false, hideCursor: false, autopadding: true });
+    // Cleared at the end: the log has how each entity ended. The cursor is left alone, as a process killed would not show it again.
+    this.bars = new MultiBar({ stream: stderr, format: '{label} [{bar}] {summary}', barsize: 30, emptyOnZero: true, clearOnComplete: true, hideCursor: false, autopadding: true });
   }
 
   start(): void {

@@ -59,12 +59,15 @@ describe('once: progress on standard error', () => {
     const { log, lines } = collectedLog('info');
     const display = showProgress(tracker, log, out.stream);
     const reports = running(tracker);
-    vi.advanceTimersByTime(1_000);
-    display.stop();
-    reports.finished();
+    // Past the next look at the tracker, and cli-progress's own redraw after it.
+    vi.advanceTimersByTime(1_200);
     const drawn = out.text();
     expect(drawn).toContain(`reports from ${REMOTE} [`);
     expect(drawn).toMatch(/\[=+-+\] 30 of 120 records, 4\.29\/s, ETA 21s/);
+    display.stop();
+    reports.finished();
+    // Cleared at the end: the screen below the cursor erased.
+    expect(out.text().slice(drawn.length)).toMatch(/\u001b\[0J$/);
     expect(lines).toEqual([]);
   });
 });
