@@ -1,25 +1,11 @@
 import { logEntityName } from '../log.ts';
-import type { EntityName, EntityProgressView, PassKind } from '../types.ts';
+import type { EntityProgressView } from '../types.ts';
 
-/** An entity in progress in GET /status, under its remote. */
-export interface EntityProgressStatus {
-  readonly entity: EntityName;
-  readonly kind: PassKind;
-  /** ISO 8601. */
+/** An entity in progress in GET /status, under its remote: its start as ISO 8601, the time since in seconds. */
+export type EntityProgressStatus = Omit<EntityProgressView, 'remote' | 'startedAt' | 'elapsedMs'> & {
   readonly startedAt: string;
   readonly elapsedSeconds: number;
-  readonly done: number;
-  readonly toDo: number | null;
-  readonly toDoComplete: boolean;
-  readonly transferred: number;
-  readonly failed: number;
-  readonly parts: number;
-  readonly partsCompared: number;
-  readonly remoteRows: number;
-  readonly localRows: number;
-  readonly recordsPerSecond: number;
-  readonly etaSeconds: number | null;
-}
+};
 
 /** A rate as people read it: two decimals at most. */
 function rounded(perSecond: number): number {
