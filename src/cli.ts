@@ -6,8 +6,6 @@ import { loadConfig } from './config/load.ts';
 import { SyncError, isInputError } from './errors.ts';
 import type { Config } from './config/types.ts';
 import { createLogger, type Logger } from './log.ts';
-import { showProgress } from './progress/terminal.ts';
-import { ProgressTracker } from './progress/tracker.ts';
 import { syncOnce } from './sync/once.ts';
 import { COMMAND_HELP, COMMANDS, HELP, type Command } from './cli-help.ts';
 
@@ -101,6 +99,9 @@ async function once(config: Config, log: Logger): Promise<number> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // Loaded only here: cli-progress and its dependencies would slow every other command's start.
+  const { showProgress } = await import('./progress/terminal.ts');
+  const { ProgressTracker } = await import('./progress/tracker.ts');
   const progress = new ProgressTracker(config.sync.progressIntervalMs);
   const display = showProgress(progress, log, process.stderr);
   const results = await syncOnce(config, log, { signal: stopping.signal, progress }).finally(() => {

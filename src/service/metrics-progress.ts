@@ -1,7 +1,8 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { EntityProgressView } from '../types.ts';
 
-type Labels = 'remote' | 'entity';
+/** `kind`: a reconciliation and an incremental pass of one remote may run the same entity at once. */
+type Labels = 'remote' | 'entity' | 'kind';
 
 /** Each gauge is a value of each long-running entity's progress; absent for an entity that is not, or where the value is not known. */
 const PROGRESS: ReadonlyArray<{ readonly name: string; readonly help: string; readonly value: (view: EntityProgressView) => number | null }> = [
@@ -32,19 +33,23 @@ const PROGRESS: ReadonlyArray<{ readonly name: string; readonly help: string; re
   },
 ];
 
+function labelsOf(view: EntityProgressView): Record<Labels, string> {
+  return { remote: view.remote, entity: view.entity, kind: view.kind };
+}
+
 /** The progress gauges, read from the entities in progress at each scrape: an entity's series end with it. */
 export function registerProgressGauges(registry: Registry, prefix: string, inProgress: () => readonly EntityProgressView[]): void {
   for (const { name, help, value } of PROGRESS) {
     new Gauge<Labels>({
       name: `${prefix}${name}`,
       help,
-      labelNames: ['remote', 'entity'],
+      labelNames: ['remote', 'entity', 'kind'],
       registers: [registry],
       collect: function (this: Gauge<Labels>) {
         this.reset();
         for (const view of inProgress()) {
           const v = value(view);
-          if (v !== null) this.set({ remote: view.remote, entity: view.entity }, v);
+          if (v !== null) this.set(labelsOf(view), v);
         }
       },
     });
@@ -52,13 +57,13 @@ export function registerProgressGauges(registry: Registry, prefix: string, inPro
   new Gauge<Labels | 'side'>({
     name: `${prefix}progress_rows_read`,
     help: 'Summary rows the entity in progress has read so far, from the remote or the local server (side).',
-    labelNames: ['remote', 'entity', 'side'],
+    labelNames: ['remote', 'entity', 'kind', 'side'],
     registers: [registry],
     collect: function (this: Gauge<Labels | 'side'>) {
       this.reset();
       for (const view of inProgress()) {
-        this.set({ remote: view.remote, entity: view.entity, side: 'remote' }, view.remoteRows);
-        this.set({ remote: view.remote, entity: view.entity, side: 'local' }, view.localRows);
+        this.set({ ...labelsOf(view), side: 'remote' }, view.remoteRows);
+        this.set({ ...labelsOf(view), side: 'local' }, view.localRows);
       }
     },
   });

@@ -37,8 +37,10 @@ function slowProxy(): Promise<{ url: string; server: Server }> {
 }
 
 type Line = Record<string, unknown>;
-const reportProgress = (logs: readonly Line[]) => logs.filter((line) => line.phase === 'entity' && line.sync_event === 'progress' && line.sync_entity === 'reports');
-const reportsFinished = (logs: readonly Line[]) => logs.find((line) => line.phase === 'entity' && line.sync_event === 'finished' && line.sync_entity === 'reports');
+/** The reconciliation's lines of reports: `run` may run an incremental pass beside it. */
+const reconcilingReports = (line: Line) => line.phase === 'entity' && line.sync_entity === 'reports' && line.kind === 'reconcile';
+const reportProgress = (logs: readonly Line[]) => logs.filter((line) => reconcilingReports(line) && line.sync_event === 'progress');
+const reportsFinished = (logs: readonly Line[]) => logs.find((line) => reconcilingReports(line) && line.sync_event === 'finished');
 
 describe('progress of a long reconciliation, on real PuppetDBs', () => {
   let proxy: { url: string; server: Server };
@@ -67,7 +69,7 @@ describe('progress of a long reconciliation, on real PuppetDBs', () => {
           fetch(`${api}/status`).then((response) => response.json() as Promise<{ remotes: Array<{ progress: Array<Record<string, unknown>> }> }>, () => undefined),
           fetch(`${api}/metrics`).then((response) => response.text(), () => ''),
         ]);
-        const reports = status?.remotes[0]?.progress.find((entity) => entity.entity === 'reports');
+        const reports = status?.remotes[0]?.progress.find((entity) => entity.entity === 'reports' && entity.kind === 'reconcile');
         if (reports) statuses.push(reports);
         if (metrics.includes('pdbsync_progress_records_done{')) scrapes.push(metrics);
         return reportsFinished(sidecar.logs) !== undefined;
@@ -113,7 +115,7 @@ describe('progress of a long reconciliation, on real PuppetDBs', () => {
     expect(seen.etaSeconds).toEqual(expect.any(Number));
 
     expect(scrapes.length).toBeGreaterThanOrEqual(2);
-    const series = (text: string, name: string) => Number(new RegExp(`^pdbsync_${name}\\{remote="${proxy.url}",entity="reports"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    const series = (text: string, name: string) => Number(new RegExp(`^pdbsync_${name}\\{remote="${proxy.url}",entity="reports",kind="reconcile"\\} (\\S+)$`, 'm').exec(text)?.[1]);
     const scraped = scrapes.at(-1)!;
     expect(series(scraped, 'progress_records_to_do')).toBe(finished.transferred);
     expect(series(scraped, 'progress_records_done')).toBeGreaterThan(series(scrapes[0]!, 'progress_records_done'));

@@ -37,9 +37,9 @@ describe('promtool check metrics', () => {
     // The series that prove the text is the fed one, not an empty registry.
     expect(text).toMatch(/^pdbsync_records_failed_total\{remote="[^"]+",entity="catalogs"\} 1$/m);
     expect(text).toMatch(/^pdbsync_local_queue_depth 3$/m);
-    expect(text).toMatch(/^pdbsync_progress_records_to_do\{remote="[^"]+",entity="reports"\} 40$/m);
-    expect(text).toMatch(/^pdbsync_progress_eta_seconds\{remote="[^"]+",entity="reports"\} 1560$/m);
-    expect(text).toMatch(/^pdbsync_progress_rows_read\{remote="[^"]+",entity="reports",side="local"\} 0$/m);
+    expect(text).toMatch(/^pdbsync_progress_records_to_do\{remote="[^"]+",entity="reports",kind="reconcile"\} 40$/m);
+    expect(text).toMatch(/^pdbsync_progress_eta_seconds\{remote="[^"]+",entity="reports",kind="reconcile"\} 1560$/m);
+    expect(text).toMatch(/^pdbsync_progress_rows_read\{remote="[^"]+",entity="reports",kind="reconcile",side="local"\} 0$/m);
     expect(text).toMatch(/^nodejs_active_handles\{/m);
     const result = promtool(['check', 'metrics'], { input: text });
     expect(result.output).toBe('');

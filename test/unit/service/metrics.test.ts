@@ -263,7 +263,7 @@ describe('SyncMetrics', () => {
     const clock = { ms: T0 };
     const progress = new ProgressTracker(30_000, () => clock.ms);
     const metrics = new SyncMetrics({ now: () => clock.ms, processMetrics: false, progress });
-    const labels = { remote: A, entity: 'factsets' };
+    const labels = { remote: A, entity: 'factsets', kind: 'reconcile' };
     const factsets = progress.entityStarted(A, 'factsets', 'reconcile');
     factsets.expectParts([undefined]);
     factsets.compared(1_000, 60, true);
