@@ -178,7 +178,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: { kind: 'duration', min: '1s' },
     required: false,
     default: '30s',
-    doc: 'While an entity syncs, a progress line is logged this often for it (records done and to do, rate, ETA; docs/operations.md#progress), and `once` on a terminal redraws its progress bar.',
+    doc: 'An entity that syncs longer logs a progress line this often (records done and to do, rate, ETA: docs/operations.md#progress); `once` also writes it to standard error, as a bar on a terminal. `run` shows it in /status and the metrics.',
   },
   {
     key: 'sync.jitter-percent',

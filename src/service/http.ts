@@ -92,7 +92,7 @@ function entityProblem(entity: EntityResult): string {
   return `${entity.entity} ${counts.length > 0 ? counts.join(' and ') : 'did not finish'}`;
 }
 
-/** Each remote with the entities of its pass in progress. */
+/** Each remote with the entities in progress of its passes. */
 function withProgress(remotes: readonly RemoteStatus[], progress: ProgressTracker | undefined): RemoteStatusBody[] {
   const running = progress?.snapshot() ?? [];
   return remotes.map((remote) => ({ ...remote, progress: running.filter((view) => view.remote === remote.remote).map(progressStatus) }));

@@ -19,6 +19,7 @@ export interface ServiceObserver extends PassObserver, LocalStatusObserver {
   requestFailed(server: string): void;
   /** After each pass: where each entity's watermark stands and when the remote was last reconciled (ms; null: none). */
   syncState(remote: string, watermarks: ReadonlyMap<EntityName, number | null>, reconciledAt: number | null): void;
+  /** Follows each entity of every pass while it runs (src/progress/); handed to the passes. */
   readonly progress?: ProgressObserver | undefined;
 }
 

@@ -86,7 +86,7 @@ export function remoteStatus(
   };
 }
 
-/** A remote in GET /status: what the service knows of it, and the entities of its pass in progress. */
+/** A remote in GET /status: what the service knows of it, and the entities in progress of its passes (of either lane). */
 export interface RemoteStatusBody extends RemoteStatus {
   readonly progress: readonly EntityProgressStatus[];
 }

@@ -42,6 +42,8 @@ const reconcilingReports = (line: Line) => line.phase === 'entity' && line.sync_
 const reportProgress = (logs: readonly Line[]) => logs.filter((line) => reconcilingReports(line) && line.sync_event === 'progress');
 const reportsFinished = (logs: readonly Line[]) => logs.find((line) => reconcilingReports(line) && line.sync_event === 'finished');
 
+const RECONCILING_REPORTS_DONE = /^pdbsync_progress_records_done\{[^}]*entity="reports",kind="reconcile"\} /m;
+
 describe('progress of a long reconciliation, on real PuppetDBs', () => {
   let proxy: { url: string; server: Server };
 
@@ -71,11 +73,13 @@ describe('progress of a long reconciliation, on real PuppetDBs', () => {
         ]);
         const reports = status?.remotes[0]?.progress.find((entity) => entity.entity === 'reports' && entity.kind === 'reconcile');
         if (reports) statuses.push(reports);
-        if (metrics.includes('pdbsync_progress_records_done{')) scrapes.push(metrics);
+        if (RECONCILING_REPORTS_DONE.test(metrics)) scrapes.push(metrics);
         return reportsFinished(sidecar.logs) !== undefined;
       }, 300_000, 'the reconciliation of reports ends');
+      // The reconciliation's series end with it (an incremental pass beside it may still run).
       const after = await (await fetch(`${api}/metrics`)).text();
-      expect(after).not.toContain('pdbsync_progress_records_done{');
+      expect(after).not.toMatch(RECONCILING_REPORTS_DONE);
+      expect(after).toContain('# TYPE pdbsync_progress_records_done gauge');
     } finally {
       sidecar.signal('SIGTERM');
       await sidecar.exited;
@@ -83,7 +87,8 @@ describe('progress of a long reconciliation, on real PuppetDBs', () => {
 
     const finished = reportsFinished(sidecar.logs)!;
     expect(finished).toMatchObject({ failed: 0 });
-    expect(finished.transferred).toBeGreaterThanOrEqual(150);
+    // Most of the 150: the incremental pass beside the reconciliation may pull some first.
+    expect(finished.transferred).toBeGreaterThan(100);
     const lines = reportProgress(sidecar.logs);
     expect(lines.length).toBeGreaterThanOrEqual(5);
     const done = lines.map((line) => line.done as number);
