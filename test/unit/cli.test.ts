@@ -25,10 +25,10 @@ describe('puppetdb-sync CLI', () => {
   it('--help describes every command and option', () => {
     const { code, stdout } = cli(['--help']);
     expect(code).toBe(0);
-    for (const word of ['once', 'run', 'diff', '--config', '--log-level', '--help', '--version', '--json', 'Exit status']) expect(stdout).toContain(word);
+    for (const word of ['once', 'run', 'diff', 'seed', '--force', '--config', '--log-level', '--help', '--version', '--json', 'Exit status']) expect(stdout).toContain(word);
   });
 
-  it.each([['once'], ['run'], ['diff']])('gives help on %s alone, as COMMAND --help and as help COMMAND', (command) => {
+  it.each([['once'], ['run'], ['diff'], ['seed']])('gives help on %s alone, as COMMAND --help and as help COMMAND', (command) => {
     const [flag, word] = [cli([command, '--help']), cli(['help', command])];
     expect(flag.code).toBe(0);
     expect(flag.stdout).toMatch(new RegExp(`^Usage: puppetdb-sync ${command} --config FILE`));
