@@ -69,5 +69,5 @@ export function toolMajor(versionLine: string): number | undefined {
 
 /** server_version_num (150018, 90624) -> its major version (15, 9.6). */
 export function serverMajor(versionNum: number): number {
-  return versionNum >= 100_000 ? Math.floor(versionNum / 10_000) : Math.floor(versionNum / 100) / 100;
+  return versionNum >= 100_000 ? Math.floor(versionNum / 10_000) : Math.floor(versionNum / 10_000) + (Math.floor(versionNum / 100) % 100) / 10;
 }
