@@ -10,18 +10,18 @@
 // peer's, then runs dist/cli.js seed (built first) and times its dump and restore from
 // its log lines, with PostgreSQL's CPU in each and the seed's own (pg_dump, pg_restore).
 // Then (unless --no-start) the peer's PuppetDB stops and one of that version starts on
-// the copy, and must serve
-// every report. Prints the figures with the extrapolation to 6.7 million reports and a
-// command sync of the same data beside them; figures in $TMPDIR/pdbsync-bench-seed.json.
+// the copy, and must serve every report. Prints the figures with the extrapolation to
+// 6.7 million reports and a command sync of the same data beside them; figures in
+// $TMPDIR/pdbsync-bench-seed.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CLI, CLI_FLAGS } from './bench-cli.ts';
 import { prepareServer } from './cluster-server.ts';
 import { startCluster } from './cluster.ts';
-import { chrootsDir, isPdbVersion } from './pdb-runtime.ts';
+import { parseFleetArgs } from './fleet-args.ts';
+import { chrootsDir } from './pdb-runtime.ts';
 import { postgresCpuSeconds, reapedChildrenCpuSeconds } from './proc-usage.ts';
 import { fleetNodesSql, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
 
@@ -31,24 +31,11 @@ const FIGURES = join(tmpdir(), 'pdbsync-bench-seed.json');
 const COMMAND_RATE = 11.5;
 const REAL_FLEET_REPORTS = 6_700_000;
 
-const { values: a } = parseArgs({
-  options: {
-    'pdb-version': { type: 'string', default: '8.8.1' },
-    nodes: { type: 'string', default: '10000' },
-    'reports-per-day': { type: 'string', default: '40' },
-    days: { type: 'string', default: '3' },
-    steps: { type: 'string', default: '3' },
-    jobs: { type: 'string', default: '2' },
-    'no-start': { type: 'boolean', default: false },
-  },
+const { version, nodes, reportsPerDay, days, steps, integer, values: a } = parseFleetArgs({
+  jobs: { type: 'string', default: '2' },
+  'no-start': { type: 'boolean', default: false },
 });
-const version = a['pdb-version'];
-if (!isPdbVersion(version)) throw new Error(`--pdb-version: not a version scripts/cluster.ts runs: ${version}`);
-const [nodes, reportsPerDay, days, steps, jobs] = (['nodes', 'reports-per-day', 'days', 'steps', 'jobs'] as const).map((k) => {
-  const n = Number(a[k]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} must be a positive integer`);
-  return n;
-}) as [number, number, number, number, number];
+const jobs = integer('jobs');
 
 const t0 = Date.now();
 const say = (line: string) => console.log(`[seed ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${line}`);
