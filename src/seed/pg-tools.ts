@@ -24,11 +24,11 @@ export interface ToolResult {
   readonly status: number | null;
   readonly timedOut: boolean;
   readonly stdout: string;
-  /** The last 8 KiB of its standard error. */
+  /** The last 8 KiB of its standard error (and of its standard output above). */
   readonly stderr: string;
 }
 
-const STDERR_KEPT = 8 * 1024;
+const OUTPUT_KEPT = 8 * 1024;
 /** After SIGTERM at the deadline, the group gets this long before SIGKILL. */
 const KILL_GRACE_MS = 10_000;
 /** `--version` answers at once; anything slower is not a working tool. */
@@ -69,10 +69,10 @@ export function runTool(file: string, args: readonly string[], { env, timeoutMs 
     let stderr = '';
     let timedOut = false;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout = (stdout + chunk).slice(-STDERR_KEPT);
+      stdout = (stdout + chunk).slice(-OUTPUT_KEPT);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-STDERR_KEPT);
+      stderr = (stderr + chunk).slice(-OUTPUT_KEPT);
     });
     const signalGroup = (signal: NodeJS.Signals) => {
       try {
@@ -87,18 +87,27 @@ export function runTool(file: string, args: readonly string[], { env, timeoutMs 
       signalGroup('SIGTERM');
       killer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
     }, timeoutMs);
-    // The seed stopping (SIGINT, SIGTERM) must not leave a dump running on the peer.
+    // The seed stopped (SIGINT, SIGTERM) or ending must not leave a dump running on the
+    // peer: the child is in a group of its own, which a terminal's Ctrl-C does not reach.
+    // Either signal stops the group with SIGTERM (what a shell's background jobs, like
+    // pg_dump's workers, do not ignore); the child's end then fails the seed.
     const stopChild = () => signalGroup('SIGTERM');
     process.once('exit', stopChild);
-    child.once('error', (error) => {
-      clearTimeout(deadline);
-      process.off('exit', stopChild);
-      reject(error);
-    });
-    child.once('close', (status) => {
+    process.on('SIGINT', stopChild);
+    process.on('SIGTERM', stopChild);
+    const settle = () => {
       clearTimeout(deadline);
       clearTimeout(killer);
       process.off('exit', stopChild);
+      process.off('SIGINT', stopChild);
+      process.off('SIGTERM', stopChild);
+    };
+    child.once('error', (error) => {
+      settle();
+      reject(error);
+    });
+    child.once('close', (status) => {
+      settle();
       resolve({ status, timedOut, stdout, stderr });
     });
   });

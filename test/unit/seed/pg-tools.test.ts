@@ -17,6 +17,16 @@ describe('a tool of the seed as a child process', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('is stopped when the seed is told to stop: a terminal\'s Ctrl-C does not reach its process group', async () => {
+    const running = runTool('/bin/sh', ['-c', 'sleep 30 & wait'], { env: {}, timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const listeners = process.listenerCount('SIGINT');
+    process.emit('SIGINT', 'SIGINT');
+    const result = await running;
+    expect(result).toMatchObject({ status: null, timedOut: false });
+    expect(process.listenerCount('SIGINT')).toBe(listeners - 1);
+  });
+
   it('gets only the environment it is given, with no password of the parent\'s', async () => {
     process.env['PGPASSWORD'] = 'parent-secret';
     try {
