@@ -1,7 +1,7 @@
 // How long `puppetdb-sync seed` takes at fleet scale, and what it costs the peer:
 //
 //   node scripts/bench-seed.ts [--pdb-version 8.8.1 --nodes 10000 --reports-per-day 40
-//     --days 3 --steps 3 --jobs 2 --no-start]
+//     --days 3 --steps 3 --jobs 2 --no-start --no-doc | --doc-only]
 //
 // starts one PuppetDB (the peer) of scripts/cluster.ts, writes the fleet of bench-fleet.ts
 // into its database with SQL (scripts/report-history.ts, in the server's layout), creates
@@ -12,12 +12,14 @@
 // Then (unless --no-start) the peer's PuppetDB stops and one of that version starts on
 // the copy, and must serve every report. Prints the figures with the extrapolation to
 // 6.7 million reports and a command sync of the same data beside them; figures in
-// $TMPDIR/pdbsync-bench-seed.json.
+// $TMPDIR/pdbsync-bench-seed.json, and the `## Seeding` section of docs/benchmarks.md
+// (not with --no-doc; --doc-only writes it again from the saved figures, and runs nothing).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, CLI_FLAGS } from './bench-cli.ts';
+import { SEED_HEADING, withSection } from './bench-doc.ts';
 import { prepareServer } from './cluster-server.ts';
 import { startCluster } from './cluster.ts';
 import { parseFleetArgs } from './fleet-args.ts';
@@ -34,13 +36,64 @@ const REAL_FLEET_REPORTS = 6_700_000;
 const { version, nodes, reportsPerDay, days, steps, integer, values: a } = parseFleetArgs({
   jobs: { type: 'string', default: '2' },
   'no-start': { type: 'boolean', default: false },
+  'no-doc': { type: 'boolean', default: false },
+  'doc-only': { type: 'boolean', default: false },
 });
 const jobs = integer('jobs');
+const DOC = join(ROOT, 'docs', 'benchmarks.md');
+
+/** What one run measured, as saved in FIGURES. */
+interface Figures {
+  startedAt: string; version: string; nodes: number; reports: number; jobs: number;
+  dumpMs: number; restoreMs: number; peerDatabaseBytes: number; dumpBytes: number; localDatabaseBytes: number;
+  postgresCpuDump: number; postgresCpuRestore: number; seedCpu: number;
+  load: { start: number; end: number };
+  /** Until PuppetDB answered `running` on the copy; undefined with --no-start. */
+  startMs: number | undefined;
+}
+
+/** The `## Seeding` section of docs/benchmarks.md. */
+function seedSection(f: Figures): string {
+  const totalS = (f.dumpMs + f.restoreMs) / 1000;
+  const records = f.reports + 2 * f.nodes;
+  const atFleet = (totalS * REAL_FLEET_REPORTS) / f.reports;
+  return [
+    SEED_HEADING,
+    '',
+    `\`npm run bench:seed\` (scripts/bench-seed.ts), ${f.startedAt.slice(0, 10)}, ${cpus().length} cores shared with other work (load average ${f.load.start.toFixed(1)} at the start of the seed, ${f.load.end.toFixed(1)} at its end):`,
+    `a PuppetDB ${f.version} database holding ${f.nodes.toLocaleString('en')} nodes (a factset and a catalog each) and ${f.reports.toLocaleString('en')} reports, written with SQL,`,
+    `copied by \`puppetdb-sync seed\` with ${f.jobs} jobs into an empty database of the same PostgreSQL ([seeding](seeding.md)).`,
+    '',
+    '| Step | Elapsed | Sizes | PostgreSQL CPU |',
+    '| --- | ---: | --- | ---: |',
+    `| dump (\`pg_dump -Fd -j ${f.jobs}\`, one snapshot) | ${seconds(f.dumpMs)} s | database ${mb(f.peerDatabaseBytes)} MB, dump ${mb(f.dumpBytes)} MB | ${f.postgresCpuDump.toFixed(1)} s |`,
+    `| restore (\`pg_restore -j ${f.jobs}\`) | ${seconds(f.restoreMs)} s | database ${mb(f.localDatabaseBytes)} MB | ${f.postgresCpuRestore.toFixed(1)} s |`,
+    `| together | ${totalS.toFixed(1)} s | | pg_dump, pg_restore and the CLI: ${f.seedCpu.toFixed(1)} CPU s |`,
+    '',
+    `- ${(f.reports / totalS).toFixed(0)} reports a second, dump and restore together. Growing with the data, 6.7 million reports (a real fleet's, docs/architecture.md) take about ${(atFleet / 60).toFixed(0)} minutes.`,
+    `- A command sync of the same ${records.toLocaleString('en')} records at the measured ${COMMAND_RATE} records a second ([rates](#rates)) takes ${(records / COMMAND_RATE / 3600).toFixed(1)} hours; of 6.7 million reports ${((REAL_FLEET_REPORTS + 2 * f.nodes) / COMMAND_RATE / 86_400).toFixed(1)} days.`,
+    `- Target: dump and restore of 10,000 nodes and 1.2 million reports within 10 minutes: ${totalS <= 600 ? 'met' : 'missed'} (${(totalS / 60).toFixed(1)} minutes).`,
+    f.startMs === undefined ? '' : `- PuppetDB ${f.version} started on the copy (its own PuppetDB stopped first) and answered \`running\` after ${seconds(f.startMs)} s, serving all ${f.reports.toLocaleString('en')} reports.`,
+    `- The peer's cost: the dump's PostgreSQL CPU above (its sessions read every table once), for the dump's duration, and the locks and snapshot of [seeding](seeding.md#the-peers-postgresql).`,
+    '',
+  ].filter((line, i, all) => line !== '' || all[i - 1] !== '').join('\n');
+}
+
+function writeDoc(f: Figures): void {
+  writeFileSync(DOC, withSection(readFileSync(DOC, 'utf8'), SEED_HEADING, seedSection(f)));
+  say(`${SEED_HEADING} of ${DOC} written`);
+}
+
 
 const t0 = Date.now();
 const say = (line: string) => console.log(`[seed ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${line}`);
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
+
+if (a['doc-only']) {
+  writeDoc(JSON.parse(readFileSync(FIGURES, 'utf8')) as Figures);
+  process.exit(0);
+}
 
 interface SeedRun {
   code: number | null;
@@ -119,12 +172,12 @@ try {
   const at = (key: string) => run.lines.get(key) ?? (() => { throw new Error(`no ${key} line`); })();
   const dump = at('dump/finished');
   const restore = at('restore/finished');
-  const figures = {
+  const figures: Figures = {
     startedAt: new Date(t0).toISOString(), version, nodes, reports, jobs,
     dumpMs: Number(dump.line.elapsed), restoreMs: Number(restore.line.elapsed),
     peerDatabaseBytes: Number(at('dump/start').line.peerDatabaseBytes), dumpBytes: Number(dump.line.dumpBytes), localDatabaseBytes: Number(restore.line.localDatabaseBytes),
     postgresCpuDump: dump.postgresCpu - at('dump/start').postgresCpu, postgresCpuRestore: restore.postgresCpu - at('restore/start').postgresCpu,
-    seedCpu: run.seedCpu, load, startMs: undefined as number | undefined,
+    seedCpu: run.seedCpu, load, startMs: undefined,
   };
   const totalS = (figures.dumpMs + figures.restoreMs) / 1000;
   say(`dump ${seconds(figures.dumpMs)} s (${mb(figures.peerDatabaseBytes)} MB database -> ${mb(figures.dumpBytes)} MB dump, PostgreSQL ${figures.postgresCpuDump.toFixed(1)} CPU s), restore ${seconds(figures.restoreMs)} s (${mb(figures.localDatabaseBytes)} MB database, PostgreSQL ${figures.postgresCpuRestore.toFixed(1)} CPU s); pg_dump, pg_restore and the CLI ${figures.seedCpu.toFixed(1)} CPU s; load average ${load.start.toFixed(1)} -> ${load.end.toFixed(1)}`);
@@ -143,6 +196,7 @@ try {
   }
   writeFileSync(FIGURES, JSON.stringify(figures, null, 1));
   say(`figures saved in ${FIGURES}`);
+  if (!a['no-doc']) writeDoc(figures);
 } finally {
   await localServer.remove();
   await cluster.stop();
