@@ -52,18 +52,20 @@ export function refuseNewerSchema(peerSchema: number, local: { version: string; 
 
 /**
  * pg_dump refuses a server newer than itself, and pg_restore may not read what a newer
- * pg_dump wrote or write what a newer server needs: both tools at least as new as both servers.
+ * pg_dump wrote or write what a newer server needs: both tools at least as new as both
+ * servers. The tools, once they are.
  */
-export function refuseOldTools(tools: Readonly<Record<ToolName, Tool | undefined>>, servers: { peer: number; local: number }, binDir: string | undefined): void {
+export function refuseOldTools(tools: Readonly<Record<ToolName, Tool | undefined>>, servers: { peer: number; local: number }, binDir: string | undefined): Readonly<Record<ToolName, Tool>> {
   const where = binDir === undefined ? 'on PATH' : `in ${binDir}`;
-  for (const name of ['pg_dump', 'pg_restore'] as const) {
+  const usable = (name: ToolName): Tool => {
     const tool = tools[name];
     if (tool === undefined) throw new SyncError('PDBSYNC_ERR_SEED_TOOLS', `no working ${name} ${where}`);
-    const newest = Math.max(servers.peer, servers.local);
-    if (tool.major < newest) {
+    if (tool.major < Math.max(servers.peer, servers.local)) {
       throw new SyncError('PDBSYNC_ERR_SEED_TOOLS', `${tool.file} is PostgreSQL ${tool.major}; the peer's server is ${servers.peer} and the local one ${servers.local}`);
     }
-  }
+    return tool;
+  };
+  return { pg_dump: usable('pg_dump'), pg_restore: usable('pg_restore') };
 }
 
 export function refuseMissingExtensions(peer: readonly string[], local: readonly string[], database: string): void {

@@ -46,14 +46,14 @@ async function check(config: Config, seed: SeedConfig, local: DatabaseConnection
   const [listening, localFacts] = await Promise.all([answers(config.local.serverUrl), inspectLocal(local)]);
   refuseRunning(config.local.serverUrl, listening, localFacts.sessions, local.describe);
   const peerFacts = await inspectPeer(seed.peer);
-  refuseOldTools({ pg_dump: dump, pg_restore: restore }, { peer: serverMajor(peerFacts.versionNum), local: serverMajor(localFacts.versionNum) }, seed.pgBinDir);
+  const tools = refuseOldTools({ pg_dump: dump, pg_restore: restore }, { peer: serverMajor(peerFacts.versionNum), local: serverMajor(localFacts.versionNum) }, seed.pgBinDir);
   if (peerFacts.schema === undefined) throw new SyncError('PDBSYNC_ERR_SEED_DATABASE', `${seed.peer.describe} has no public.schema_migrations: it is not a PuppetDB database`);
   const localVersion = await localPuppetDbVersion(seed.puppetdbVersion, seed.puppetdbJar === undefined ? DEFAULT_JARS : [seed.puppetdbJar]);
   refuseNewerSchema(peerFacts.schema, localVersion);
   refuseMissingExtensions(peerFacts.extensions, localFacts.extensions, local.describe);
   if (!force) refuseNotEmpty(localFacts.contents, local.describe);
-  log.info({ peer: seed.peer.describe, local: local.describe, peerSchema: peerFacts.schema, localPuppetdb: localVersion.version, localPuppetdbFrom: localVersion.from, pgDump: dump!.file, pgDumpMajor: dump!.major }, 'seed checks passed');
-  return { tools: { dump: dump!, restore: restore! }, peerFacts, localFacts, peerSchema: peerFacts.schema };
+  log.info({ peer: seed.peer.describe, local: local.describe, peerSchema: peerFacts.schema, localPuppetdb: localVersion.version, localPuppetdbFrom: localVersion.from, pgDump: tools.pg_dump.file, pgDumpMajor: tools.pg_dump.major }, 'seed checks passed');
+  return { tools: { dump: tools.pg_dump, restore: tools.pg_restore }, peerFacts, localFacts, peerSchema: peerFacts.schema };
 }
 
 async function folderBytes(dir: string): Promise<number> {
