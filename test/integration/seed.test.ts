@@ -99,6 +99,7 @@ describe('puppetdb-sync seed', () => {
   });
 
   it('fills the empty database; PuppetDB starts on the copy, and the first pass moves only what the peer received after the snapshot', async () => {
+    const started = Date.now();
     const seeded = await runCli(['seed', '--config', configFile(local.jar)]);
     expect(seeded.stderr).toBe('');
     expect(seeded.code).toBe(0);
@@ -111,7 +112,9 @@ describe('puppetdb-sync seed', () => {
     expect(JSON.stringify(seeded.logs)).not.toContain(reader.password);
     expect(JSON.stringify(seeded.logs)).not.toContain(localDb.password);
 
+    const seededAt = Date.now();
     await local.start();
+    const runningAt = Date.now();
     const later = Date.now() - 60_000;
     // A newer factset of an early node, and a node the peer had not seen.
     await load([peer], [
@@ -124,7 +127,10 @@ describe('puppetdb-sync seed', () => {
     expect(transferredWithPrefix(pass, prefix)).toEqual({ facts: 2, catalogs: 1, reports: 1 });
     // Nothing else moved: whatever else the peer held came with the copy.
     expect(transferredByEntity(pass)).toEqual({ catalogs: 1, 'catalog-inputs': 0, facts: 2, 'fact-expiration': 0, reports: 1, nodes: 0 });
+    const passedAt = Date.now();
     await expectQuietBothWays(local.url, peer);
+    const s = (from: number, to: number) => `${((to - from) / 1000).toFixed(1)} s`;
+    console.log(`[seed] seed ${s(started, seededAt)}, PuppetDB start on the copy ${s(seededAt, runningAt)}, later records and the first pass ${s(runningAt, passedAt)}, a pass each way ${s(passedAt, Date.now())}`);
   });
 
   it('refuses while the local PuppetDB runs', async () => {
