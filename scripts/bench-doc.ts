@@ -77,6 +77,9 @@ export function withSection(markdown: string, heading: string, body: string): st
 /** The section scripts/bench-fleet.ts writes; scripts/bench.ts keeps it when it rewrites the rest. */
 export const FLEET_HEADING = '## Fleet scale';
 
+/** The section scripts/bench-seed.ts writes; scripts/bench.ts keeps it too. */
+export const SEED_HEADING = '## Seeding';
+
 /** The subsection of the fleet section with scripts/bench-fleet-reconcile.ts's figures; bench-fleet.ts keeps it. */
 export const RECONCILE_HEADING = '### Reconciliation on PuppetDB 8.8.1';
 

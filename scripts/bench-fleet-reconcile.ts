@@ -23,12 +23,11 @@ import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { submit } from './bench-pdb.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 import { fleetReport } from './fleet-lag.ts';
 import { oncePass, writeSyncConfig, type OnceFigures } from './fleet-sync.ts';
-import { isPdbVersion } from './pdb-runtime.ts';
+import { parseFleetArgs } from './fleet-args.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { reports } from '../src/entities/reports.ts';
 import { PuppetDbClient } from '../src/puppetdb/client.ts';
@@ -41,26 +40,13 @@ const FIGURES = join(tmpdir(), 'pdbsync-bench-fleet-reconcile.json');
 const VERIFY_ONCE_LOG = join(tmpdir(), 'pdbsync-bench-fleet-reconcile-verify-once.log');
 const SERVER_LOGS = join(tmpdir(), 'pdbsync-bench-fleet-reconcile-logs');
 
-const { values: a } = parseArgs({
-  options: {
-    'pdb-version': { type: 'string', default: '8.8.1' },
-    nodes: { type: 'string', default: '10000' },
-    'reports-per-day': { type: 'string', default: '40' },
-    days: { type: 'string', default: '3' },
-    steps: { type: 'string', default: '3' },
-    repeat: { type: 'string', default: '3' },
-    verify: { type: 'boolean', default: false },
-    'relay-scan': { type: 'boolean', default: false },
-  },
+const { version, nodes, reportsPerDay, days, steps, integer, values: a } = parseFleetArgs({
+  repeat: { type: 'string', default: '3' },
+  verify: { type: 'boolean', default: false },
+  'relay-scan': { type: 'boolean', default: false },
 });
-const version = a['pdb-version'];
-if (!isPdbVersion(version)) throw new Error(`--pdb-version: not a version scripts/cluster.ts runs: ${version}`);
 const into = layout(version);
-const [nodes, reportsPerDay, days, steps, repeat] = (['nodes', 'reports-per-day', 'days', 'steps', 'repeat'] as const).map((k) => {
-  const n = Number(a[k]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} must be a positive integer`);
-  return n;
-}) as [number, number, number, number, number];
+const repeat = integer('repeat');
 
 const t0 = Date.now();
 const say = (line: string) => console.log(`[reconcile ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${line}`);

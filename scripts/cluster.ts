@@ -169,15 +169,17 @@ export function serverDir(baseDir: string, name: string): string {
 }
 
 /** Where a chroot's servers keep their folders, below its root. */
-const CHROOT_SERVERS = 'var/lib/pdbsync-test';
+export const CHROOT_SERVERS = 'var/lib/pdbsync-test';
 
-interface ServerSettings {
+export interface ServerSettings {
   pgPort: number; database: string; password: string; port: number; commandThreads?: number;
+  /** The database role; by default named as the database. */
+  role?: string;
   https?: { pki: TestPki; sslPort: number; name: string };
 }
 
 /** A server's folder as its package would lay it out: config.ini, auth.conf and logback.xml of its own version. */
-async function writeServerFiles(dir: string, runtime: PdbRuntime, s: ServerSettings): Promise<void> {
+export async function writeServerFiles(dir: string, runtime: PdbRuntime, s: ServerSettings): Promise<void> {
   for (const sub of ['conf.d', 'var', 'logs']) await mkdir(join(dir, sub), { recursive: true });
   const at = runtime.inside(dir);
   let https: { puppetdb: string[]; jetty: string[] } = { puppetdb: [], jetty: [] };
@@ -197,7 +199,7 @@ async function writeServerFiles(dir: string, runtime: PdbRuntime, s: ServerSetti
   await writeFile(join(dir, 'conf.d', 'config.ini'), [
     '[global]', `vardir = ${at}/var`, `logging-config = ${at}/logback.xml`,
     '[puppetdb]', 'disable-update-checking = true', ...https.puppetdb,
-    '[database]', `subname = //127.0.0.1:${s.pgPort}/${s.database}`, `username = ${s.database}`, `password = ${s.password}`,
+    '[database]', `subname = //127.0.0.1:${s.pgPort}/${s.database}`, `username = ${s.role ?? s.database}`, `password = ${s.password}`,
     // Tests create data with old timestamps on purpose: never expire, purge or drop it.
     // resource-events-ttl defaults to report-ttl, and events older than it are not even stored.
     'gc-interval = 0', 'node-ttl = 0s', 'node-purge-ttl = 0s', 'report-ttl = 3650d', 'resource-events-ttl = 3650d',

@@ -88,7 +88,7 @@ export async function buildPackage(outDir = join(ROOT, 'build')): Promise<string
   place(join(PACKAGING, 'puppetdb-sync.conf'), join(tree, 'etc/puppetdb-sync/puppetdb-sync.conf'));
   write(join(tree, 'usr/share/man/man1/puppetdb-sync.1.gz'), gzip9(join(PACKAGING, 'puppetdb-sync.1')));
   place(join(PACKAGING, 'debian/lintian-overrides'), join(tree, 'usr/share/lintian/overrides/puppetdb-sync'));
-  for (const file of ['README.md', 'docs/deploying.md', 'docs/configuration.md', 'docs/operations.md']) {
+  for (const file of ['README.md', 'docs/deploying.md', 'docs/configuration.md', 'docs/operations.md', 'docs/seeding.md']) {
     place(join(ROOT, file), join(doc, file.replace('docs/', '')));
   }
   write(join(doc, 'changelog.gz'), gzip9(join(ROOT, 'CHANGELOG.md')));

@@ -34,7 +34,7 @@ export function reapedChildrenCpuSeconds(): number {
  * PostgreSQL's CPU seconds: the postmaster, the backends it has reaped, and the live
  * ones (connections come and go; a gone backend's time moves into the postmaster's).
  */
-function postgresCpuSeconds(postmaster: number): number {
+export function postgresCpuSeconds(postmaster: number): number {
   let total = cpuSeconds(postmaster, true);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -1,13 +1,14 @@
 /** The CLI's help: the whole of it, and one text per command (`puppetdb-sync COMMAND --help`). */
 
-export const COMMANDS = ['once', 'run', 'diff'] as const;
+export const COMMANDS = ['once', 'run', 'diff', 'seed'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const EXIT_STATUS = `Exit status:
   0  once: every entity of every remote synced with no failed record or skipped row;
-     run: stopped by SIGTERM or SIGINT; diff: in step
+     run: stopped by SIGTERM or SIGINT; diff: in step; seed: the local database was filled
   1  once: some remote, entity or record failed (see the error log lines); run: failed unexpectedly;
      diff: the servers differ
+     seed: the local database was not seeded (a check refused, or the copy failed: see the error)
   2  the command line or the configuration is invalid, or the HTTP API cannot listen where
      http.host and http.port say (one line on standard error names the key, and for the
      configuration the file and line); diff: a summary could not be read
@@ -53,6 +54,21 @@ Options:
 ${OPTIONS}
       --json             print JSON instead of a table
 `,
+  seed: `Usage: puppetdb-sync seed --config FILE [--force] [--log-level LEVEL]
+
+Fill the local PuppetDB's empty database from a peer PuppetDB's PostgreSQL database
+(seed.peer) with pg_dump and pg_restore: directory format, seed.jobs at once, one
+consistent snapshot of the peer. Run it with the local PuppetDB stopped, then start
+PuppetDB and the sidecar: the first pass moves only what the peer received since.
+It refuses a running local PuppetDB, a database that is not empty, a peer schema newer
+than the local PuppetDB runs, and pg_dump or pg_restore older than a server
+(docs/seeding.md).
+
+Options:
+${OPTIONS}
+      --force            drop what the local database holds first, instead of refusing
+
+${EXIT_STATUS}`,
 };
 
 export const HELP = `puppetdb-sync: keeps PuppetDB servers in step by pulling from each remote what the local server lacks
@@ -61,12 +77,14 @@ Usage:
   puppetdb-sync once --config FILE    one exact reconciliation from every remote, then exit
   puppetdb-sync run --config FILE     keep syncing, with the HTTP API; SIGHUP reloads FILE
   puppetdb-sync diff --config FILE    count what differs, without transferring
+  puppetdb-sync seed --config FILE    fill the stopped local PuppetDB's empty database from a peer's
   puppetdb-sync COMMAND --help        help on one command
   puppetdb-sync --version             the version
 
 Options:
 ${OPTIONS}
       --json             diff: print JSON instead of a table
+      --force            seed: drop what the local database holds first
       --version          the version
 
 Logs are JSON lines on standard output (Puppet Enterprise's sync schema, or ECS with log.format).

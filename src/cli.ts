@@ -32,6 +32,7 @@ function parse(argv: string[]) {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
         json: { type: 'boolean' },
+        force: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -65,9 +66,10 @@ async function main(argv: string[]): Promise<number> {
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new SyncError('PDBSYNC_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   }
+  if (values.force && command !== 'seed') throw new SyncError('PDBSYNC_ERR_USAGE', `--force is an option of seed only (see puppetdb-sync ${command} --help)`);
   const config = await loadConfig(values.config);
   const logLevel = (level as (typeof LOG_LEVELS)[number] | undefined) ?? config.log.level;
-  // run and diff are loaded only when used: fastify and prom-client cost `once` about 8 MB.
+  // run, diff and seed are loaded only when used: fastify and prom-client cost `once` about 8 MB.
   if (command === 'diff') {
     const { measureDivergence } = await import('./sync/divergence.ts');
     const { divergenceExitCode, formatDivergenceJson, formatDivergenceTable } = await import('./sync/divergence-report.ts');
@@ -77,6 +79,11 @@ async function main(argv: string[]): Promise<number> {
     return divergenceExitCode(report);
   }
   const log = createLogger(logLevel, config.log.format);
+  if (command === 'seed') {
+    const { seedLocal } = await import('./seed/seed.ts');
+    await seedLocal(config, log, { force: values.force === true });
+    return 0;
+  }
   if (command === 'run') {
     const { runService } = await import('./service/run.ts');
     await runService(config, log);

@@ -36,6 +36,15 @@ export const ERROR_CODES = {
   PDBSYNC_ERR_RECORD_MISSING: { message: 'the remote record disappeared between summary and fetch', retryable: false },
   PDBSYNC_ERR_STATE_DATABASE: { message: 'the state database cannot be reached or written; the sync state is kept in memory until it can', retryable: true },
   PDBSYNC_ERR_LEADERSHIP_LOST: { message: 'this sidecar lost its connection to the state database and so may no longer lead: its passes were stopped', retryable: true },
+  PDBSYNC_ERR_SEED_LOCAL_RUNNING: { message: 'the local PuppetDB is running (its server_url answers, or it holds sessions on its database): stop it (systemctl stop puppetdb) and seed again', retryable: false },
+  PDBSYNC_ERR_SEED_LOCAL_NOT_EMPTY: { message: 'the local PuppetDB database is not empty: seed fills only an empty database; seed again with --force to drop what it holds first', retryable: false },
+  PDBSYNC_ERR_SEED_SCHEMA_NEWER: { message: 'the peer\'s PuppetDB database schema is newer than the local PuppetDB can run: upgrade the local PuppetDB to the peer\'s version first', retryable: false },
+  PDBSYNC_ERR_SEED_PUPPETDB_VERSION: { message: 'the local PuppetDB\'s version cannot be learned: set seed.puppetdb-version, or seed.puppetdb-jar to its jar', retryable: false },
+  PDBSYNC_ERR_SEED_TOOLS: { message: 'pg_dump or pg_restore is missing, or older than a PostgreSQL server: install postgresql-client of the newest server\'s major version, or set seed.pg-bin-dir', retryable: false },
+  PDBSYNC_ERR_SEED_EXTENSIONS: { message: 'the local database lacks an extension the peer\'s PuppetDB uses: create it there as PostgreSQL\'s superuser (CREATE EXTENSION ...), as PuppetDB\'s installation does', retryable: false },
+  PDBSYNC_ERR_SEED_DATABASE: { message: 'a PuppetDB database of the seed cannot be reached or read: check seed.peer (or the local database.ini), pg_hba.conf and the role\'s grants', retryable: false },
+  PDBSYNC_ERR_SEED_DUMP: { message: 'pg_dump failed or ran past seed.time-limit; the local database is unchanged: fix the cause and seed again', retryable: false },
+  PDBSYNC_ERR_SEED_RESTORE: { message: 'pg_restore failed or ran past seed.time-limit; the local database is partly filled: fix the cause and seed again with --force', retryable: false },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

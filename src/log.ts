@@ -50,8 +50,8 @@ export function logEntityName(entity: EntityName): string {
   return entity === 'factsets' ? 'facts' : entity;
 }
 
-/** Puppet Enterprise's sync log phases. */
-export type Phase = 'sync' | 'entity' | 'record' | 'deactivate';
+/** Puppet Enterprise's sync log phases, and `puppetdb-sync seed`'s own. */
+export type Phase = 'sync' | 'entity' | 'record' | 'deactivate' | 'seed' | 'dump' | 'restore';
 
 export interface PhaseLog {
   finished(fields?: Record<string, unknown>): void;

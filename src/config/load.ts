@@ -13,12 +13,12 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 
 import { SyncError } from '../errors.ts';
-import { LayeredSources, oneLine, parseHocon, type SourceMap } from './hocon.ts';
+import { LayeredSources, oneLine, parseHocon, type Path, type SourceMap } from './hocon.ts';
 import { iniConfig } from './ini.ts';
 import { mergeOver, readConfDir } from './puppetdb-conf-dir.ts';
 import { readHttpTlsFiles, readTlsFiles, type FailTls } from './tls-files.ts';
-import { readStateConfig } from './state-database.ts';
-import type { Config, HttpTlsConfig, LogFormat, LogLevel, RemoteConfig, StateConfig, TlsConfig } from './types.ts';
+import { readConnection, readStateConfig } from './state-database.ts';
+import type { Config, HttpTlsConfig, LogFormat, LogLevel, RemoteConfig, SeedConfig, StateConfig, TlsConfig } from './types.ts';
 import { Validator, isObject, show, type Tree } from './validate.ts';
 
 /** Reads and validates the configuration file; the Config's `file` is its absolute path. */
@@ -51,14 +51,14 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
   const confDir = (raw['puppetdb'] as Tree | undefined)?.['conf-dir'];
   if (typeof confDir === 'string' && confDir.trim() !== '') {
     const fail = (what: string) => new Validator(parsed.positions).fail('PDBSYNC_ERR_CONFIG_INVALID_VALUE', ['puppetdb', 'conf-dir'], what);
-    const layer = await readConfDir(resolvePath(dirname(absolute), confDir), fail);
+    const layer = await readConfDir(resolvePath(dirname(absolute), confDir), fail, { seed: isObject(raw['seed']) });
     raw = mergeOver(layer.value, raw);
     sources = new LayeredSources([parsed.positions, ...layer.sources]);
   }
 
   const validator = new Validator(sources);
   const tree = validator.object(raw, '', []);
-  const config = toConfig(tree, absolute, await readTls(tree, validator), await readState(tree, validator));
+  const config = toConfig(tree, absolute, await readTls(tree, validator), await readState(tree, validator), await readSeed(tree, validator));
 
   // Compared once normalised, so "http://127.0.0.1" and "http://127.0.0.1:8080/" are one server.
   // Host names are not resolved (no network while loading): "localhost" and
@@ -102,8 +102,28 @@ async function readState(tree: Tree, validator: Validator): Promise<StateConfig 
   return readStateConfig(state, ['state'], (path, what) => validator.fail('PDBSYNC_ERR_CONFIG_INVALID_VALUE', path, what));
 }
 
+/** The seed block's databases, their files read and checked; the local one from PuppetDB's database.ini. */
+async function readSeed(tree: Tree, validator: Validator): Promise<SeedConfig | undefined> {
+  const seed = tree['seed'] as Tree | undefined;
+  if (seed === undefined) return undefined;
+  const fail = (path: Path, what: string): never => validator.fail('PDBSYNC_ERR_CONFIG_INVALID_VALUE', path, what);
+  const localIni = seed['local-database-ini'] as string | undefined;
+  // The ini's own keys are not keys of this file: every fault is the key that named it.
+  const localFail = (_: Path, what: string): never => fail(['seed', 'local-database-ini'], what);
+  return {
+    peer: await readConnection(seed['peer'] as Tree, ['seed', 'peer'], fail),
+    local: localIni === undefined ? undefined : await readConnection({ 'database-ini': localIni }, ['seed', 'local-database-ini'], localFail),
+    puppetdbVersion: seed['puppetdb-version'] as string | undefined,
+    puppetdbJar: seed['puppetdb-jar'] as string | undefined,
+    pgBinDir: seed['pg-bin-dir'] as string | undefined,
+    workDir: seed['work-dir'] as string,
+    jobs: seed['jobs'] as number,
+    timeLimitMs: seed['time-limit'] as number,
+  };
+}
+
 /** From the validated tree (keys as in the file) to the Config interface. */
-function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks, state: StateConfig | undefined): Config {
+function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks, state: StateConfig | undefined, seed: SeedConfig | undefined): Config {
   const obj = (t: Tree, key: string): Tree => t[key] as Tree;
   const local = obj(tree, 'local');
   const sync = obj(tree, 'sync');
@@ -140,6 +160,7 @@ function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks, state: 
     },
     tls,
     state,
+    seed,
     log: { level: obj(tree, 'log')['level'] as LogLevel, format: obj(tree, 'log')['format'] as LogFormat },
   };
 }

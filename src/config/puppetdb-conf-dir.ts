@@ -2,7 +2,7 @@
  * Defaults from PuppetDB's own conf.d (`puppetdb.conf-dir`), so that an operator does
  * not repeat what PuppetDB already names: the local URL and the TLS files from
  * `[jetty]`, the remotes from a `[sync]` section in PE's form, and the state database
- * from the file holding `[database]`. Every *.ini file of the folder is read, as
+ * (and a seed's local database) from the file holding `[database]`. Every *.ini file of the folder is read, as
  * PuppetDB reads them; the sidecar's own keys override what is found here.
  */
 
@@ -29,8 +29,11 @@ function section(files: readonly IniFile[], name: string): { file: IniFile; entr
   return file && { file, entries: file.sections.get(name)! };
 }
 
-/** Reads the folder; `fail` reports a folder that cannot be read (at puppetdb.conf-dir). */
-export async function readConfDir(dir: string, fail: (what: string) => never): Promise<ConfDirLayer> {
+/**
+ * Reads the folder; `fail` reports a folder that cannot be read (at puppetdb.conf-dir).
+ * `seed`: the configuration has a seed block, whose local database is PuppetDB's own.
+ */
+export async function readConfDir(dir: string, fail: (what: string) => never, { seed }: { seed: boolean }): Promise<ConfDirLayer> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((name) => name.endsWith('.ini')).sort();
@@ -56,7 +59,10 @@ export async function readConfDir(dir: string, fail: (what: string) => never): P
     }
   }
   const database = section(files, 'database');
-  if (database?.entries.has('subname')) take(['state', 'database-ini'], database.entries.get('subname'), database.file.file, database.file.file);
+  if (database?.entries.has('subname')) {
+    take(['state', 'database-ini'], database.entries.get('subname'), database.file.file, database.file.file);
+    if (seed) take(['seed', 'local-database-ini'], database.entries.get('subname'), database.file.file, database.file.file);
+  }
   const sync = section(files, 'sync');
   if (sync) value['sync'] = syncSection(sync.entries, sync.file.headers.get('sync')!, positionsOf(sync.file.file));
   return { value, sources: [...sources.values()] };

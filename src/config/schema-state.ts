@@ -8,6 +8,78 @@
 
 import type { OptionSpec } from './schema.ts';
 
+/**
+ * The keys of a PostgreSQL connection below `block`: PuppetDB's own [database] keys,
+ * its database.ini, a subname or a libpq URL, with TLS. state-database.ts reads any
+ * block of them (`state`, `seed.peer`) into a connection.
+ */
+export function connectionOptions(block: string): OptionSpec[] {
+  return [
+    {
+      key: `${block}.database-ini`,
+      type: { kind: 'path' },
+      required: false,
+      doc: 'PuppetDB\'s database.ini (or any of its ini files with a [database] section): its subname, username and password are used; the keys below override them.',
+    },
+    {
+      key: `${block}.subname`,
+      type: { kind: 'string', pattern: '^//', describe: 'a PuppetDB subname (//host:port/database)' },
+      required: false,
+      doc: 'As PuppetDB\'s [database] subname: //host:port/database, optionally with ?sslmode=...&sslrootcert=...&sslcert=...&sslkey=... as PuppetDB passes them to its JDBC driver.',
+    },
+    {
+      key: `${block}.url`,
+      type: { kind: 'string', pattern: '^postgres(ql)?://', describe: 'a libpq URL (postgresql://user@host:port/database)' },
+      required: false,
+      doc: 'A libpq connection URL instead: postgresql://user[:password]@host[:port]/database[?sslmode=...&sslrootcert=...].',
+    },
+    {
+      key: `${block}.username`,
+      type: { kind: 'string' },
+      required: false,
+      doc: 'The database role; overrides the one of database-ini or url.',
+    },
+    {
+      key: `${block}.password`,
+      type: { kind: 'secret' },
+      required: false,
+      doc: 'The role\'s password; never logged. Prefer password-file.',
+    },
+    {
+      key: `${block}.password-file`,
+      type: { kind: 'path' },
+      required: false,
+      doc: 'A file holding the role\'s password (a trailing newline is ignored); read at start, never logged.',
+    },
+    {
+      key: `${block}.ssl-mode`,
+      type: { kind: 'enum', values: ['disable', 'require', 'verify-ca', 'verify-full'] },
+      required: false,
+      doc: 'TLS to PostgreSQL, as libpq\'s sslmode: disable, require (encrypted, not verified), verify-ca (the server\'s certificate is signed by ssl-root-cert), verify-full (and names the host). Default: what subname or url says, else disable.',
+    },
+    {
+      key: `${block}.ssl-root-cert`,
+      type: { kind: 'path' },
+      required: false,
+      doc: 'PEM CA certificate(s) of the PostgreSQL server, for verify-ca and verify-full (e.g. Puppet\'s ssl/certs/ca.pem).',
+    },
+    {
+      key: `${block}.ssl-cert`,
+      type: { kind: 'path' },
+      required: false,
+      requiredWith: ['ssl-key'],
+      doc: 'PEM client certificate, for PostgreSQL\'s cert authentication (e.g. the Puppet agent\'s certificate).',
+    },
+    {
+      key: `${block}.ssl-key`,
+      type: { kind: 'path' },
+      required: false,
+      requiredWith: ['ssl-cert'],
+      doc: 'PEM private key of ssl-cert.',
+    },
+  ];
+}
+
 export const STATE_OPTIONS: readonly OptionSpec[] = [
   {
     key: 'state',
@@ -16,68 +88,7 @@ export const STATE_OPTIONS: readonly OptionSpec[] = [
     absentUnlessWritten: true,
     doc: 'A PostgreSQL database (PuppetDB\'s own will do) that keeps watermarks, reconciliation times and pass history across restarts, and elects one leader among sidecars of one PuppetDB database. Without it the state is in memory (docs/operations.md#sync-state). Give one of database-ini, subname or url.',
   },
-  {
-    key: 'state.database-ini',
-    type: { kind: 'path' },
-    required: false,
-    doc: 'PuppetDB\'s database.ini (or any of its ini files with a [database] section): its subname, username and password are used; the keys below override them.',
-  },
-  {
-    key: 'state.subname',
-    type: { kind: 'string', pattern: '^//', describe: 'a PuppetDB subname (//host:port/database)' },
-    required: false,
-    doc: 'As PuppetDB\'s [database] subname: //host:port/database, optionally with ?sslmode=...&sslrootcert=...&sslcert=...&sslkey=... as PuppetDB passes them to its JDBC driver.',
-  },
-  {
-    key: 'state.url',
-    type: { kind: 'string', pattern: '^postgres(ql)?://', describe: 'a libpq URL (postgresql://user@host:port/database)' },
-    required: false,
-    doc: 'A libpq connection URL instead: postgresql://user[:password]@host[:port]/database[?sslmode=...&sslrootcert=...].',
-  },
-  {
-    key: 'state.username',
-    type: { kind: 'string' },
-    required: false,
-    doc: 'The database role; overrides the one of database-ini or url.',
-  },
-  {
-    key: 'state.password',
-    type: { kind: 'secret' },
-    required: false,
-    doc: 'The role\'s password; never logged. Prefer password-file.',
-  },
-  {
-    key: 'state.password-file',
-    type: { kind: 'path' },
-    required: false,
-    doc: 'A file holding the role\'s password (a trailing newline is ignored); read at start, never logged.',
-  },
-  {
-    key: 'state.ssl-mode',
-    type: { kind: 'enum', values: ['disable', 'require', 'verify-ca', 'verify-full'] },
-    required: false,
-    doc: 'TLS to PostgreSQL, as libpq\'s sslmode: disable, require (encrypted, not verified), verify-ca (the server\'s certificate is signed by ssl-root-cert), verify-full (and names the host). Default: what subname or url says, else disable.',
-  },
-  {
-    key: 'state.ssl-root-cert',
-    type: { kind: 'path' },
-    required: false,
-    doc: 'PEM CA certificate(s) of the PostgreSQL server, for verify-ca and verify-full (e.g. Puppet\'s ssl/certs/ca.pem).',
-  },
-  {
-    key: 'state.ssl-cert',
-    type: { kind: 'path' },
-    required: false,
-    requiredWith: ['ssl-key'],
-    doc: 'PEM client certificate, for PostgreSQL\'s cert authentication (e.g. the Puppet agent\'s certificate).',
-  },
-  {
-    key: 'state.ssl-key',
-    type: { kind: 'path' },
-    required: false,
-    requiredWith: ['ssl-cert'],
-    doc: 'PEM private key of ssl-cert.',
-  },
+  ...connectionOptions('state'),
   {
     key: 'state.schema',
     type: { kind: 'string', pattern: '^[a-z_][a-z0-9_]{0,62}$', describe: 'a lower-case PostgreSQL identifier' },

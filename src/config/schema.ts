@@ -17,6 +17,7 @@
  *   keys, which sit among keys of plain http).
  */
 
+import { SEED_OPTIONS } from './schema-seed.ts';
 import { STATE_OPTIONS } from './schema-state.ts';
 import { HTTP_TLS_OPTIONS, TLS_OPTIONS } from './schema-tls.ts';
 
@@ -252,6 +253,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   ...HTTP_TLS_OPTIONS,
   ...STATE_OPTIONS,
+  ...SEED_OPTIONS,
   {
     key: 'log',
     type: { kind: 'object' },

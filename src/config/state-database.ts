@@ -8,7 +8,7 @@
 
 import type { Path } from './hocon.ts';
 import { parseIni } from './ini.ts';
-import type { StateConfig, StateSsl, StateSslMode } from './types.ts';
+import type { DatabaseConnection, StateConfig, StateSsl, StateSslMode } from './types.ts';
 import { readCertificates, readKey, readText, type FailTls } from './tls-files.ts';
 import { show, type Tree } from './validate.ts';
 
@@ -96,6 +96,16 @@ async function readSsl(mode: StateSslMode, files: Connection, at: (key: string) 
 
 /** The validated `state` block (paths absolute, defaults applied) at `path`, read into a StateConfig. */
 export async function readStateConfig(block: Tree, path: Path, fail: FailTls): Promise<StateConfig> {
+  return {
+    ...(await readConnection(block, path, fail)),
+    schema: block['schema'] as string,
+    leaderElection: block['leader-election'] as boolean,
+    historyRetentionMs: block['history-retention'] as number,
+  };
+}
+
+/** A validated block of connection keys (schema-state.ts's connectionOptions) at `path`, read into a connection. */
+export async function readConnection(block: Tree, path: Path, fail: FailTls): Promise<DatabaseConnection> {
   const at = (key: string): Path => [...path, key];
   const given = (['database-ini', 'subname', 'url'] as const).filter((key) => block[key] !== undefined);
   if (given.length !== 1) {
@@ -134,9 +144,6 @@ export async function readStateConfig(block: Tree, path: Path, fail: FailTls): P
     // A function: no log line or JSON of the configuration can hold the password.
     password: password === undefined ? undefined : () => password,
     ssl,
-    schema: block['schema'] as string,
-    leaderElection: block['leader-election'] as boolean,
-    historyRetentionMs: block['history-retention'] as number,
     describe: `${host}:${port}/${database}`,
   };
 }

@@ -98,8 +98,8 @@ export interface StateSsl {
   readonly key?: string;
 }
 
-/** The `state` block: the PostgreSQL database of the sync state and of the leader election. */
-export interface StateConfig {
+/** A PostgreSQL database as a connection block names it (`state`, `seed.peer`, PuppetDB's database.ini). */
+export interface DatabaseConnection {
   readonly host: string;
   readonly port: number;
   readonly database: string;
@@ -107,11 +107,31 @@ export interface StateConfig {
   /** A function, so that no log line or JSON of the configuration holds the password. */
   readonly password: (() => string) | undefined;
   readonly ssl: StateSsl | undefined;
+  /** host:port/database, for logs and /status. */
+  readonly describe: string;
+}
+
+/** The `state` block: the PostgreSQL database of the sync state and of the leader election. */
+export interface StateConfig extends DatabaseConnection {
   readonly schema: string;
   readonly leaderElection: boolean;
   readonly historyRetentionMs: number;
-  /** host:port/database, for logs and /status. */
-  readonly describe: string;
+}
+
+/** The `seed` block: what `puppetdb-sync seed` copies from, into, and with. */
+export interface SeedConfig {
+  readonly peer: DatabaseConnection;
+  /** From PuppetDB's database.ini (seed.local-database-ini or puppetdb.conf-dir); absent when neither names one. */
+  readonly local: DatabaseConnection | undefined;
+  readonly puppetdbVersion: string | undefined;
+  readonly puppetdbJar: string | undefined;
+  readonly pgBinDir: string | undefined;
+  /** The dump's folder is made below this one. */
+  readonly workDir: string;
+  /** pg_dump and pg_restore -j. */
+  readonly jobs: number;
+  /** Each of the dump and the restore. */
+  readonly timeLimitMs: number;
 }
 
 export interface Config {
@@ -123,5 +143,7 @@ export interface Config {
   readonly http: HttpConfig;
   /** Absent: the sync state is kept in memory only. */
   readonly state: StateConfig | undefined;
+  /** Absent unless written: only `seed` needs it. */
+  readonly seed: SeedConfig | undefined;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }

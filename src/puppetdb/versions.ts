@@ -91,3 +91,36 @@ export function adaptQuery(spec: QuerySpec, traits: ServerTraits): QuerySpec {
   if (fields.some((field) => typeof field !== 'string') || fields.some((field) => CERTNAMES_JOINED.includes(field as string))) return spec;
   return { ...spec, query: ['from', 'nodes', ['extract', [...fields, 'report_timestamp'], ...body.slice(2)]] };
 }
+
+/**
+ * The newest database schema (the greatest `schema_migrations.version`) of PuppetDB
+ * releases, read in each release's jar (puppetlabs/puppetdb/scf/migrate.clj). A
+ * release starts on a database of an older schema (it migrates it at start) and
+ * refuses one of a newer schema. `puppetdb-sync seed` checks the peer's against it.
+ */
+export const SCHEMA_OF_RELEASE: ReadonlyArray<{ readonly release: Release; readonly schema: number }> = [
+  { release: [7, 12, 1], schema: 80 },
+  { release: [8, 4, 1], schema: 84 },
+  { release: [8, 8, 1], schema: 88 },
+];
+
+/** What a PuppetDB release is known to run: `schema` exactly when the table names the release, at least it when a later one. */
+export interface SchemaSupport {
+  readonly schema: number;
+  readonly exact: boolean;
+  /** The table's release the answer comes from. */
+  readonly known: string;
+}
+
+/**
+ * The newest schema PuppetDB `version` runs, from the greatest release of the table at
+ * or before it (releases add migrations, never remove one); undefined for a version
+ * older than the table or not a version.
+ */
+export function schemaSupport(version: string): SchemaSupport | undefined {
+  const release = parseRelease(version);
+  if (release === undefined) return undefined;
+  const entry = SCHEMA_OF_RELEASE.findLast((row) => compareReleases(row.release, release) <= 0);
+  if (entry === undefined) return undefined;
+  return { schema: entry.schema, exact: compareReleases(entry.release, release) === 0, known: entry.release.join('.') };
+}

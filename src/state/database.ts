@@ -5,14 +5,14 @@
  */
 
 import pg from 'pg';
-import type { StateConfig } from '../config/types.ts';
+import type { DatabaseConnection, StateConfig } from '../config/types.ts';
 import { SyncError } from '../errors.ts';
 
 /** Every statement of the state database is answered within this, or fails: a stuck database must not hold a pass. */
 export const STATE_QUERY_TIMEOUT_MS = 5_000;
 
-/** node-postgres options for the `state` block; `queryTimeoutMs` bounds each statement on the client's side. */
-export function clientConfig(state: StateConfig, queryTimeoutMs = STATE_QUERY_TIMEOUT_MS): pg.ClientConfig {
+/** node-postgres options for a connection block (`state`, a seed's databases); `queryTimeoutMs` bounds each statement on the client's side. */
+export function clientConfig(state: DatabaseConnection, queryTimeoutMs = STATE_QUERY_TIMEOUT_MS): pg.ClientConfig {
   const { ssl } = state;
   const client = ssl?.cert !== undefined && ssl.key !== undefined ? { cert: ssl.cert, key: ssl.key } : {};
   const tls =

@@ -25,10 +25,10 @@ describe('puppetdb-sync CLI', () => {
   it('--help describes every command and option', () => {
     const { code, stdout } = cli(['--help']);
     expect(code).toBe(0);
-    for (const word of ['once', 'run', 'diff', '--config', '--log-level', '--help', '--version', '--json', 'Exit status']) expect(stdout).toContain(word);
+    for (const word of ['once', 'run', 'diff', 'seed', '--force', '--config', '--log-level', '--help', '--version', '--json', 'Exit status']) expect(stdout).toContain(word);
   });
 
-  it.each([['once'], ['run'], ['diff']])('gives help on %s alone, as COMMAND --help and as help COMMAND', (command) => {
+  it.each([['once'], ['run'], ['diff'], ['seed']])('gives help on %s alone, as COMMAND --help and as help COMMAND', (command) => {
     const [flag, word] = [cli([command, '--help']), cli(['help', command])];
     expect(flag.code).toBe(0);
     expect(flag.stdout).toMatch(new RegExp(`^Usage: puppetdb-sync ${command} --config FILE`));
@@ -69,6 +69,7 @@ describe('puppetdb-sync CLI', () => {
     ['an option without its value', ['run', '--config'], /PDBSYNC_ERR_USAGE: .*option -c, --config <value> needs a value \(see puppetdb-sync run --help\)/],
     ['a bad --log-level', ['once', '--config', 'x', '--log-level', 'loud'], /--log-level must be one of/],
     ['a missing file', ['once', '--config', '/nonexistent/sync.conf'], /PDBSYNC_ERR_CONFIG_READ: .*\/nonexistent\/sync.conf/],
+    ['--force without seed', ['once', '--config', 'x', '--force'], /PDBSYNC_ERR_USAGE: .*--force is an option of seed only \(see puppetdb-sync once --help\)/],
   ];
   it.each(invalid)('exits 2 with one line on standard error for %s', (_name, args, message) => {
     const { code, stderr, stdout } = cli(args);
@@ -76,6 +77,14 @@ describe('puppetdb-sync CLI', () => {
     expect(stdout).toBe('');
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(message);
+  });
+
+  it('seed exits 2 naming the seed block when the configuration has none, before touching a database', () => {
+    const file = configFile('local: { server_url: "http://127.0.0.1:8080" }\nsync: { remotes: [ { server_url: "http://127.0.0.1:8081" } ] }\n');
+    const { code, stderr, stdout } = cli(['seed', '--config', file]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`puppetdb-sync: PDBSYNC_ERR_CONFIG_MISSING_KEY: a required configuration key is missing: seed: missing: puppetdb-sync seed needs a seed block with seed.peer (docs/seeding.md) at ${file}\n`);
   });
 
   it('exits 2 naming key, file and line for a remote that is the local server', () => {

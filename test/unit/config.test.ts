@@ -54,6 +54,7 @@ describe('parseConfig: valid configurations', () => {
       http: { host: '127.0.0.1', port: 8095, startupGraceMs: 5 * 60_000, tls: undefined },
       tls: undefined,
       state: undefined,
+      seed: undefined,
       log: { level: 'info', format: 'pe' },
     } satisfies Config);
   });
@@ -566,7 +567,7 @@ describe('loadConfig', () => {
   it('names the file in errors', async () => {
     const file = join(dir, 'bad.conf');
     writeFileSync(file, `${MINIMAL}\n\nbogus = 1\n`);
-    await expect(loadConfig(file)).rejects.toThrow(`PDBSYNC_ERR_CONFIG_UNKNOWN_KEY: unknown configuration key: bogus: unknown key; known here: puppetdb, local, sync, tls, http, state, log at ${file}:7`);
+    await expect(loadConfig(file)).rejects.toThrow(`PDBSYNC_ERR_CONFIG_UNKNOWN_KEY: unknown configuration key: bogus: unknown key; known here: puppetdb, local, sync, tls, http, state, seed, log at ${file}:7`);
   });
 
   it('reports a file that cannot be read', async () => {

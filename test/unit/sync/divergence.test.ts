@@ -174,6 +174,7 @@ function config(remotes: string[]): Config {
     tls: undefined,
     http: { host: '127.0.0.1', port: 0, startupGraceMs: 0, tls: undefined },
     state: undefined,
+    seed: undefined,
     log: { level: 'fatal', format: 'pe' },
   };
 }
