@@ -4,7 +4,14 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], globalSetup: ['test/unit/global-setup.ts'], setupFiles: ['test/log-check-setup.ts'] },
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['test/unit/global-setup.ts'],
+          setupFiles: ['test/log-check-setup.ts'],
+          // Some spawn the CLI or puppet: seconds each on 2 cores while the integration project starts its servers.
+          testTimeout: 30_000,
+        },
       },
       {
         test: {

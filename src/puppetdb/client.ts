@@ -7,6 +7,7 @@ import { commandOutcome, type SerializedCommand } from './command.ts';
 import { Deadline, ThroughputWindow, transportError, type ResponseKind } from './deadline.ts';
 import { streamJsonArray } from './json-stream.ts';
 import { CircuitBreaker, DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
+import { RecentlyApplied } from './recently-applied.ts';
 import { SubmitGuard } from './submit-guard.ts';
 
 /** sync.report-settle's default. */
@@ -54,6 +55,7 @@ export class PuppetDbClient {
   private readonly reported = new WeakSet<object>();
   private readonly givenUp = new AbortController();
   private readonly guard: SubmitGuard;
+  private readonly applied = new RecentlyApplied();
   /** The server's version, once learned; a failure to learn it is not kept. */
   private learned: Promise<ServerVersion> | undefined;
   /** The server's version, once `version()` has learned it (for /status, which does not wait). */
@@ -115,7 +117,9 @@ export class PuppetDbClient {
    * local state again, and the waiting bounds how much it queues. Otherwise throws:
    * PDBSYNC_ERR_COMMAND_FAILED (PuppetDB's error), PDBSYNC_ERR_COMMAND_UNCONFIRMED
    * (the wait ended first), or the HTTP error of a refused submission. It is sent once
-   * SubmitGuard admits it: never beside another submission of the same record.
+   * SubmitGuard admits it: never beside another submission of the same record; and not
+   * at all when the server applied the same bytes for this process lately
+   * (RecentlyApplied): it resolves with that submission's uuid.
    */
   async submit(command: SerializedCommand, waitSeconds: number, signal?: AbortSignal): Promise<string> {
     const params = new URLSearchParams({
@@ -128,13 +132,19 @@ export class PuppetDbClient {
     const what = `${command.command} for ${command.certname} on ${this.url}`;
     const done = await this.guard.admit(command, signal);
     try {
-      return await this.retrying(async () => {
+      // Admitted after another submission of the same record ended: it may have applied these very bytes.
+      const key = RecentlyApplied.key(command);
+      const earlier = this.applied.uuidOf(key);
+      if (earlier !== undefined) return earlier;
+      const uuid = await this.retrying(async () => {
         const response = await this.send('POST', `/pdb/cmd/v1?${params}`, 'bounded', command.body);
         const text = await readText(response.body);
-        const uuid = commandOutcome(response.statusCode, text, what, waitSeconds);
-        if (uuid === undefined) throw statusError(response.statusCode, what, text);
-        return uuid;
+        const applied = commandOutcome(response.statusCode, text, what, waitSeconds);
+        if (applied === undefined) throw statusError(response.statusCode, what, text);
+        return applied;
       }, signal);
+      this.applied.remember(key, uuid);
+      return uuid;
     } finally {
       done();
     }

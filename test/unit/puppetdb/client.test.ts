@@ -89,6 +89,24 @@ describe('PuppetDbClient', () => {
     expect(requests[0]!.body).toBe('{"certname":"a"}');
   });
 
+  it('does not send again a command the server applied lately for this client, byte for byte, and sends one that differs', async () => {
+    const { url, requests } = await fake([json(200, { uuid: 'u1', processed: true, timed_out: false })]);
+    const client = makeClient(url);
+    const [first, second] = await Promise.all([client.submit(serializeCommand(command), 30), client.submit(serializeCommand(command), 30)]);
+    expect([first, second]).toEqual(['u1', 'u1']);
+    expect(requests).toHaveLength(1);
+    await client.submit(serializeCommand({ ...command, payload: { certname: 'a', changed: true } }), 30);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('sends again a command the server did not apply', async () => {
+    const { url, requests } = await fake([json(503, { uuid: 'u2', processed: false, timed_out: true })]);
+    const client = makeClient(url);
+    await expect(client.submit(serializeCommand(command), 1)).rejects.toThrow(/PDBSYNC_ERR_COMMAND_UNCONFIRMED/);
+    await expect(client.submit(serializeCommand(command), 1)).rejects.toThrow(/PDBSYNC_ERR_COMMAND_UNCONFIRMED/);
+    expect(requests).toHaveLength(2);
+  });
+
   // PuppetDB 7.12.1's answers: seen (certnames peer-*), the 413 from its source (docs/operations.md#what-puppetdb-answers-to-a-command).
   const notApplied: Array<[string, number, unknown, RegExp]> = [
     ['the wait ended first (still queued, or refused into the dead-letter office)', 503, { uuid: 'u2', processed: false, timed_out: true }, /PDBSYNC_ERR_COMMAND_UNCONFIRMED.*u2.*not applied within 1 s.*dead-letter office/],
