@@ -149,7 +149,8 @@ export interface IdleFigures {
   peakRssBytes: number | null;
 }
 
-const PASS_TIMEOUT_MS = 600_000;
+// The start pass reconciles under `run` (resting between parts): about 7 minutes at 10 million reports.
+const PASS_TIMEOUT_MS = 1_800_000;
 
 /**
  * Idle passes under `run`: the start pass is skipped, then reconcile passes (those that
