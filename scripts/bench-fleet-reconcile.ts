@@ -1,7 +1,7 @@
 // The reconciliation of the fleet benchmark alone, on the PuppetDB version asked for
 // (default 8.8.1, whose servers keep their default query-timeout-default of 600 s):
 //
-//   node scripts/bench-fleet-reconcile.ts [--pdb-version 8.8.1 --nodes 10000 --reports-per-day 40
+//   node scripts/bench-fleet-reconcile.ts [--pdb-version 8.8.1 --size fleet --nodes 10000 --reports-per-day 40
 //     --days 3 --steps 3 --repeat 3 --verify]
 //
 // starts two servers of scripts/cluster.ts, writes the fleet of bench-fleet.ts into both
@@ -32,7 +32,7 @@ import { isPdbVersion } from './pdb-runtime.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { reports } from '../src/entities/reports.ts';
 import { PuppetDbClient } from '../src/puppetdb/client.ts';
-import { fleetCertname, fleetNodesSql, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
+import { fleetCertname, fleetNodesSql, fleetSize, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -44,10 +44,11 @@ const SERVER_LOGS = join(tmpdir(), 'pdbsync-bench-fleet-reconcile-logs');
 const { values: a } = parseArgs({
   options: {
     'pdb-version': { type: 'string', default: '8.8.1' },
-    nodes: { type: 'string', default: '10000' },
-    'reports-per-day': { type: 'string', default: '40' },
-    days: { type: 'string', default: '3' },
-    steps: { type: 'string', default: '3' },
+    size: { type: 'string', default: 'fleet' },
+    nodes: { type: 'string' },
+    'reports-per-day': { type: 'string' },
+    days: { type: 'string' },
+    steps: { type: 'string' },
     repeat: { type: 'string', default: '3' },
     verify: { type: 'boolean', default: false },
     'relay-scan': { type: 'boolean', default: false },
@@ -56,8 +57,11 @@ const { values: a } = parseArgs({
 const version = a['pdb-version'];
 if (!isPdbVersion(version)) throw new Error(`--pdb-version: not a version scripts/cluster.ts runs: ${version}`);
 const into = layout(version);
+const size = fleetSize(a.size);
+// --nodes, --reports-per-day, --days and --steps override the size's.
+const bySize: Readonly<Record<string, number>> = { nodes: size.nodes, 'reports-per-day': size.reportsPerDay, days: size.days, steps: size.steps };
 const [nodes, reportsPerDay, days, steps, repeat] = (['nodes', 'reports-per-day', 'days', 'steps', 'repeat'] as const).map((k) => {
-  const n = Number(a[k]);
+  const n = Number(a[k] ?? bySize[k]);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} must be a positive integer`);
   return n;
 }) as [number, number, number, number, number];
