@@ -102,7 +102,8 @@ export function fleetOptions(argv: string[], log: (line: string) => void, comman
     receiveDelayMinutes: int('receive-delay', a['receive-delay'], 0),
     catalogs: !a['no-catalogs'],
     reconcileInterval: a['reconcile-interval'],
-    doc: !a['no-doc'],
+    // The "Fleet scale" table is the default fleet's; another size's figures are copied into its own subsection by hand.
+    doc: !a['no-doc'] && a.size === 'fleet',
     pdbVersion: a['pdb-version'] as PdbVersion,
     command,
     log,
