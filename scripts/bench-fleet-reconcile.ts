@@ -32,7 +32,7 @@ import { isPdbVersion } from './pdb-runtime.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { reports } from '../src/entities/reports.ts';
 import { PuppetDbClient } from '../src/puppetdb/client.ts';
-import { fleetCertname, fleetNodesSql, fleetSize, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
+import { FLEET_SIZE_ARGS, fleetCertname, fleetNodesSql, fleetSize, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -44,11 +44,7 @@ const SERVER_LOGS = join(tmpdir(), 'pdbsync-bench-fleet-reconcile-logs');
 const { values: a } = parseArgs({
   options: {
     'pdb-version': { type: 'string', default: '8.8.1' },
-    size: { type: 'string', default: 'fleet' },
-    nodes: { type: 'string' },
-    'reports-per-day': { type: 'string' },
-    days: { type: 'string' },
-    steps: { type: 'string' },
+    ...FLEET_SIZE_ARGS,
     repeat: { type: 'string', default: '3' },
     verify: { type: 'boolean', default: false },
     'relay-scan': { type: 'boolean', default: false },

@@ -36,7 +36,7 @@ import { measureLag } from './fleet-lag.ts';
 import { writeFleetReport, type FleetFigures } from './fleet-report.ts';
 import { measureIdle, oncePass, RunSession, writeSyncConfig, type IdleFigures, type OnceFigures } from './fleet-sync.ts';
 import { isPdbVersion, type PdbVersion } from './pdb-runtime.ts';
-import { fleetNodesSql, fleetSize, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
+import { FLEET_SIZE_ARGS, fleetNodesSql, fleetSize, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
 
 export interface FleetOptions {
   nodes: number;
@@ -64,11 +64,7 @@ const FIGURES = join(tmpdir(), 'pdbsync-bench-fleet-figures.json');
 const REPORT_TTL_DAYS = 14;
 
 const ARGS = {
-  size: { type: 'string', default: 'fleet' },
-  nodes: { type: 'string' },
-  'reports-per-day': { type: 'string' },
-  days: { type: 'string' },
-  steps: { type: 'string' },
+  ...FLEET_SIZE_ARGS,
   repeat: { type: 'string', default: '3' },
   'idle-passes': { type: 'string', default: '4' },
   'idle-seconds': { type: 'string', default: '30' },

@@ -59,6 +59,15 @@ export const FLEET_SIZES: Readonly<Record<string, FleetSize>> = {
   '100k': { nodes: 100_000, reportsPerDay: 10, days: 10, steps: 1 },
 };
 
+/** The command-line options (node:util parseArgs) that choose a fleet: --size, and the parts of it to override. */
+export const FLEET_SIZE_ARGS = {
+  size: { type: 'string', default: 'fleet' },
+  nodes: { type: 'string' },
+  'reports-per-day': { type: 'string' },
+  days: { type: 'string' },
+  steps: { type: 'string' },
+} as const;
+
 export function fleetSize(name: string): FleetSize {
   const size = FLEET_SIZES[name];
   if (!size) throw new Error(`--size must be one of ${Object.keys(FLEET_SIZES).join(', ')}, got ${name}`);
