@@ -39,7 +39,8 @@ EXPOSE 8095
 # start period leaves the first passes http.startup-grace's 5 minutes.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5m \
     CMD ["/opt/puppetdb-sync/bin/node", "-e", "fetch('http://127.0.0.1:8095/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# The bin's flags (src/cli.ts's first line; see docs/operations.md, "Node.js flags"),
-# as in the unit's ExecStart.
+# The bin's flags and environment (src/cli.ts's first line; see docs/operations.md,
+# "Node.js flags"), as in the unit's ExecStart and Environment.
+ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768
 ENTRYPOINT ["/opt/puppetdb-sync/bin/node", "--liftoff-only", "--max-semi-space-size=8", "/opt/puppetdb-sync/dist/cli.js"]
 CMD ["run", "--config", "/etc/puppetdb-sync/puppetdb-sync.conf"]

@@ -83,6 +83,9 @@ export const SEED_HEADING = '## Seeding';
 /** The subsection of the fleet section with scripts/bench-fleet-reconcile.ts's figures; bench-fleet.ts keeps it. */
 export const RECONCILE_HEADING = '### Reconciliation on PuppetDB 8.8.1';
 
+/** The subsection of the fleet section with the 100,000-node figures (bench-fleet.ts --size 100k, copied by hand); bench-fleet.ts keeps it. */
+export const SCALE_HEADING = '### 100,000 nodes and 10 million reports';
+
 /** The `### heading` subsection of `markdown` (up to the next `## ` or `### ` heading), or '' when absent. */
 export function subsection(markdown: string, heading: string): string {
   const start = markdown.indexOf(`\n${heading}\n`);

@@ -1,7 +1,7 @@
 // The reconciliation of the fleet benchmark alone, on the PuppetDB version asked for
 // (default 8.8.1, whose servers keep their default query-timeout-default of 600 s):
 //
-//   node scripts/bench-fleet-reconcile.ts [--pdb-version 8.8.1 --nodes 10000 --reports-per-day 40
+//   node scripts/bench-fleet-reconcile.ts [--pdb-version 8.8.1 --size fleet --nodes 10000 --reports-per-day 40
 //     --days 3 --steps 3 --repeat 3 --verify]
 //
 // starts two servers of scripts/cluster.ts, writes the fleet of bench-fleet.ts into both

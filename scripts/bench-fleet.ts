@@ -2,10 +2,12 @@
 // cluster of two real PuppetDBs it starts and stops itself. The end of `npm run bench`,
 // or alone (it builds dist/cli.js first; `npm run bench:fleet -- ...` runs it under Node.js 24):
 //
-//   node scripts/bench-fleet.ts [--nodes 10000 --reports-per-day 40 --days 3 --steps 3 --repeat 3
+//   node scripts/bench-fleet.ts [--size fleet --nodes 10000 --reports-per-day 40 --days 3 --steps 3 --repeat 3
 //     --idle-passes 4 --idle-seconds 30 --lag-samples 20 --receive-delay 0 --no-catalogs
 //     --reconcile-interval 1h --no-doc --pdb-version 7.12.1]
 //
+// --size chooses the fleet (FLEET_SIZES in report-history.ts: `fleet`, 10,000 nodes and 1.2 million
+// reports, or `100k`, 100,000 nodes and 10 million); --nodes, --reports-per-day, --days, --steps override it.
 // 1. writes the nodes (factset, catalog) into both servers' databases with SQL, then the
 //    reports in --steps steps (scripts/report-history.ts): identical rows, never transferred;
 // 2. at 0 reports and after each step: --repeat `once` passes B<-A (elapsed, peak RSS, CPU of
@@ -34,7 +36,7 @@ import { measureLag } from './fleet-lag.ts';
 import { writeFleetReport, type FleetFigures } from './fleet-report.ts';
 import { measureIdle, oncePass, RunSession, writeSyncConfig, type IdleFigures, type OnceFigures } from './fleet-sync.ts';
 import { isPdbVersion, type PdbVersion } from './pdb-runtime.ts';
-import { fleetNodesSql, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
+import { FLEET_SIZE_ARGS, fleetNodesSql, fleetSize, layout, reportHistorySql, slotsPerNode, type Fleet } from './report-history.ts';
 
 export interface FleetOptions {
   nodes: number;
@@ -62,10 +64,7 @@ const FIGURES = join(tmpdir(), 'pdbsync-bench-fleet-figures.json');
 const REPORT_TTL_DAYS = 14;
 
 const ARGS = {
-  nodes: { type: 'string', default: '10000' },
-  'reports-per-day': { type: 'string', default: '40' },
-  days: { type: 'string', default: '3' },
-  steps: { type: 'string', default: '3' },
+  ...FLEET_SIZE_ARGS,
   repeat: { type: 'string', default: '3' },
   'idle-passes': { type: 'string', default: '4' },
   'idle-seconds': { type: 'string', default: '30' },
@@ -86,11 +85,12 @@ function int(name: string, raw: string, min: number): number {
 /** The options of a command line (bench-fleet's own flags); `log` and `command` as given. */
 export function fleetOptions(argv: string[], log: (line: string) => void, command: string): FleetOptions {
   const { values: a } = parseArgs({ args: argv, options: ARGS });
+  const size = fleetSize(a.size);
   const options: FleetOptions = {
-    nodes: int('nodes', a.nodes, 1),
-    reportsPerDay: int('reports-per-day', a['reports-per-day'], 1),
-    days: int('days', a.days, 1),
-    steps: int('steps', a.steps, 1),
+    nodes: int('nodes', a.nodes ?? String(size.nodes), 1),
+    reportsPerDay: int('reports-per-day', a['reports-per-day'] ?? String(size.reportsPerDay), 1),
+    days: int('days', a.days ?? String(size.days), 1),
+    steps: int('steps', a.steps ?? String(size.steps), 1),
     repeat: int('repeat', a.repeat, 1),
     idlePasses: int('idle-passes', a['idle-passes'], 1),
     idleSeconds: int('idle-seconds', a['idle-seconds'], 0),
@@ -98,7 +98,8 @@ export function fleetOptions(argv: string[], log: (line: string) => void, comman
     receiveDelayMinutes: int('receive-delay', a['receive-delay'], 0),
     catalogs: !a['no-catalogs'],
     reconcileInterval: a['reconcile-interval'],
-    doc: !a['no-doc'],
+    // The "Fleet scale" table is the default fleet's; another size's figures are copied into its own subsection by hand.
+    doc: !a['no-doc'] && a.size === 'fleet',
     pdbVersion: a['pdb-version'] as PdbVersion,
     command,
     log,

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.ts';
 import { bigCatalog } from './big-catalog.ts';
-import { CLI, CLI_FLAGS, runOnce } from './bench-cli.ts';
+import { CLI, CLI_ENV, CLI_FLAGS, runOnce } from './bench-cli.ts';
 import { counts, deleteNode, drainedAt, emptyServer, feed, hostRecords, submit, type DirectRate } from './bench-pdb.ts';
 import { machine, writeReport, type ExportImportFigures, type Figures, type PassFigures } from './bench-report.ts';
 import { fleetOptions, runFleetBench } from './bench-fleet.ts';
@@ -151,7 +151,7 @@ const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' }
 if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
 
 // Node.js with the CLI's modules loaded and no pass: the floor of any pass's peak RSS.
-const footprint = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...CLI_FLAGS, CLI, '--version'], { encoding: 'utf8' });
+const footprint = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...CLI_FLAGS, CLI, '--version'], { encoding: 'utf8', env: CLI_ENV });
 const footprintKb = Number(footprint.stderr?.trim().split('\n').at(-1));
 
 const cluster = await startCluster({ servers: 2, versions: SERVER_VERSIONS, log: (line) => say(`[cluster] ${line}`) });

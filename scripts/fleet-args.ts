@@ -1,7 +1,8 @@
 // The command line of the benchmarks that write the fleet of report-history.ts into
-// PuppetDB's database: the fleet's size and the PuppetDB version, and a script's own flags.
+// PuppetDB's database: the fleet's size (--size, or its parts) and the PuppetDB version, and a script's own flags.
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { isPdbVersion, type PdbVersion } from './pdb-runtime.ts';
+import { FLEET_SIZE_ARGS, fleetSize } from './report-history.ts';
 
 export interface FleetArgs {
   readonly version: PdbVersion;
@@ -14,24 +15,25 @@ export interface FleetArgs {
   readonly values: Readonly<Record<string, string | boolean | undefined>>;
 }
 
+/** --size chooses the fleet (report-history.ts's FLEET_SIZES); --nodes, --reports-per-day, --days and --steps override its parts. */
 export function parseFleetArgs(own: ParseArgsOptionsConfig): FleetArgs {
-  const { values: parsed } = parseArgs({
-    options: {
-      'pdb-version': { type: 'string', default: '8.8.1' },
-      nodes: { type: 'string', default: '10000' },
-      'reports-per-day': { type: 'string', default: '40' },
-      days: { type: 'string', default: '3' },
-      steps: { type: 'string', default: '3' },
-      ...own,
-    },
-  });
+  const { values: parsed } = parseArgs({ options: { 'pdb-version': { type: 'string', default: '8.8.1' }, ...FLEET_SIZE_ARGS, ...own } });
   const values = parsed as Record<string, string | boolean | undefined>;
   const version = String(values['pdb-version']);
   if (!isPdbVersion(version)) throw new Error(`--pdb-version: not a version scripts/cluster.ts runs: ${version}`);
-  const integer = (name: string) => {
-    const n = Number(values[name]);
+  const integer = (name: string, fallback?: number) => {
+    const n = Number(values[name] ?? fallback);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
     return n;
   };
-  return { version, nodes: integer('nodes'), reportsPerDay: integer('reports-per-day'), days: integer('days'), steps: integer('steps'), integer, values };
+  const size = fleetSize(String(values.size));
+  return {
+    version,
+    nodes: integer('nodes', size.nodes),
+    reportsPerDay: integer('reports-per-day', size.reportsPerDay),
+    days: integer('days', size.days),
+    steps: integer('steps', size.steps),
+    integer: (name) => integer(name),
+    values,
+  };
 }

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { CLI_FLAGS, runOnce } from './bench-cli.ts';
+import { CLI_ENV, CLI_FLAGS, runOnce } from './bench-cli.ts';
 import type { Cluster } from './cluster.ts';
 import { cpuSeconds, cpuSince, peakRssBytes, reapedChildrenCpuSeconds, resetPeakRss, serverCpu, type ServerCpu } from './proc-usage.ts';
 
@@ -86,7 +86,7 @@ export class RunSession {
   private stoppedLine: LogLine | undefined;
 
   constructor(cli: string, config: string, cluster: Cluster) {
-    this.child = spawn(process.execPath, [...CLI_FLAGS, cli, 'run', '--config', config], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...CLI_FLAGS, cli, 'run', '--config', config], { stdio: ['pipe', 'pipe', 'pipe'], env: CLI_ENV });
     this.pid = this.child.pid!;
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.child.on('exit', () => {
@@ -156,7 +156,8 @@ export interface IdleFigures {
   peakRssBytes: number | null;
 }
 
-const PASS_TIMEOUT_MS = 600_000;
+// The start pass reconciles under `run` (resting between parts): about 7 minutes at 10 million reports.
+const PASS_TIMEOUT_MS = 1_800_000;
 
 /**
  * Idle passes under `run`: the start pass (the reconciliation; incremental passes that

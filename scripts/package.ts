@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { shebangFlags } from './bench-cli.ts';
+import { shebangEnv, shebangFlags } from './bench-cli.ts';
 import { run } from './os.ts';
 import { debianCopyright } from './package-copyright.ts';
 import { ROOT, stageApp } from './package-tree.ts';
@@ -18,13 +18,15 @@ const APP_PATH = 'opt/puppetdb-sync';
 const DEBIAN_REVISION = 1;
 const DEB_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
 
-/** The files that start the bin must start it as its shebang does: with its flags. */
+/** The files that start the bin must start it as its shebang does: with its flags and its environment. */
 function checkNodeFlags(): void {
   const flags = shebangFlags(join(ROOT, 'src/cli.ts')).join(' ');
   const command = `/${APP_PATH}/bin/node ${flags} /${APP_PATH}/dist/cli.js`;
+  const assignments = Object.entries(shebangEnv(join(ROOT, 'src/cli.ts'))).map(([name, value]) => `${name}=${value}`);
   for (const file of ['puppetdb-sync.sh', 'puppetdb-sync.service']) {
-    if (!readFileSync(join(PACKAGING, file), 'utf8').includes(command)) {
-      throw new Error(`packaging/${file} does not run "${command}" (the flags of src/cli.ts's shebang)`);
+    const text = readFileSync(join(PACKAGING, file), 'utf8');
+    for (const expected of [command, ...assignments]) {
+      if (!text.includes(expected)) throw new Error(`packaging/${file} does not hold "${expected}" (src/cli.ts's shebang)`);
     }
   }
 }

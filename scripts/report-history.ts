@@ -46,6 +46,34 @@ export interface Fleet {
   catalogs: boolean;
 }
 
+/** A fleet's size, and the steps its reports are written in. */
+export interface FleetSize { nodes: number; reportsPerDay: number; days: number; steps: number }
+
+/**
+ * The fleets the benchmarks write by name: `fleet`, 10,000 nodes with 40 reports a day
+ * over 3 days (1.2 million), and `100k`, 100,000 nodes with 10 a day over 10 days (10
+ * million; within the default report-ttl of 14 days), written in one step.
+ */
+export const FLEET_SIZES: Readonly<Record<string, FleetSize>> = {
+  fleet: { nodes: 10_000, reportsPerDay: 40, days: 3, steps: 3 },
+  '100k': { nodes: 100_000, reportsPerDay: 10, days: 10, steps: 1 },
+};
+
+/** The command-line options (node:util parseArgs) that choose a fleet: --size, and the parts of it to override. */
+export const FLEET_SIZE_ARGS = {
+  size: { type: 'string', default: 'fleet' },
+  nodes: { type: 'string' },
+  'reports-per-day': { type: 'string' },
+  days: { type: 'string' },
+  steps: { type: 'string' },
+} as const;
+
+export function fleetSize(name: string): FleetSize {
+  const size = FLEET_SIZES[name];
+  if (!size) throw new Error(`--size must be one of ${Object.keys(FLEET_SIZES).join(', ')}, got ${name}`);
+  return size;
+}
+
 export const DAY_MS = 86_400_000;
 const ENVIRONMENT = 'production';
 const PRODUCER = 'puppet.example.net';

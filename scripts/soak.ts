@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { CLI, CLI_FLAGS } from './bench-cli.ts';
+import { CLI, CLI_ENV, CLI_FLAGS } from './bench-cli.ts';
 import { drainedAt, feed, hostRecords } from './bench-pdb.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 
@@ -63,7 +63,7 @@ try {
     config,
     `local: { server_url: "${b}" }\nsync: { remotes: [ { server_url: "${a}", interval: ${args.interval} } ], reconcile-interval: ${args['reconcile-interval']}, jitter-percent: 0 }\nhttp: { port: ${port} }\nlog: { level: warn }\n`,
   );
-  const sidecar = spawn(process.execPath, [...CLI_FLAGS, CLI, 'run', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const sidecar = spawn(process.execPath, [...CLI_FLAGS, CLI, 'run', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], env: CLI_ENV });
   const samples: Sample[] = [];
   const every = Math.max(1, Math.floor(PASSES / SAMPLES));
   for (let next = every; samples.length < SAMPLES; ) {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --liftoff-only --max-semi-space-size=8
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768 node --liftoff-only --max-semi-space-size=8
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';

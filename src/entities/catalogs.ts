@@ -1,8 +1,8 @@
 import type { QuerySpec } from '../puppetdb/client.ts';
 import type { Command } from '../puppetdb/command.ts';
-import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, withAnyNodeState } from '../puppetdb/query.ts';
+import { ascendingBy, atOrAfter, certnameIs, certnameOfNodes, extract, fieldIn, from, newest, withAnyNodeState } from '../puppetdb/query.ts';
 import type { SummaryRow, UnreadableRow } from '../types.ts';
-import { BATCH_SIZE, isUnreadable, readMax, readRow, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
+import { isUnreadable, readMax, readRow, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
 import { INT32, RecordReader } from './record-reader.ts';
 
@@ -40,30 +40,26 @@ async function* summaryOf(source: QuerySource, certnames: readonly string[]): As
   for await (const raw of source.query({ query: from('catalogs', extract(FIELDS, filter)) })) yield readRow(raw, parseCatalogSummary, 'certname');
 }
 
-function parseNodeChange(raw: unknown): { certname: string; received: number } {
-  const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'catalog change row');
-  return { certname: node.string('certname'), received: node.timestamp('catalog_timestamp').ms };
-}
+const newestCatalog = (remote: QuerySource) => readMax(remote, { query: newest('nodes', 'catalog_timestamp', withAnyNodeState()) }, 'newest catalog');
 
 /**
- * The catalogs endpoint has no receive time: the nodes endpoint's catalog_timestamp
- * is when the server stored the node's catalog, on its own clock. The nodes whose
- * catalog changed are read first, then their catalogs' summaries, a batch at a time.
+ * The catalogs endpoint has no receive time: the nodes endpoint's catalog_timestamp is
+ * when the server stored the node's catalog, on its own clock. One query lists the
+ * summaries of the catalogs whose node's catalog_timestamp is in the window, through a
+ * select_nodes subquery: asking for them by certname in batches of 500 cost PuppetDB
+ * about 190 ms a batch at 100,000 nodes, the subquery 190 ms for 6,000 rows. The rows
+ * carry no receive time of their own, so each stands for the newest catalog_timestamp
+ * read just before the list: a catalog stored after that read is at or after it less
+ * the overlap, which the next pass lists.
  */
 async function* changes(remote: QuerySource, since: number | null, context: SummaryContext): AsyncGenerator<Change<CatalogRow> | UnreadableRow> {
-  const changed = since === null ? ['null?', 'catalog_timestamp', false] : atOrAfter('catalog_timestamp', receivedSince(since, context.settings));
-  const received = new Map<string, number>();
-  const flush = async function* (): AsyncGenerator<Change<CatalogRow> | UnreadableRow> {
-    for await (const row of summaryOf(remote, [...received.keys()])) yield isUnreadable(row) ? row : { row, mark: received.get(row.certname) ?? null };
-    received.clear();
-  };
-  for await (const raw of remote.query({ query: from('nodes', extract(['certname', 'catalog_timestamp'], withAnyNodeState(changed))) })) {
-    const node = readRow(raw, parseNodeChange, 'certname');
-    if (isUnreadable(node)) yield node;
-    else received.set(node.certname, node.received);
-    if (received.size >= BATCH_SIZE) yield* flush();
+  const mark = await newestCatalog(remote);
+  if (mark === null) return;
+  const filter = since === null ? withAnyNodeState() : withAnyNodeState(certnameOfNodes(withAnyNodeState(atOrAfter('catalog_timestamp', receivedSince(since, context.settings)))));
+  for await (const raw of remote.query({ query: from('catalogs', extract(FIELDS, filter)) })) {
+    const row = readRow(raw, parseCatalogSummary, 'certname');
+    yield isUnreadable(row) ? row : { row, mark };
   }
-  if (received.size > 0) yield* flush();
 }
 
 interface ResourceRef {
@@ -157,7 +153,7 @@ export const catalogs: Entity<CatalogRow> = {
   tiesByContent: true,
   remoteSummary: summary,
   localSummary: summary,
-  watermark: (remote) => readMax(remote, { query: newest('nodes', 'catalog_timestamp', withAnyNodeState()) }, 'newest catalog'),
+  watermark: newestCatalog,
   changes,
   counterparts: (source, rows) => summaryOf(source, rows.map((row) => row.certname)),
   recordQuery: (row) => ({ query: from('catalogs', withAnyNodeState(certnameIs(row.certname))) }),

@@ -42,6 +42,11 @@ export function fieldIn(field: string, values: readonly string[]): Ast {
   return ['in', field, ['array', values]];
 }
 
+/** Rows of the nodes that `nodesFilter` selects, as one subquery on the server: no list of certnames travels. */
+export function certnameOfNodes(nodesFilter: Ast): Ast {
+  return ['in', 'certname', ['extract', 'certname', ['select_nodes', nodesFilter]]];
+}
+
 export function atOrAfter(field: string, isoTime: string): Ast {
   return ['>=', field, isoTime];
 }

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, inject } from 'vitest';
-import { CLI, CLI_FLAGS } from '../../scripts/bench-cli.ts';
+import { CLI, CLI_ENV, CLI_FLAGS } from '../../scripts/bench-cli.ts';
 import { waitForQueueDrained } from '../../scripts/cluster.ts';
 import { checkLogLine } from '../log-check.ts';
 import { NO_REPORT_SETTLE } from './test-settings.ts';
@@ -67,7 +67,7 @@ export function writeConfig(local: string, remotes: string[], extra = '', option
 /** Runs the built CLI (dist/cli.js, with the bin's flags, as `npx puppetdb-sync` does) and collects its logs. */
 export function runCli(args: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -160,7 +160,7 @@ export interface Sidecar {
 }
 
 export function startCli(args: string[]): Sidecar {
-  const child = spawn(process.execPath, [...CLI_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...CLI_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: CLI_ENV });
   const logs: Record<string, unknown>[] = [];
   let partial = '';
   child.stdout.on('data', (chunk: Buffer) => {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shebangFlags } from '../../scripts/bench-cli.ts';
+import { shebangEnv, shebangFlags } from '../../scripts/bench-cli.ts';
 import { loadConfig } from '../../src/config/load.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -65,6 +65,16 @@ describe('packaging files', () => {
     expect(unit).toContain('\nExecReload=/bin/kill -HUP $MAINPID\n');
     expect(unit).toContain('\nUser=puppetdb\n');
     expect(unit).toContain('\nRestart=on-failure\n');
+  });
+
+  it('the wrapper, the unit and the image start it in the bin\'s environment', () => {
+    const assignments = Object.entries(shebangEnv(join(ROOT, 'src/cli.ts'))).map(([name, value]) => `${name}=${value}`);
+    expect(assignments).toEqual(['GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768']);
+    for (const assignment of assignments) {
+      expect(read('packaging/puppetdb-sync.sh')).toContain(`\nexport ${assignment}\nexec `);
+      expect(read('packaging/puppetdb-sync.service')).toContain(`\nEnvironment=${assignment}\n`);
+      expect(read('Dockerfile')).toContain(`\nENV ${assignment}\n`);
+    }
   });
 
   it('the configuration is the conffile; both shipped configurations load, the image\'s with the API beyond loopback', async () => {

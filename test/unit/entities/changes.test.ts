@@ -27,7 +27,6 @@ const text = (spec: QuerySpec) => JSON.stringify(spec.query);
 describe('incremental queries', () => {
   it.each([
     ['factsets', ['">=","timestamp","2026-11-21T11:55:00.000Z"']],
-    ['catalogs', ['">=","catalog_timestamp","2026-11-21T11:55:00.000Z"']],
     ['reports', ['">=","receive_time","2026-11-21T11:55:00.000Z"', '">=","producer_timestamp","2026-11-21T11:00:00.000Z"', '">","producer_timestamp","2026-11-08T00:00:00.000Z"']],
     ['catalog-inputs', ['">=","producer_timestamp","2026-11-21T11:00:00.000Z"']],
   ])('%s reads from the watermark less the overlap (receive times) or the late-arrival window (producer times)', async (name, bounds) => {
@@ -36,6 +35,31 @@ describe('incremental queries', () => {
     expect(remote.specs).toHaveLength(1);
     for (const bound of bounds) expect(text(remote.specs[0]!)).toContain(bound);
     expect(text(remote.specs[0]!)).toContain('"node_state","any"');
+  });
+
+  it('catalogs list the summaries of the nodes whose catalog_timestamp is in the window in one query, each standing for the newest catalog_timestamp read before', async () => {
+    const newestCatalog = '2026-11-21T12:03:00.000Z';
+    const specs: QuerySpec[] = [];
+    const remote: QuerySource = {
+      async *query(spec) {
+        specs.push(spec);
+        if (specs.length === 1) yield { max: newestCatalog };
+        else yield { certname: 'a', hash: 'h', producer_timestamp: '2026-11-01T00:00:00.000Z' };
+      },
+    };
+    const changes = [];
+    for await (const change of byName('catalogs').changes(remote, since, context)) changes.push(change);
+    expect(text(specs[0]!)).toBe('["from","nodes",["extract",[["function","max","catalog_timestamp"]],["=","node_state","any"]]]');
+    expect(specs).toHaveLength(2);
+    expect(text(specs[1]!)).toMatch(/^\["from","catalogs",/);
+    expect(text(specs[1]!)).toContain('["in","certname",["extract","certname",["select_nodes",["and",["=","node_state","any"],[">=","catalog_timestamp","2026-11-21T11:55:00.000Z"]]]]]');
+    expect(changes).toEqual([expect.objectContaining({ row: expect.objectContaining({ key: 'a' }), mark: Date.parse(newestCatalog) })]);
+  });
+
+  it('catalogs of a remote that holds none cost one query', async () => {
+    const remote = recorder();
+    await drain(byName('catalogs').changes(remote, since, context));
+    expect(remote.specs).toHaveLength(1);
   });
 
   it('reports on the relay beat read what arrived since, whatever its producer time (records relayed through another server)', async () => {

@@ -33,9 +33,13 @@ describe('runPass: sync.entity-time-limit', () => {
     const log = createLogger('fatal');
     const stopping = new AbortController();
     const settings = { ...summaryContext().settings, concurrency: 1 };
-    setTimeout(() => stopping.abort(), 200);
+    // Stopped while the first record is in flight, however long the entities before it took.
+    const remote = factsetsRemote(['a', 'b', 'c'], (certname, request, body, response) => {
+      stopping.abort();
+      setTimeout(() => json(200, [factset(certname)])(request, body, response), 200);
+    });
     const result = await runPass({
-      remote: await client(slowRemote(400)),
+      remote: await client(remote),
       local: await client(emptyLocal),
       log,
       settings,
