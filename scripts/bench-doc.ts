@@ -86,6 +86,9 @@ export const RECONCILE_HEADING = '### Reconciliation on PuppetDB 8.8.1';
 /** The subsection of the fleet section with the 100,000-node figures (bench-fleet.ts --size 100k, copied by hand); bench-fleet.ts keeps it. */
 export const SCALE_HEADING = '### 100,000 nodes and 10 million reports';
 
+/** The subsection of the fleet section with the lag measured while reconciliations run (bench-fleet.ts --reconcile-interval 1m, copied by hand); bench-fleet.ts keeps it. */
+export const LANES_HEADING = '### Lag while reconciliations run';
+
 /** The `### heading` subsection of `markdown` (up to the next `## ` or `### ` heading), or '' when absent. */
 export function subsection(markdown: string, heading: string): string {
   const start = markdown.indexOf(`\n${heading}\n`);

@@ -5,7 +5,7 @@
 //   node scripts/fleet-report.ts /tmp/pdbsync-bench-fleet-figures.json
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FLEET_HEADING, lineChart, RECONCILE_HEADING, SCALE_HEADING, section as sectionOf, subsection, withSection } from './bench-doc.ts';
+import { FLEET_HEADING, LANES_HEADING, lineChart, RECONCILE_HEADING, SCALE_HEADING, section as sectionOf, subsection, withSection } from './bench-doc.ts';
 import { median, type Machine } from './bench-report.ts';
 import type { LagFigures } from './fleet-lag.ts';
 import type { Cpu, IdleFigures, OnceFigures } from './fleet-sync.ts';
@@ -183,7 +183,7 @@ export function writeFleetReport(f: FleetFigures, root: string, writeDoc: boolea
   const docPath = join(root, 'docs', 'benchmarks.md');
   const doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n';
   // The figures of scripts/bench-fleet-reconcile.ts and of the 100k fleet stay until they are measured again.
-  const kept = [RECONCILE_HEADING, SCALE_HEADING].map((heading) => subsection(sectionOf(doc, FLEET_HEADING), heading)).filter(Boolean);
+  const kept = [RECONCILE_HEADING, SCALE_HEADING, LANES_HEADING].map((heading) => subsection(sectionOf(doc, FLEET_HEADING), heading)).filter(Boolean);
   writeFileSync(docPath, withSection(doc, FLEET_HEADING, [section, ...kept].join('\n')));
 }
 
