@@ -60,7 +60,8 @@ async function runEntities(context: PassContext): Promise<PassResult> {
   const remote = context.remote.url;
   const phase = startPhase(context.log, 'sync', { remote, kind });
   const results: EntityResult[] = [];
-  let runnable = 0;
+  /** Entities the pass got to: it stops before the rest when a server is down or the sidecar stops. */
+  let reached = 0;
   // A server found down in an earlier pass is tried again; this pass's breakers are
   // kept, as another pass may reset the local server's while this one runs.
   context.remote.breaker.reset();
@@ -73,7 +74,7 @@ async function runEntities(context: PassContext): Promise<PassResult> {
     const gate = context.gate ?? new LocalQueueGate(context.local, () => context.settings.queueLimit, context.log);
     for (const entity of context.entities) {
       if (context.signal?.aborted || serverDown(breakers)) break;
-      runnable++;
+      reached++;
       // An incremental pass leaves an entity whose reconciliation has not yet read where the remote stands to it.
       if (kind === 'incremental' && context.state.get(remote, entity.name) === undefined) continue;
       results.push(await runEntity(entity, { excludedCertnames, summary, gate, breakers }, context));
@@ -84,7 +85,7 @@ async function runEntities(context: PassContext): Promise<PassResult> {
     phase.error(why);
     return { remote, kind, ok: false, entities: results, error: errorLine(why) };
   }
-  const ok = runnable === context.entities.length && results.every((result) => result.ok);
+  const ok = reached === context.entities.length && results.every((result) => result.ok);
   const rows = { remoteRows: sum(results, 'remoteRows'), localRows: sum(results, 'localRows') };
   if (ok) {
     phase.finished(rows);
