@@ -147,3 +147,40 @@ export interface Config {
   readonly seed: SeedConfig | undefined;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }
+
+/** `puppetdb-sync spool`'s own file (docs/configuration.md#the-spool): the journal on a Puppet Server host. */
+export interface SpoolSettings {
+  /** The PuppetDB servers the spool delivers to: those of the terminus's server_urls. */
+  readonly servers: readonly ServerConfig[];
+  /** The journal's folder (its SQLite database and write-ahead log). */
+  readonly journalDir: string;
+  /** A command is checked against the servers only this long after it was journaled: the terminus's broadcast has been applied by then. */
+  readonly graceMs: number;
+  /** Bytes the journal may hold; commands delivered everywhere are evicted first (oldest first), then new commands are refused with 503. */
+  readonly maxBytes: number;
+  /** Commands journaled longer ago than this are removed, pending or not. */
+  readonly maxAgeMs: number;
+  /** Reports older than this (producer time) are never delivered: the servers' report-ttl. */
+  readonly reportTtlMs: number;
+  /** Commands older than this (producer time) are never delivered: the servers' node-purge-ttl. */
+  readonly nodePurgeTtlMs: number;
+  /** Per request to a PuppetDB, as sync.request-timeout. */
+  readonly requestTimeoutMs: number;
+  /** As sync.report-settle, for servers with the duplicate-report race. */
+  readonly reportSettleMs: number;
+  /** Commands delivered at once per server. */
+  readonly concurrency: number;
+  /** A command whose body is larger is refused with 413, as PuppetDB's max-command-size does. */
+  readonly maxCommandBytes: number;
+}
+
+export interface SpoolConfig {
+  /** Absolute path of the file this was read from. */
+  readonly file: string;
+  readonly spool: SpoolSettings;
+  /** The command API, /health and /metrics: loopback http, or https with Puppet's certificates. */
+  readonly http: Omit<HttpConfig, 'startupGraceMs'>;
+  /** TLS to the PuppetDB servers (Puppet Server's own certificate); absent: plain http. */
+  readonly tls: TlsConfig | undefined;
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat };
+}
