@@ -7,6 +7,7 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHROOT_SERVERS, writeServerFiles } from './cluster.ts';
+import type { TestPki } from './test-pki.ts';
 import { waitRunning } from './cluster-wait.ts';
 import { freePort } from './os.ts';
 import { prepareRuntimes, type PdbVersion } from './pdb-runtime.ts';
@@ -18,12 +19,16 @@ export interface SingleServerOptions {
   database: string;
   role: string;
   password: string;
+  /** Serve https too, with the certificate of `name` in `pki` (as a cluster's server does). */
+  https?: { pki: TestPki; name: string };
   log?: (line: string) => void;
 }
 
 export interface SingleServer {
   readonly name: string;
   readonly url: string;
+  /** Its https URL, when it serves https. */
+  readonly httpsUrl: string | undefined;
   /** Its conf.d: config.ini with [jetty] and [database], as puppetdb.conf-dir reads it. */
   readonly confDir: string;
   /** The jar it runs, as the host sees it. */
@@ -51,7 +56,9 @@ export async function prepareServer(options: SingleServerOptions): Promise<Singl
   await chmod(base, 0o755);
   const dir = join(base, name);
   const port = await freePort();
-  await writeServerFiles(dir, runtime, { pgPort: options.pgPort, database: options.database, role: options.role, password: options.password, port });
+  const sslPort = options.https && (await freePort());
+  const https = options.https && sslPort ? { ...options.https, sslPort } : undefined;
+  await writeServerFiles(dir, runtime, { pgPort: options.pgPort, database: options.database, role: options.role, password: options.password, port, ...(https && { https }) });
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const killGroup = (signal: NodeJS.Signals) => {
@@ -76,6 +83,7 @@ export async function prepareServer(options: SingleServerOptions): Promise<Singl
   return {
     name,
     url,
+    httpsUrl: sslPort ? `https://127.0.0.1:${sslPort}` : undefined,
     confDir: join(dir, 'conf.d'),
     jar: join(runtime.root, 'usr/share/puppetdb/puppetdb.jar'),
     async start() {

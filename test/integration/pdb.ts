@@ -209,6 +209,20 @@ export function sql(postgres: { socketDir: string; port: number }, index: number
   });
 }
 
+/** psql as PostgreSQL's superuser in `database`, each statement on its own (CREATE DATABASE refuses a transaction); its rows, as text. */
+export function psqlAdmin(postgres: { socketDir: string; port: number }, database: string, ...statements: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const args = ['-h', postgres.socketDir, '-p', String(postgres.port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-At', ...statements.flatMap((statement) => ['-c', statement])];
+    const child = spawn('psql', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`psql exited ${code}: ${err}`))));
+  });
+}
+
 /** One server of each version where the version matrix is given (7.12.1, 8.4.1, 8.8.1), else the bulk servers. */
 export function mixedServers(): [string, string, string] {
   const versions = inject('pdbVersions');

@@ -3,14 +3,13 @@
 // PuppetDB is one of the test's own on a database of its own, stopped while it is
 // seeded, then started on the copy. The first pass after it must move only what the
 // peer received after the snapshot.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { prepareServer, type SingleServer } from '../../scripts/cluster-server.ts';
 import { catalog, factset, load, uniquePrefix, type Command } from './convergence.ts';
-import { expectQuietBothWays, plainReport, runCli, transferredByEntity, transferredWithPrefix, writeConfig, type RunResult } from './pdb.ts';
+import { expectQuietBothWays, plainReport, psqlAdmin, runCli, transferredByEntity, transferredWithPrefix, writeConfig, type RunResult } from './pdb.ts';
 
 const prefix = uniquePrefix('seed');
 const tag = prefix.replace(/-/g, '_');
@@ -24,18 +23,7 @@ let pg: { socketDir: string; port: number };
 let local: SingleServer;
 let configFile: (jar: string) => string;
 
-/** psql as PostgreSQL's superuser in `database`, each statement on its own (CREATE DATABASE refuses a transaction). */
-function psql(database: string, ...statements: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const args = ['-h', pg.socketDir, '-p', String(pg.port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-At', ...statements.flatMap((statement) => ['-c', statement])];
-    const child = spawn('psql', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`psql: ${err}`))));
-  });
-}
+const psql = (database: string, ...statements: string[]) => psqlAdmin(pg, database, ...statements);
 
 const quoted = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
