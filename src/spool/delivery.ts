@@ -93,7 +93,7 @@ export class Delivery {
         if (this.stopping) break;
         wait = backoff.failed();
         this.observer.failed(server, error);
-        this.log.warn({ server, event: 'error', retryInMs: wait, err: error }, `delivery to ${server} failed; trying again in ${Math.round(wait / 1000)} s`);
+        this.log.warn({ remote: server, event: 'error', retryInMs: wait, err: error }, `delivery to ${server} failed; trying again in ${Math.round(wait / 1000)} s`);
       }
       await this.sleep(wait);
     }
@@ -117,7 +117,7 @@ export class Delivery {
       if (item.decision === 'held' || item.decision === 'expired') settle(item, item.decision);
       else if (item.decision === 'unreadable') {
         // Not to be: the command API refuses what no entity reads. Kept pending it would hold every gauge up for nothing.
-        this.log.error({ server, id: item.journaled.id, uuid: item.journaled.uuid, err: item.error }, `journaled command ${item.journaled.id} cannot be read; settled as expired, never sent`);
+        this.log.error({ remote: server, id: item.journaled.id, uuid: item.journaled.uuid, err: item.error }, `journaled command ${item.journaled.id} cannot be read; settled as expired, never sent`);
         settle(item, 'expired');
       }
     }
@@ -139,7 +139,7 @@ export class Delivery {
         try {
           const uuid = await client.submit(item.submission, waitSeconds, this.abort.signal);
           delivered(item);
-          this.log.debug({ server, id: journaled.id, command: journaled.command, certname: journaled.certname, producerTimestamp: journaled.producerTimestamp, pdbUuid: uuid }, 'delivered');
+          this.log.debug({ remote: server, id: journaled.id, command: journaled.command, certname: journaled.certname, producerTimestamp: journaled.producerTimestamp, pdbUuid: uuid }, 'delivered');
         } catch (error) {
           if (!(error instanceof SyncError && COMMAND_ERRORS.has(error.code))) {
             serverError ??= error;
@@ -148,7 +148,7 @@ export class Delivery {
           failed += 1;
           this.observer.failed(server, error);
           const { delayMs, first } = commands.failed(journaled.id, this.now());
-          const fields = { server, id: journaled.id, command: journaled.command, certname: journaled.certname, retryInMs: delayMs, err: error };
+          const fields = { remote: server, id: journaled.id, command: journaled.command, certname: journaled.certname, retryInMs: delayMs, err: error };
           // Logged at warn once per command; each retry after is at debug, so a command PuppetDB keeps refusing does not flood the log.
           this.log[first ? 'warn' : 'debug'](fields, `${journaled.command} for ${journaled.certname} not applied by ${server}; kept pending`);
         }
@@ -161,7 +161,7 @@ export class Delivery {
 
   private logRound(server: string, { checked, settled, failed }: RoundResult): void {
     if (settled.delivered + settled.held + settled.expired + failed === 0) return;
-    this.log.info({ server, checked, ...settled, failed }, `delivery to ${server}: ${settled.delivered} delivered, ${settled.held} held, ${settled.expired} expired, ${failed} failed`);
+    this.log.info({ remote: server, checked, ...settled, failed }, `delivery to ${server}: ${settled.delivered} delivered, ${settled.held} held, ${settled.expired} expired, ${failed} failed`);
   }
 
   private sleep(ms: number): Promise<void> {

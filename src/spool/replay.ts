@@ -41,7 +41,7 @@ export async function replayJournal(config: SpoolConfig, log: Logger, options: {
   const client = spoolClient(options.serverUrl, config, log);
   const waitSeconds = commandWaitSeconds(config.spool.requestTimeoutMs);
   const counts = { checked: 0, submitted: 0, held: 0, expired: 0, failed: 0 };
-  const replayLog = log.child({ spool: 'replay', server: options.serverUrl });
+  const replayLog = log.child({ spool: 'replay', remote: options.serverUrl });
   try {
     for (let afterId = 0; ; ) {
       const commands: JournaledCommand[] = page.all(afterId, options.sinceMs, ROUND_LIMIT).map(toCommand);

@@ -15,8 +15,8 @@ export function spoolClient(url: string, config: SpoolConfig, log: Logger, onReq
     tls: config.tls,
     connections: config.spool.concurrency + 2,
     ...(onRequestFailed && { onRequestFailed: () => onRequestFailed() }),
-    onVersion: (learned) => log.info({ spool: 'delivery', server: url, version: learned.version ?? 'unknown' }, `PuppetDB ${learned.version ?? 'of unknown version'} at ${url}`),
-    onRetry: (error, attempt, delayMs) => log.warn({ phase: 'request', event: 'retry', server: url, attempt, delayMs, err: error }, 'request failed, retrying'),
+    onVersion: (learned) => log.info({ spool: 'delivery', remote: url, version: learned.version ?? 'unknown' }, `PuppetDB ${learned.version ?? 'of unknown version'} at ${url}`),
+    onRetry: (error, attempt, delayMs) => log.warn({ phase: 'request', event: 'retry', remote: url, attempt, delayMs, err: error }, 'request failed, retrying'),
   });
 }
 
