@@ -20,15 +20,19 @@ COPY src ./src
 COPY scripts ./scripts
 COPY docs ./docs
 COPY packaging ./packaging
-RUN npm run package -- --out /out
+RUN npm run package -- --out /out && cd /out && sha256sum puppetdb-sync_*.deb > SHA256SUMS
 
 FROM debian:bookworm-slim
+# The package is mounted from the build stage rather than copied: a copy would stay
+# in a layer of its own, 33 MB, though deleted after. Its checksum is copied: podman's
+# layer cache ignores what a RUN mounts, and would keep an older package's layer.
+COPY --from=build /out/SHA256SUMS /tmp/
 # apt-get rather than dpkg -i, to install the package's dependencies (adduser, the
-# C++ runtime); its postinst creates the puppetdb user the image runs as. The package
-# is mounted from the build stage rather than copied: a copy would stay in a layer of
-# its own, 33 MB, though deleted after. apt-get clean drops apt's caches (40 MB).
+# C++ runtime); its postinst creates the puppetdb user the image runs as. apt-get
+# clean drops apt's caches (40 MB).
 RUN --mount=type=bind,from=build,source=/out,target=/out \
-    apt-get update \
+    cd /out && sha256sum -c /tmp/SHA256SUMS && rm /tmp/SHA256SUMS \
+    && apt-get update \
     && apt-get install -y --no-install-recommends /out/puppetdb-sync_*.deb \
     && apt-get clean && rm -rf /var/lib/apt/lists/*
 # The package's configuration with the API on 0.0.0.0: on 127.0.0.1 neither the

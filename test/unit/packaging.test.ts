@@ -96,7 +96,9 @@ describe('the Dockerfile', () => {
     expect(instruction('RUN')).toContain('npm ci --ignore-scripts && npm rebuild node');
     expect(instruction('RUN')).toContain('npm run package -- --out /out');
     const install = instruction('RUN').find((run) => run.includes('apt-get install -y --no-install-recommends /out/puppetdb-sync_*.deb'));
-    expect(install).toMatch(/^--mount=type=bind,from=build,source=\/out,target=\/out /);
+    expect(install).toMatch(/^--mount=type=bind,from=build,source=\/out,target=\/out cd \/out && sha256sum -c \/tmp\/SHA256SUMS /);
+    // Copied just before that RUN: podman's cache would otherwise keep an older package's layer.
+    expect(dockerfile).toMatch(/^COPY --from=build \/out\/SHA256SUMS \/tmp\/\n(#.*\n)*RUN --mount/m);
     // The npm packages' layer comes before the sources: a change of the sources reuses it.
     expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json \.\/\n(#.*\n)*RUN npm ci/m);
     expect(dockerfile.indexOf('RUN npm ci')).toBeLessThan(dockerfile.indexOf('COPY src'));
