@@ -94,7 +94,7 @@ describe('the Dockerfile', () => {
   it('builds the Debian package as CI does and installs it', () => {
     // npm ci without the project's prepare, which needs the sources: only the `node` package's own script.
     expect(instruction('RUN')).toContain('npm ci --ignore-scripts && npm rebuild node');
-    expect(instruction('RUN')).toContain('npm run package -- --out /out');
+    expect(instruction('RUN')).toContain('npm run package -- --out /out && cd /out && sha256sum puppetdb-sync_*.deb > SHA256SUMS');
     const install = instruction('RUN').find((run) => run.includes('apt-get install -y --no-install-recommends /out/puppetdb-sync_*.deb'));
     expect(install).toMatch(/^--mount=type=bind,from=build,source=\/out,target=\/out cd \/out && sha256sum -c \/tmp\/SHA256SUMS /);
     // Copied just before that RUN: podman's cache would otherwise keep an older package's layer.
