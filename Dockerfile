@@ -7,22 +7,34 @@ FROM node:24-bookworm-slim AS build
 # strip: the package ships Node.js stripped, as Debian ships binaries.
 RUN apt-get update && apt-get install -y --no-install-recommends binutils && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json README.md CHANGELOG.md ./
+# The npm packages in a layer of their own, before the sources: a build after a change
+# of the sources only reuses it, and downloads nothing (about a minute saved).
+COPY package.json package-lock.json ./
+# --ignore-scripts: the project's prepare (tsc) needs the sources, not copied yet.
+# `npm rebuild node` runs the one install script the packages have: the `node`
+# devDependency's download of the Node.js 24 the package ships, so this is the
+# image's only download of Node.js that is kept, not one pruned away.
+RUN npm ci --ignore-scripts && npm rebuild node
+COPY tsconfig.json tsconfig.build.json README.md CHANGELOG.md ./
 COPY src ./src
 COPY scripts ./scripts
 COPY docs ./docs
 COPY packaging ./packaging
-# npm ci brings the `node` devDependency: the Node.js 24 the package ships, so this
-# is the image's only download of Node.js that is kept, not one pruned away.
-RUN npm ci && npm run package -- --out /out
+RUN npm run package -- --out /out && cd /out && sha256sum puppetdb-sync_*.deb > SHA256SUMS
 
 FROM debian:bookworm-slim
-COPY --from=build /out/puppetdb-sync_*.deb /tmp/
+# The package is mounted from the build stage rather than copied: a copy would stay
+# in a layer of its own, 33 MB, though deleted after. Its checksum is copied: podman's
+# layer cache ignores what a RUN mounts, and would keep an older package's layer.
+COPY --from=build /out/SHA256SUMS /tmp/
 # apt-get rather than dpkg -i, to install the package's dependencies (adduser, the
-# C++ runtime); its postinst creates the puppetdb user the image runs as.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends /tmp/puppetdb-sync_*.deb \
-    && rm -rf /var/lib/apt/lists/* /tmp/puppetdb-sync_*.deb
+# C++ runtime); its postinst creates the puppetdb user the image runs as. apt-get
+# clean drops apt's caches (40 MB).
+RUN --mount=type=bind,from=build,source=/out,target=/out \
+    cd /out && sha256sum -c /tmp/SHA256SUMS && rm /tmp/SHA256SUMS \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends /out/puppetdb-sync_*.deb \
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
 # The package's configuration with the API on 0.0.0.0: on 127.0.0.1 neither the
 # published port nor the health check would reach it.
 COPY packaging/container.conf /etc/puppetdb-sync/puppetdb-sync.conf

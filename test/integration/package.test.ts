@@ -3,13 +3,12 @@
 // then removed and purged. Needs root and Debian (apt-get brings the tools when
 // missing); it uses no PuppetDB server, and installs onto this host.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shebangFlags } from '../../scripts/bench-cli.ts';
 import { freePort } from '../../scripts/os.ts';
-import { buildPackage } from '../../scripts/package.ts';
+import { packageForTests } from './deb.ts';
 import { canBootSystemd, probeUnit } from './systemd-boot.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -45,16 +44,15 @@ function execStart(): string[] {
 }
 
 describe('the Debian package', () => {
-  const out = mkdtempSync(join(tmpdir(), 'pdbsync-deb-'));
   let deb = '';
 
   beforeAll(async () => {
     ensureTools();
-    deb = await buildPackage(out);
+    // Shared with puppet-apply.test.ts: built once per content of the tree.
+    deb = await packageForTests();
   });
   afterAll(() => {
     sh('dpkg', ['--purge', 'puppetdb-sync']);
-    rmSync(out, { recursive: true, force: true });
   });
 
   it('installs with dpkg -i; puppetdb-sync runs from PATH on the packaged Node.js 24', () => {

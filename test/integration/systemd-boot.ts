@@ -41,16 +41,28 @@ export type ProbeResult = Record<'active' | 'restarts' | 'pid' | 'ps' | 'status.
 
 /** Boots, runs the probe against the installed unit with `config` as its configuration, returns what it saw. */
 export function probeUnit(config: string, apiPort: number): ProbeResult {
+  const names = ['active', 'restarts', 'pid', 'ps', 'status.json', 'status-code', 'reload', 'pid-after-reload', 'stop', 'result', 'journal'] as const;
+  return bootAndRun(PROBE, { '/probe-port': String(apiPort), '/etc/puppetdb-sync/puppetdb-sync.conf': config }, [], names) as ProbeResult;
+}
+
+/**
+ * Boots systemd with `script` as the unit it boots to, `files` (path in the container
+ * -> content) and `binds` (HOST:CONTAINER) read-only; the script writes into
+ * /probe-out, ends with `systemctl poweroff`, and its last file is `outputs`' last.
+ * Returns the trimmed text of each of `outputs`, empty for one not written.
+ */
+export function bootAndRun(script: string, files: Record<string, string>, binds: string[], outputs: readonly string[]): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), 'pdbsync-nspawn-'));
   const rootfs = join(dir, 'rootfs');
   const out = join(dir, 'out');
   mkdirSync(rootfs);
   mkdirSync(out);
-  writeFileSync(join(dir, 'probe.sh'), PROBE);
-  chmodSync(join(dir, 'probe.sh'), 0o755);
-  writeFileSync(join(dir, 'probe.service'), PROBE_UNIT);
-  writeFileSync(join(dir, 'probe-port'), String(apiPort));
-  writeFileSync(join(dir, 'config'), config);
+  const placed = { '/probe.sh': script, '/etc/systemd/system/pdbsync-probe.service': PROBE_UNIT, ...files };
+  const fileBinds = Object.entries(placed).map(([path, content], index) => {
+    writeFileSync(join(dir, `file-${index}`), content);
+    return `${join(dir, `file-${index}`)}:${path}`;
+  });
+  chmodSync(join(dir, 'file-0'), 0o755);
   // nspawn refuses / itself; the same tree through a bind mount it takes.
   const mount = spawnSync('mount', ['--bind', '/', rootfs], { encoding: 'utf8' });
   if (mount.status !== 0) throw new Error(`mount --bind / failed: ${mount.stderr}`);
@@ -58,23 +70,19 @@ export function probeUnit(config: string, apiPort: number): ProbeResult {
     const boot = spawnSync('systemd-nspawn', [
       '--directory', rootfs, '--volatile=overlay', '--register=no', '--keep-unit', '--link-journal=no', '--quiet',
       `--bind=${out}:/probe-out`,
-      `--bind-ro=${join(dir, 'probe.sh')}:/probe.sh`,
-      `--bind-ro=${join(dir, 'probe-port')}:/probe-port`,
-      `--bind-ro=${join(dir, 'probe.service')}:/etc/systemd/system/pdbsync-probe.service`,
-      `--bind-ro=${join(dir, 'config')}:/etc/puppetdb-sync/puppetdb-sync.conf`,
+      ...[...fileBinds, ...binds].map((bind) => `--bind-ro=${bind}`),
       '--boot', 'systemd.unit=pdbsync-probe.service',
-    ], { encoding: 'utf8', timeout: 180_000 });
-    if (!existsSync(join(out, 'journal'))) throw new Error(`the probe did not finish (nspawn exit ${boot.status}): ${boot.stderr}${boot.stdout}`.slice(-4000));
-    const read = (name: string): string => readFileSync(join(out, name), 'utf8').trim();
-    const names = ['active', 'restarts', 'pid', 'ps', 'status.json', 'status-code', 'reload', 'pid-after-reload', 'stop', 'result', 'journal'] as const;
-    return Object.fromEntries(names.map((name) => [name, read(name)])) as ProbeResult;
+    ], { encoding: 'utf8', timeout: 300_000 });
+    if (!existsSync(join(out, outputs.at(-1)!))) throw new Error(`the probe did not finish (nspawn exit ${boot.status}): ${boot.stderr}${boot.stdout}`.slice(-4000));
+    // A file the probe could not write reads empty: the others then tell why.
+    return Object.fromEntries(outputs.map((name) => [name, existsSync(join(out, name)) ? readFileSync(join(out, name), 'utf8').trim() : '']));
   } finally {
     // Never a recursive removal near rootfs: while mounted it is the host's root.
     const unmount = spawnSync('umount', [rootfs], { encoding: 'utf8' });
     if (unmount.status !== 0) throw new Error(`umount ${rootfs} failed, left in place: ${unmount.stderr}`);
     rmdirSync(rootfs);
     rmSync(out, { recursive: true, force: true });
-    for (const file of ['probe.sh', 'probe.service', 'probe-port', 'config']) rmSync(join(dir, file));
+    for (const index of Object.keys(placed).keys()) rmSync(join(dir, `file-${index}`));
     rmdirSync(dir);
   }
 }

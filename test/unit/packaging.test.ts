@@ -92,9 +92,16 @@ describe('the Dockerfile', () => {
     [...dockerfile.matchAll(new RegExp(`^${name} ((?:.*\\\\\\n)*.*)$`, 'gm'))].map((match) => match[1]!.replace(/\\\n\s*/g, ''));
 
   it('builds the Debian package as CI does and installs it', () => {
-    expect(instruction('RUN')).toContain('npm ci && npm run package -- --out /out');
-    expect(instruction('COPY')).toContain('--from=build /out/puppetdb-sync_*.deb /tmp/');
-    expect(instruction('RUN').some((run) => run.includes('apt-get install -y --no-install-recommends /tmp/puppetdb-sync_*.deb'))).toBe(true);
+    // npm ci without the project's prepare, which needs the sources: only the `node` package's own script.
+    expect(instruction('RUN')).toContain('npm ci --ignore-scripts && npm rebuild node');
+    expect(instruction('RUN')).toContain('npm run package -- --out /out && cd /out && sha256sum puppetdb-sync_*.deb > SHA256SUMS');
+    const install = instruction('RUN').find((run) => run.includes('apt-get install -y --no-install-recommends /out/puppetdb-sync_*.deb'));
+    expect(install).toMatch(/^--mount=type=bind,from=build,source=\/out,target=\/out cd \/out && sha256sum -c \/tmp\/SHA256SUMS /);
+    // Copied just before that RUN: podman's cache would otherwise keep an older package's layer.
+    expect(dockerfile).toMatch(/^COPY --from=build \/out\/SHA256SUMS \/tmp\/\n(#.*\n)*RUN --mount/m);
+    // The npm packages' layer comes before the sources: a change of the sources reuses it.
+    expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json \.\/\n(#.*\n)*RUN npm ci/m);
+    expect(dockerfile.indexOf('RUN npm ci')).toBeLessThan(dockerfile.indexOf('COPY src'));
     // Everything the package script reads reaches the build stage.
     const copied = instruction('COPY').flatMap((copy) => copy.split(' ').slice(0, -1));
     expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'CHANGELOG.md', 'src', 'scripts', 'docs', 'packaging']));
