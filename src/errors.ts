@@ -45,8 +45,8 @@ export const ERROR_CODES = {
   PDBSYNC_ERR_SEED_DATABASE: { message: 'a PuppetDB database of the seed cannot be reached or read: check seed.peer (or the local database.ini), pg_hba.conf and the role\'s grants', retryable: false },
   PDBSYNC_ERR_SEED_DUMP: { message: 'pg_dump failed or ran past seed.time-limit; the local database is unchanged: fix the cause and seed again', retryable: false },
   PDBSYNC_ERR_SEED_RESTORE: { message: 'pg_restore failed or ran past seed.time-limit; the local database is partly filled: fix the cause and seed again with --force', retryable: false },
-  PDBSYNC_ERR_SPOOL_FULL: { message: 'the spool\'s journal is full: commands still pending for a server fill spool.max-size, or its disk is full; the command was refused with 503 (the terminus sends it to the other servers)', retryable: true },
-  PDBSYNC_ERR_SPOOL_JOURNAL: { message: 'the spool\'s journal cannot be opened, read or written (I/O error, damage); commands are refused with 503 until it can', retryable: true },
+  PDBSYNC_ERR_SPOOL_FULL: { message: 'the spool\'s journal is full (spool.max-size reached by commands still pending, or the disk is full): the command was not journaled; deliver or free space', retryable: true },
+  PDBSYNC_ERR_SPOOL_JOURNAL: { message: 'the spool\'s journal cannot be opened or written (I/O error, or a damaged file): move the journal aside and start the spool again', retryable: false },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
