@@ -17,7 +17,8 @@ import { SyncError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { JSON_TYPE, checkHeaders, checkParams, checkPayload, commandParts, isRefusal, prettyJson, type CommandToJournal, type Refusal, type RefusedReason } from './command-checks.ts';
 
-export const COMMAND_PATH = '/pdb/cmd/v1';
+/** PuppetDB routes both. */
+export const COMMAND_PATHS = ['/pdb/cmd/v1', '/pdb/cmd/v1/'];
 
 const gunzipAsync = promisify(gunzip);
 
@@ -75,12 +76,12 @@ export function registerCommandApi(app: FastifyInstance, options: CommandApiOpti
 
   const accepted = (reply: FastifyReply, uuid: string): FastifyReply => reply.code(200).type(JSON_TYPE).send(prettyJson({ uuid }));
 
-  app.route<{ Querystring: Record<string, string | string[]> }>({
+  for (const url of COMMAND_PATHS) app.route<{ Querystring: Record<string, string | string[]> }>({
     method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
-    url: COMMAND_PATH,
+    url,
     // Before the body is read: PuppetDB refuses by the headers first.
     onRequest: async (request, reply) => {
-      const refusal = checkHeaders(request.method, request.headers, maxCommandBytes);
+      const refusal = checkHeaders(request.method, request.url.split('?')[0]!, request.headers, maxCommandBytes);
       if (refusal !== undefined) return refuse(refusal, request, reply);
       return undefined;
     },
@@ -99,7 +100,7 @@ export function registerCommandApi(app: FastifyInstance, options: CommandApiOpti
         noteRefusal(verdict.discard, request, `${params.command} v${params.version} for ${params.certname}: answered 200 and not journaled, as PuppetDB dead-letters it`);
         return accepted(reply, randomUUID());
       }
-      const command: CommandToJournal = { command: params.command, version: params.version, certname: params.certname, producerTimestamp: verdict.producerTimestamp, body: parts.payload, encoding };
+      const command: CommandToJournal = { command: params.command, version: params.version, certname: verdict.certname, producerTimestamp: verdict.producerTimestamp, body: parts.payload, encoding };
       let uuid: string;
       try {
         uuid = await journal.append(command);

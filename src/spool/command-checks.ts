@@ -2,13 +2,17 @@
  * What PuppetDB 7.12.1 and 8.x answer to a command (their http/command.clj,
  * middleware.clj and command/constants.clj), as pure decisions, so the spool answers
  * the terminus exactly as a PuppetDB would:
- * - refusals (4xx, the same status, body and content type), in PuppetDB's order:
+ * - refusals (4xx, the same status, body and content type; PuppetDB 8's where 7.12.1
+ *   differs, checked against 8.8.1 by test/integration/spool-answers.test.ts), in
+ *   PuppetDB's order:
  *   413 by the length headers, 415 encoding, 415 content type, 406 Accept, then the
  *   old format's body and the parameters (400);
  * - commands PuppetDB accepts with 200 and then sends to its dead-letter office (a
- *   body that is not JSON, a version newer than it supports, a payload certname that
- *   differs from the parameter, no producer timestamp): the same 200, not journaled;
- * - the rest: what to journal.
+ *   body that is not JSON, a version newer than it supports, a payload without a
+ *   certname or a producer timestamp): the same 200, not journaled;
+ * - the rest: what to journal. A payload whose certname differs from the parameter is
+ *   applied by PuppetDB (8.8.1, under the payload's certname: the parameter only names
+ *   its queue file), so the spool journals it under the payload's.
  * The checksum parameter is accepted and not checked, as PuppetDB's is ("vestigial").
  */
 
@@ -30,7 +34,7 @@ export type RefusedReason =
   | 'retired-version'
   | 'not-json'
   | 'unsupported-version'
-  | 'certname-mismatch'
+  | 'no-certname'
   | 'no-producer-timestamp';
 
 /** An answer other than 200: PuppetDB's status, body and content type. */
@@ -55,7 +59,7 @@ export interface ValidParams {
   readonly producerTimestamp: string | undefined;
 }
 
-export const JSON_TYPE = 'application/json; charset=utf-8';
+export const JSON_TYPE = 'application/json;charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
 /** Supported versions of each command, oldest to newest (7.12.1 and 8.x agree); below the oldest is retired (400), above the newest is dead-lettered. */
@@ -111,9 +115,15 @@ function parseLength(text: string | undefined): number | undefined {
   return text !== undefined && /^[+-]?\d{1,18}$/.test(text) ? Number(text) : undefined;
 }
 
-/** The checks made before the body is read: its announced size, encoding and type, and the Accept header. */
-export function checkHeaders(method: string, headers: Headers, maxCommandBytes: number): Refusal | undefined {
-  if (method !== 'POST') return undefined;
+/**
+ * The checks made before the body is read: its announced size, encoding and type,
+ * and the Accept header. The type and Accept are answered as PuppetDB 8 answers
+ * (7.12.1 said the same in text/plain: "content type X not supported", "must accept
+ * application/json"); the terminus sends neither wrong. `path` is the request's, as
+ * PuppetDB 8 names it.
+ */
+export function checkHeaders(method: string, path: string, headers: Headers, maxCommandBytes: number): Refusal | undefined {
+  if (method === 'GET' || method === 'HEAD') return undefined;
   const length = parseLength(header(headers, 'x-uncompressed-length')) ?? parseLength(header(headers, 'content-length'));
   if (length !== undefined && length > maxCommandBytes) return textError(413, 'too-large', 'Command rejected due to size exceeding max-command-size');
   const encoding = header(headers, 'content-encoding');
@@ -122,13 +132,20 @@ export function checkHeaders(method: string, headers: Headers, maxCommandBytes: 
   }
   const contentType = header(headers, 'content-type');
   const mediaType = contentType === undefined ? undefined : contentType.split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== undefined && mediaType !== 'application/json') return textError(415, 'content-type', `content type ${mediaType} not supported`);
+  if (mediaType !== undefined && mediaType !== 'application/json') {
+    return kindError(415, 'content-type', 'unsupported-type', `content-type ${mediaType} is not a supported type for request of type :${method.toLowerCase()} at ${path}`);
+  }
   const accept = header(headers, 'accept');
   if (accept !== undefined) {
     const types = new Set(accept.split(',').map((type) => type.trim()));
-    if (!types.has('*/*') && !types.has('application/*') && !types.has('application/json')) return textError(406, 'not-acceptable', 'must accept application/json');
+    if (!types.has('*/*') && !types.has('application/*') && !types.has('application/json')) return kindError(406, 'not-acceptable', 'not-acceptable', 'accept header must include application/json');
   }
   return undefined;
+}
+
+/** PuppetDB 8's answer from Puppet's ring middleware (its content type and Accept checks): compact JSON of kind and msg. */
+function kindError(status: number, reason: RefusedReason, kind: string, msg: string): Refusal {
+  return { status, contentType: JSON_TYPE, body: JSON.stringify({ kind, msg }), reason };
 }
 
 /** The command's parameters and the payload's bytes: from the query (new format) or from the body (old format). */
@@ -149,8 +166,9 @@ export function commandParts(query: Readonly<Record<string, string | string[] | 
     const params: Record<string, unknown> = { ...query };
     const command = query['command'];
     params['command'] = Array.isArray(command) ? command : command.replaceAll('_', ' ');
+    // Always present, as PuppetDB's update-in makes it: a missing version is "not a valid integer", not missing.
     const version = query['version'];
-    if (typeof version === 'string' && /^[+-]?\d+$/.test(version) && Math.abs(Number(version)) <= 2 ** 31 - 1) params['version'] = Number(version);
+    params['version'] = typeof version === 'string' && /^[+-]?\d+$/.test(version) && Math.abs(Number(version)) <= 2 ** 31 - 1 ? Number(version) : (version ?? null);
     return { params, payload: body, oldFormat: false };
   }
   let decoded: unknown;
@@ -201,9 +219,9 @@ export function checkParams(params: Readonly<Record<string, unknown>>): ValidPar
 /**
  * What PuppetDB's command processing would do with the payload (its JSON text, or
  * undefined when it could not be read): dead-letter it (Discard), or apply it, which
- * the spool journals with this producer timestamp.
+ * the spool journals under the payload's certname with this producer timestamp.
  */
-export function checkPayload(params: ValidParams, payloadText: string | undefined): Discard | { readonly producerTimestamp: string } {
+export function checkPayload(params: ValidParams, payloadText: string | undefined): Discard | { readonly certname: string; readonly producerTimestamp: string } {
   const versions = COMMAND_VERSIONS.get(params.command.replaceAll('_', ' '))!;
   if (params.version > versions.max) return { discard: 'unsupported-version' };
   let payload: unknown;
@@ -214,10 +232,11 @@ export function checkPayload(params: ValidParams, payloadText: string | undefine
   }
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return { discard: 'not-json' };
   const fields = payload as Record<string, unknown>;
-  if (fields['certname'] !== params.certname) return { discard: 'certname-mismatch' };
+  const certname = fields['certname'];
+  if (typeof certname !== 'string' || certname === '') return { discard: 'no-certname' };
   const producerTimestamp = params.producerTimestamp ?? fields['producer_timestamp'];
   if (typeof producerTimestamp !== 'string' || producerTimestamp === '') return { discard: 'no-producer-timestamp' };
-  return { producerTimestamp };
+  return { certname, producerTimestamp };
 }
 
 /** What the API journals: NewCommand of journal.ts. */

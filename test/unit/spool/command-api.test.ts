@@ -62,7 +62,8 @@ const CASES: readonly Case[] = [
   { name: 'secondsToWaitForCompletion (answered at once)', query: `${QUERY}&secondsToWaitForCompletion=5`, body: FACTS_TEXT, status: 200 },
   { name: 'a body that is not JSON (dead-lettered)', query: QUERY, body: '{"certname":', status: 200, reason: 'not-json' },
   { name: 'a gzip body that does not gunzip (dead-lettered)', query: QUERY, headers: { 'content-encoding': 'gzip' }, body: 'not gzip', status: 200, reason: 'not-json' },
-  { name: 'a payload certname that differs (dead-lettered)', query: QUERY.replace('certname=web1', 'certname=web2'), body: FACTS_TEXT, status: 200, reason: 'certname-mismatch' },
+  { name: 'a payload certname that differs (applied by PuppetDB under the payload\'s)', query: QUERY.replace('certname=web1', 'certname=web2'), body: FACTS_TEXT, status: 200 },
+  { name: 'a payload without a certname (dead-lettered)', query: QUERY, body: JSON.stringify({ ...FACTS, certname: undefined }), status: 200, reason: 'no-certname' },
   { name: 'a version newer than PuppetDB supports (dead-lettered)', query: QUERY.replace('version=5', 'version=6'), body: FACTS_TEXT, status: 200, reason: 'unsupported-version' },
   { name: 'no producer timestamp anywhere (dead-lettered)', query: 'command=deactivate_node&version=3&certname=web1.example.net', body: JSON.stringify({ certname: 'web1.example.net' }), status: 200, reason: 'no-producer-timestamp' },
   { name: 'a retired version', query: QUERY.replace('version=5', 'version=3'), body: FACTS_TEXT, status: 400, answer: { error: `${invalid('"replace facts"', '"web1.example.net"')} Version 3 of command "replace facts" is retired. The minimum supported version is 4.` }, reason: 'retired-version' },
@@ -76,11 +77,19 @@ const CASES: readonly Case[] = [
     reason: 'unknown-command',
   },
   { name: 'a blank certname', query: QUERY.replace('certname=web1.example.net', 'certname=%20'), body: FACTS_TEXT, status: 400, answer: { error: `${invalid('"replace facts"', '" "')} Certname must be a non-empty string.` }, reason: 'certname' },
-  { name: 'missing parameters', query: 'command=replace_facts', body: FACTS_TEXT, status: 400, answer: { error: `${invalid('"replace facts"', 'nil')} Command is missing required parameters: certname, version.` }, reason: 'missing-parameters' },
+  { name: 'missing parameters (a missing version is not valid, as in PuppetDB)', query: 'command=replace_facts', body: FACTS_TEXT, status: 400, answer: { error: `${invalid('"replace facts"', 'nil')} Command is missing required parameters: certname.` }, reason: 'missing-parameters' },
+  { name: 'no version', query: 'command=replace_facts&certname=a', body: FACTS_TEXT, status: 400, answer: { error: `${invalid('"replace facts"', '"a"')} Version must be a valid integer.` }, reason: 'version' },
+  {
+    name: 'the old format without a certname in its payload',
+    body: JSON.stringify({ command: 'replace facts', version: 5, payload: { values: {} } }),
+    status: 400,
+    answer: { error: `${invalid('"replace facts"', 'nil')} Command is missing required parameters: certname.` },
+    reason: 'missing-parameters',
+  },
   { name: 'an unknown parameter', query: `${QUERY}&colour=blue`, body: FACTS_TEXT, status: 400, answer: { error: `${invalid('"replace facts"', '"web1.example.net"')} Command has invalid parameters: colour.` }, reason: 'invalid-parameters' },
   { name: 'an unsupported content encoding', query: QUERY, headers: { 'content-encoding': 'br' }, body: FACTS_TEXT, status: 415, answer: 'content encoding br not supported', reason: 'content-encoding' },
-  { name: 'an unsupported content type', query: QUERY, headers: { 'content-type': 'text/plain' }, body: FACTS_TEXT, status: 415, answer: 'content type text/plain not supported', reason: 'content-type' },
-  { name: 'a client that does not accept JSON', query: QUERY, headers: { accept: 'text/html' }, body: FACTS_TEXT, status: 406, answer: 'must accept application/json', reason: 'not-acceptable' },
+  { name: 'an unsupported content type', query: QUERY, headers: { 'content-type': 'text/plain' }, body: FACTS_TEXT, status: 415, answer: { kind: 'unsupported-type', msg: 'content-type text/plain is not a supported type for request of type :post at /pdb/cmd/v1' }, reason: 'content-type' },
+  { name: 'a client that does not accept JSON', query: QUERY, headers: { accept: 'text/html' }, body: FACTS_TEXT, status: 406, answer: { kind: 'not-acceptable', msg: 'accept header must include application/json' }, reason: 'not-acceptable' },
   { name: 'an uncompressed length above max-command-size', query: QUERY, headers: { 'content-encoding': 'gzip', 'x-uncompressed-length': String(MAX + 1) }, body: gzipSync(FACTS_TEXT), status: 413, answer: 'Command rejected due to size exceeding max-command-size', reason: 'too-large' },
   { name: 'a gzip body that inflates past max-command-size', query: QUERY, headers: { 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify({ ...FACTS, values: { big: 'x'.repeat(MAX) } })), status: 413, answer: 'Command size exceeds max-command-size', reason: 'too-large' },
   { name: 'the old format', body: JSON.stringify({ command: 'replace facts', version: 5, payload: FACTS }), status: 200 },
@@ -102,6 +111,7 @@ describe('the command API answers as PuppetDB does', () => {
     if (status === 200) expect(JSON.parse(response.body)).toEqual({ uuid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     if (answer !== undefined) {
       if (typeof answer === 'string') expect(response.body).toBe(answer);
+      else if (response.headers['content-type'] !== 'application/json;charset=utf-8') expect.fail(`${response.headers['content-type']} is not PuppetDB's JSON type`);
       else expect(JSON.parse(response.body)).toEqual(answer);
     }
     const journaled = status === 200 && reason === undefined;
@@ -117,9 +127,15 @@ describe('the command API answers as PuppetDB does', () => {
     const response = await app.inject({ method: 'POST', url: `/pdb/cmd/v1?${QUERY.replace('&producer-timestamp=2026-12-05T07:00:00.000Z', '')}`, headers: { ...JSON_HEADERS, 'content-encoding': 'gzip' }, payload: gzipped });
     expect(JSON.parse(response.body)).toEqual({ uuid: '00000000-0000-4000-8000-000000000001' });
     expect(response.body).toBe('{\n  "uuid" : "00000000-0000-4000-8000-000000000001"\n}');
-    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(response.headers['content-type']).toBe('application/json;charset=utf-8');
     expect(journal.appended).toEqual([{ command: 'replace_facts', version: 5, certname: 'web1.example.net', producerTimestamp: FACTS.producer_timestamp, body: gzipped, encoding: 'gzip' }]);
     expect(await metrics.text()).toContain('pdbsync_spool_received_total{command="replace_facts"} 1');
+  });
+
+  it('journals a command whose parameter names another certname under the payload\'s, as PuppetDB applies it', async () => {
+    start();
+    await app.inject({ method: 'POST', url: `/pdb/cmd/v1?${QUERY.replace('certname=web1', 'certname=web2')}`, headers: JSON_HEADERS, payload: FACTS_TEXT });
+    expect(journal.appended[0]?.certname).toBe('web1.example.net');
   });
 
   it('journals the old format\'s payload alone, as JSON', async () => {
