@@ -4,6 +4,7 @@ import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, wit
 import type { PullReason, SummaryRow, UnreadableRow } from '../types.ts';
 import { isUnreadable, producedSince, readMax, readRow, submittedTimestamp, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
+import { commandPayload } from './command-row.ts';
 import { RecordReader } from './record-reader.ts';
 
 /** The inputs (hiera keys, ...) a catalog was compiled from, one set per node. */
@@ -17,6 +18,14 @@ export function parseCatalogInputsSummary(raw: unknown): SummaryRow {
   // The inputs belong to one compilation: its catalog_uuid is their fingerprint, and
   // inputs of two compilations at one time are a tie their content decides.
   return { key: certname, certname, version: { time: row.timestamp('producer_timestamp').ms, tieBreak: [row.optionalString('catalog_uuid') ?? ''] } };
+}
+
+/** replace_catalog_inputs v1: the row is the command's time and its compilation. */
+export function catalogInputsCommandRow(command: Command): SummaryRow | undefined {
+  const payload = commandPayload(command, 'replace_catalog_inputs', [1]);
+  if (!payload) return undefined;
+  const certname = payload.certname();
+  return { key: certname, certname, version: { time: payload.producerTimestamp().ms, tieBreak: [payload.optionalString('catalog_uuid') ?? ''] } };
 }
 
 async function* summary(source: QuerySource): AsyncGenerator<SummaryRow | UnreadableRow> {
@@ -76,5 +85,6 @@ export const catalogInputs: Entity = {
   relayedChanges: (remote, _since, context) => changes(remote, null, context),
   counterparts: (source, batch) => rows(source, fieldIn('certname', batch.map((row) => row.certname))),
   recordQuery: (row) => ({ query: from('catalog_inputs', withAnyNodeState(certnameIs(row.certname))) }),
+  commandRow: catalogInputsCommandRow,
   toCommand: (row, record, reason) => catalogInputsToCommand(row, record, reason),
 };

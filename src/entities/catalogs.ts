@@ -4,6 +4,7 @@ import { ascendingBy, atOrAfter, certnameIs, certnameOfNodes, extract, fieldIn, 
 import type { SummaryRow, UnreadableRow } from '../types.ts';
 import { isUnreadable, readMax, readRow, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader } from './fields.ts';
+import { commandPayload } from './command-row.ts';
 import { INT32, RecordReader } from './record-reader.ts';
 
 export interface CatalogRow extends SummaryRow {
@@ -29,6 +30,15 @@ export function parseCatalogSummary(raw: unknown): CatalogRow {
   const hash = row.string('hash');
   const producerTimestamp = row.timestamp('producer_timestamp');
   return { key: certname, certname, hash, version: { time: producerTimestamp.ms, tieBreak: [hash, ...METADATA.map((field) => row.optionalString(field) ?? '')] } };
+}
+
+/** replace_catalog v6-v9: the catalog's row, its server hash unknown; metadata a version lacks is empty, as a server lists it. */
+export function catalogCommandRow(command: Command): CatalogRow | undefined {
+  const payload = commandPayload(command, 'replace_catalog', [6, 7, 8, 9]);
+  if (!payload) return undefined;
+  const certname = payload.certname();
+  const time = payload.producerTimestamp().ms;
+  return { key: certname, certname, hash: '', version: { time, tieBreak: ['', ...METADATA.map((field) => payload.optionalString(field) ?? '')] } };
 }
 
 async function* summary(source: QuerySource): AsyncGenerator<CatalogRow | UnreadableRow> {
@@ -157,6 +167,7 @@ export const catalogs: Entity<CatalogRow> = {
   changes,
   counterparts: (source, rows) => summaryOf(source, rows.map((row) => row.certname)),
   recordQuery: (row) => ({ query: from('catalogs', withAnyNodeState(certnameIs(row.certname))) }),
+  commandRow: catalogCommandRow,
   toCommand: (row, record) => catalogToCommand(row, record),
   tieContent: catalogTieContent,
 };

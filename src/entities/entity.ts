@@ -116,6 +116,15 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
    * Absent: the payload as it is.
    */
   tieContent?(command: Command): unknown;
+  /**
+   * The spool (src/spool/): the summary row of the record `command` writes (its payload
+   * parsed), to be looked up with `counterparts` and compared by precedence as a remote
+   * row; undefined for a command of another entity. Where the row's tie-break holds a
+   * server's own fingerprint (a hash) the command cannot give, it is left empty: such
+   * entities' ties go by content, and the spool leaves those to the sidecars. Throws
+   * PDBSYNC_ERR_RECORD_MALFORMED when the payload lacks what the row needs.
+   */
+  commandRow?(command: Command): Row | undefined;
 }
 
 /**

@@ -4,6 +4,7 @@ import { ascendingBy, extract, fieldIn, from, newest, withAnyNodeState, type Ast
 import type { PullReason, SummaryRow, UnreadableRow } from '../types.ts';
 import { isUnreadable, readMax, readRow, submittedTimestamp, type Change, type Entity, type QuerySource } from './entity.ts';
 import { FieldReader } from './fields.ts';
+import { commandPayload } from './command-row.ts';
 import { RecordReader } from './record-reader.ts';
 
 /**
@@ -33,6 +34,17 @@ export function parseExpirationSummary(raw: unknown): ExpirationRow {
   const expiresFacts = row.raw('expires_facts');
   if (typeof expiresFacts !== 'boolean') throw row.fail('expires_facts is not a boolean');
   const updated = row.timestamp('expires_facts_updated');
+  return { key: certname, certname, expiresFacts, updated: updated.text, version: { time: updated.ms, tieBreak: [String(expiresFacts)] } };
+}
+
+/** configure_expiration v1: the setting is the whole record. */
+export function expirationCommandRow(command: Command): ExpirationRow | undefined {
+  const payload = commandPayload(command, 'configure_expiration', [1]);
+  if (!payload) return undefined;
+  const certname = payload.certname();
+  const updated = payload.producerTimestamp();
+  const expiresFacts = new FieldReader(payload.raw('expire'), 'PDBSYNC_ERR_RECORD_MALFORMED', `configure_expiration for ${certname}: expire`).raw('facts');
+  if (typeof expiresFacts !== 'boolean') throw payload.fail('expire.facts is not a boolean');
   return { key: certname, certname, expiresFacts, updated: updated.text, version: { time: updated.ms, tieBreak: [String(expiresFacts)] } };
 }
 
@@ -76,5 +88,6 @@ export const factExpiration: Entity<ExpirationRow> = {
   changes,
   counterparts: (source, rows) => summary(source, query(fieldIn('certname', rows.map((row) => row.certname)))),
   recordQuery: () => undefined,
+  commandRow: expirationCommandRow,
   toCommand: (row, _record, reason) => expirationToCommand(row, reason),
 };

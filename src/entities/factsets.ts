@@ -4,6 +4,7 @@ import { ascendingBy, atOrAfter, certnameIs, extract, fieldIn, from, newest, wit
 import type { SummaryRow, UnreadableRow } from '../types.ts';
 import { readMax, readRow, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext } from './entity.ts';
 import { FieldReader, quoted } from './fields.ts';
+import { commandPayload } from './command-row.ts';
 import { RecordReader } from './record-reader.ts';
 
 export interface FactsetRow extends SummaryRow {
@@ -26,6 +27,15 @@ export function parseFactsetSummary(raw: unknown): FactsetRow {
   // and it leaves out the producer, added beside it. Equal rows are the same factset;
   // rows that differ at one time are compared by their content.
   return { key: certname, certname, hash, producerTimestamp: producerTimestamp.text, version: { time: producerTimestamp.ms, tieBreak: [hash, producer ?? ''] } };
+}
+
+/** replace_facts v4 (no producer) and v5: the factset's row, its server hash unknown. */
+export function factsetCommandRow(command: Command): FactsetRow | undefined {
+  const payload = commandPayload(command, 'replace_facts', [4, 5]);
+  if (!payload) return undefined;
+  const certname = payload.certname();
+  const producerTimestamp = payload.producerTimestamp();
+  return { key: certname, certname, hash: '', producerTimestamp: producerTimestamp.text, version: { time: producerTimestamp.ms, tieBreak: ['', payload.optionalString('producer') ?? ''] } };
 }
 
 async function* summary(source: QuerySource): AsyncGenerator<FactsetRow | UnreadableRow> {
@@ -108,5 +118,6 @@ export const factsets: Entity<FactsetRow> = {
   recordListQueries: (row) => ({
     packages: { query: from('package_inventory', extract(['package_name', 'version', 'provider'], withAnyNodeState(certnameIs(row.certname)))) },
   }),
+  commandRow: factsetCommandRow,
   toCommand: (row, record, _reason, lists) => factsetToCommand(row, record, lists.packages ?? []),
 };

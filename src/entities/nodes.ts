@@ -4,6 +4,7 @@ import { ascendingBy, extract, fieldIn, from, newest, withAnyNodeState, type Ast
 import type { SummaryRow, UnreadableRow } from '../types.ts';
 import { isUnreadable, readMax, readRow, type Change, type Entity, type QuerySource } from './entity.ts';
 import { FieldReader, type Timestamp } from './fields.ts';
+import { commandPayload } from './command-row.ts';
 import { RecordReader } from './record-reader.ts';
 
 /**
@@ -58,6 +59,14 @@ function parseRemoteRow(raw: unknown): NodeRow {
   const node = new FieldReader(raw, 'PDBSYNC_ERR_RESPONSE_MALFORMED', 'node summary row');
   const deactivated = node.timestamp('deactivated');
   return row(node.string('certname'), deactivated, deactivated.ms);
+}
+
+/** deactivate_node v3: a deactivation at its producer time, as a remote server lists it. */
+export function deactivationCommandRow(command: Command): NodeRow | undefined {
+  const payload = commandPayload(command, 'deactivate_node', [3]);
+  if (!payload) return undefined;
+  const deactivated = payload.producerTimestamp();
+  return row(payload.certname(), deactivated, deactivated.ms);
 }
 
 async function* remoteRows(remote: QuerySource, spec: QuerySpec): AsyncGenerator<NodeRow | UnreadableRow> {
@@ -133,5 +142,6 @@ export const nodes: Entity<NodeRow> = {
   changes,
   counterparts: (local, rows) => localRows(local, fieldIn('certname', rows.map((node) => node.certname))),
   recordQuery: () => undefined,
+  commandRow: deactivationCommandRow,
   toCommand: (node) => deactivationToCommand(node),
 };

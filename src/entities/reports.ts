@@ -4,6 +4,7 @@ import { ascendingBy, atOrAfter, extract, fieldIn, from, newest, withAnyNodeStat
 import type { SummaryRow, UnreadableRow } from '../types.ts';
 import { producedSince, readMax, readRow, receivedSince, type Change, type Entity, type QuerySource, type SummaryContext, type SummarySegment } from './entity.ts';
 import { FieldReader, type Timestamp } from './fields.ts';
+import { commandPayload } from './command-row.ts';
 import { INT16, INT32, RecordReader } from './record-reader.ts';
 import { queryTimestamp, readTimestamp } from './timestamps.ts';
 
@@ -170,6 +171,18 @@ async function* counterparts(source: QuerySource, rows: readonly ReportRow[]): A
   for await (const raw of source.query({ query: from('reports', extract(FIELDS, everyType(within))) })) yield readRow(raw, parseReportSummary, keyOfUnreadable);
 }
 
+/**
+ * store_report v5-v8: keyed by transaction_uuid, as every server lists it. A report
+ * without one is keyed by a hash only PuppetDB computes: its row matches no server's,
+ * so it is always submitted, and PuppetDB, which stores one report per hash, keeps it once.
+ */
+export function reportCommandRow(command: Command): ReportRow | undefined {
+  const payload = commandPayload(command, 'store_report', [5, 6, 7, 8]);
+  if (!payload) return undefined;
+  const [certname, produced, transactionUuid] = [payload.certname(), payload.producerTimestamp(), payload.optionalString('transaction_uuid')];
+  return { key: reportKey(produced, transactionUuid, certname, ''), hash: '', transactionUuid, certname, version: { time: produced.ms, tieBreak: [''], ...(transactionUuid !== null && { identity: transactionUuid }) } };
+}
+
 function watermark(remote: QuerySource, context: SummaryContext): Promise<number | null> {
   return readMax(remote, { query: newest('reports', 'receive_time', everyType(newerThan(reportCutoff(context, 'remote')))) }, 'newest report');
 }
@@ -287,5 +300,6 @@ export const reports: Entity<ReportRow> = {
   counterparts,
   logFields: (row) => ({ hash: row.hash }),
   recordQuery: (row) => ({ query: from('reports', everyType(['=', 'hash', row.hash])) }),
+  commandRow: reportCommandRow,
   toCommand: (row, record) => reportToCommand(row, record),
 };

@@ -1,4 +1,32 @@
+import { join } from 'node:path';
+import { DatabaseSync, type SQLOutputValue } from 'node:sqlite';
 import { SyncError } from '../errors.ts';
+import type { JournaledCommand } from './spool-types.ts';
+
+/** The journal's file in its folder; SQLite keeps `-wal` and `-shm` beside it. */
+export const JOURNAL_FILE = 'journal.sqlite';
+
+export function journalFile(dir: string): string {
+  return join(dir, JOURNAL_FILE);
+}
+
+/**
+ * Opens the journal's database in WAL mode, every commit synced (synchronous=FULL),
+ * and checks it: a damaged file throws PDBSYNC_ERR_SPOOL_JOURNAL here, not at the
+ * first command. A writer holding the database makes another wait up to 5 s.
+ */
+export function openDatabase(file: string): DatabaseSync {
+  const db = new DatabaseSync(file);
+  try {
+    db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+    const check = db.prepare('PRAGMA quick_check').all().map((row) => Object.values(row)[0]);
+    if (check.length !== 1 || check[0] !== 'ok') throw new SyncError('PDBSYNC_ERR_SPOOL_JOURNAL', `${file} is damaged: ${check.slice(0, 5).join('; ')}`);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
 
 /**
  * The journal's tables (docs/architecture.md#the-spool).
@@ -65,4 +93,19 @@ export function journalError(error: unknown, what: string): SyncError {
   if (primary === SQLITE_FULL) return new SyncError('PDBSYNC_ERR_SPOOL_FULL', `${what}: the disk is full (${text})`, { cause: error });
   const kind = primary === SQLITE_CORRUPT || primary === SQLITE_NOTADB ? 'damaged' : primary === SQLITE_IOERR ? 'I/O error' : 'failed';
   return new SyncError('PDBSYNC_ERR_SPOOL_JOURNAL', `${what}: ${kind} (${text})`, { cause: error });
+}
+
+export function toCommand(row: Record<string, SQLOutputValue>): JournaledCommand {
+  const body = row.body as Uint8Array;
+  return {
+    id: row.id as number,
+    uuid: row.uuid as string,
+    receivedAt: row.received_at as number,
+    command: row.command as string,
+    version: row.version as number,
+    certname: row.certname as string,
+    producerTimestamp: row.producer_timestamp as string,
+    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    encoding: row.encoding === 'gzip' ? 'gzip' : 'identity',
+  };
 }

@@ -1,10 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { SyncError } from '../errors.ts';
 import { JournalCounters } from './journal-counters.ts';
-import { journalError, ROW_OVERHEAD_BYTES, SCHEMA } from './journal-schema.ts';
+import { journalError, journalFile, openDatabase, ROW_OVERHEAD_BYTES, SCHEMA, toCommand } from './journal-schema.ts';
 import type { JournalAccess, JournaledCommand, SettleReason } from './spool-types.ts';
 
 export interface JournalBounds {
@@ -28,8 +27,7 @@ export interface JournalEvents {
   dropped(reason: 'max-age' | 'max-size', count: number): void;
 }
 
-/** The journal's file in its folder; SQLite keeps `-wal` beside it. */
-export const JOURNAL_FILE = 'journal.sqlite';
+export { JOURNAL_FILE } from './journal-schema.ts';
 
 /** Settled commands read per step while making room: each is a few bytes of index. */
 const EVICTION_STEP = 256;
@@ -42,8 +40,6 @@ interface Waiting {
   readonly reject: (error: Error) => void;
 }
 
-type Row = Record<string, SQLInputValue>;
-
 /**
  * The spool's journal: SQLite (node:sqlite) in WAL mode with synchronous=FULL, so a
  * committed transaction is on disk before `append` resolves. Appends are committed
@@ -54,8 +50,8 @@ type Row = Record<string, SQLInputValue>;
  * 18-20 ms; 50 concurrent writers of 2 KB commands about 5,600-6,000 commands/s. A
  * settle is its own transaction: 2.4-3 ms. stats() 0.01 ms with 20,000 commands.
  *
- * The database is opened in exclusive locking mode: a second spool on the same folder
- * fails to open it instead of interleaving writes.
+ * `spool replay` reads the same file while the spool runs (WAL: readers do not block
+ * the writer); a second spool on one folder is for systemd's unit to prevent.
  */
 export class Journal implements JournalAccess {
   private readonly db: DatabaseSync;
@@ -84,18 +80,14 @@ export class Journal implements JournalAccess {
    * opened or is damaged.
    */
   static open(dir: string, servers: readonly string[], bounds: JournalBounds, events: JournalEvents, now: () => number = Date.now): Journal {
-    const file = join(dir, JOURNAL_FILE);
+    const file = journalFile(dir);
     let db: DatabaseSync | undefined;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o750 });
-      db = new DatabaseSync(file);
-      db.exec('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
-      const check = db.prepare('PRAGMA quick_check').all().map((row) => Object.values(row)[0]);
-      if (check.length !== 1 || check[0] !== 'ok') throw new SyncError('PDBSYNC_ERR_SPOOL_JOURNAL', `${file} is damaged: ${check.slice(0, 5).join('; ')}`);
+      db = openDatabase(file);
       db.exec(SCHEMA);
       forgetServersNotIn(db, servers);
-      const journal = new Journal(db, servers, bounds, events, now);
-      return journal;
+      return new Journal(db, servers, bounds, events, now);
     } catch (error) {
       db?.close();
       throw journalError(error, `opening the journal ${file}`);
@@ -309,19 +301,4 @@ function forgetServersNotIn(db: DatabaseSync, servers: readonly string[]): void 
     db.prepare('DELETE FROM pending WHERE server = ?').run(server);
   }
   db.exec('COMMIT');
-}
-
-function toCommand(row: Row): JournaledCommand {
-  const body = row.body as Uint8Array;
-  return {
-    id: row.id as number,
-    uuid: row.uuid as string,
-    receivedAt: row.received_at as number,
-    command: row.command as string,
-    version: row.version as number,
-    certname: row.certname as string,
-    producerTimestamp: row.producer_timestamp as string,
-    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-    encoding: row.encoding === 'gzip' ? 'gzip' : 'identity',
-  };
 }

@@ -213,13 +213,6 @@ describe('Journal', () => {
     expect(() => open(dir)).toThrow(expect.objectContaining({ code: 'PDBSYNC_ERR_SPOOL_JOURNAL' }));
   });
 
-  it('refuses a second journal on the same folder while the first is open', async () => {
-    const dir = tempDir();
-    const { journal } = open(dir);
-    await journal.append(command('n1'));
-    expect(() => open(dir)).toThrow(expect.objectContaining({ code: 'PDBSYNC_ERR_SPOOL_JOURNAL' }));
-  });
-
   it('commits appends still waiting when closed', async () => {
     const dir = tempDir();
     const first = open(dir);
