@@ -166,6 +166,25 @@ describe('the command API answers as PuppetDB does', () => {
     expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
   });
 
+  it('counts every refusal and logs one warning per reason a minute', async () => {
+    journal = new FakeJournal();
+    const lines: string[] = [];
+    let now = 1_000_000;
+    metrics = new SpoolMetrics({ stats: () => ({ commands: 0, bytes: 0, oldestReceivedAt: null, pending: new Map() }), maxBytes: 1 << 30, servers: [], processMetrics: false });
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    app = buildSpoolHttp({ journal, maxCommandBytes: MAX, metrics, journalFailure: () => undefined, log, now: () => now });
+    const send = (version: string) => app.inject({ method: 'POST', url: `/pdb/cmd/v1?${QUERY.replace('version=5', `version=${version}`)}`, headers: JSON_HEADERS, payload: FACTS_TEXT });
+    await send('3');
+    await send('2');
+    await send('x');
+    now += 61_000;
+    await send('1');
+    expect(await metrics.text()).toContain('pdbsync_spool_refused_total{reason="retired-version"} 3');
+    const warned = lines.map((line) => JSON.parse(line) as { reason: string; level: number });
+    expect(warned.map((line) => line.reason)).toEqual(['retired-version', 'version', 'retired-version']);
+    expect(warned.every((line) => line.level === 40)).toBe(true);
+  });
+
   it('refuses a body past max-command-size sent without a length as PuppetDB\'s overflowing stream does', async () => {
     start();
     const response = await app.inject({ method: 'POST', url: `/pdb/cmd/v1?${QUERY}`, headers: { ...JSON_HEADERS, 'transfer-encoding': 'chunked' }, payload: 'x'.repeat(MAX + 10) });

@@ -107,6 +107,13 @@ describe('SpoolService', () => {
     expect(text).toMatch(/^pdbsync_spool_oldest_pending_seconds\{server="http:\/\/127.0.0.1:18081"\} \d/m);
   });
 
+  it('SIGHUP\'s reload hands the servers\' TLS to the delivery', async () => {
+    await startService();
+    const config = await parseSpoolConfig(`spool { servers = ${JSON.stringify(SERVERS)} }\n`, join(dir, 'spool.conf'));
+    service!.reloadTls(config);
+    expect(delivery.calls).toEqual(['start', 'useTls']);
+  });
+
   it('names http.host and http.port when it cannot listen, and leaves the journal closed', async () => {
     const first = await startService();
     const port = Number(new URL(first.address).port);
