@@ -7,6 +7,7 @@ import pino from 'pino';
 
 import { parseSpoolConfig } from '../../../src/config/load-spool.ts';
 import { Journal } from '../../../src/spool/journal.ts';
+import { promtool } from '../service/promtool.ts';
 import { SpoolService, type SpoolDelivery } from '../../../src/spool/spool-service.ts';
 import type { DeliveryObserver, JournalAccess } from '../../../src/spool/spool-types.ts';
 
@@ -105,6 +106,19 @@ describe('SpoolService', () => {
     expect(text).toMatch(/^pdbsync_spool_journal_bytes [1-9]\d*$/m);
     expect(text).toMatch(/^pdbsync_spool_journal_oldest_seconds \d/m);
     expect(text).toMatch(/^pdbsync_spool_oldest_pending_seconds\{server="http:\/\/127.0.0.1:18081"\} \d/m);
+  });
+
+  it('serves metrics promtool finds nothing to say of, every family fed', async () => {
+    const { address } = await startService();
+    await post(address, FACTS);
+    await fetch(`${address}/pdb/cmd/v1?command=replace_facts&version=3&certname=x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    delivery.observer!.settled(SERVERS[0]!, 'replace_facts', 'held');
+    delivery.observer!.failed(SERVERS[1]!, new Error('down'));
+    const text = await (await fetch(`${address}/metrics`)).text();
+    expect(text).toContain('pdbsync_spool_refused_total{reason="retired-version"} 1');
+    const checked = promtool(['check', 'metrics'], { input: text });
+    expect(checked.output.trim()).toBe('');
+    expect(checked.status).toBe(0);
   });
 
   it('SIGHUP\'s reload hands the servers\' TLS to the delivery', async () => {
