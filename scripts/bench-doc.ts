@@ -80,6 +80,9 @@ export const FLEET_HEADING = '## Fleet scale';
 /** The section scripts/bench-seed.ts writes; scripts/bench.ts keeps it too. */
 export const SEED_HEADING = '## Seeding';
 
+/** The section scripts/bench-spool.ts writes; scripts/bench.ts keeps it too. */
+export const SPOOL_HEADING = '## Spool';
+
 /** The subsection of the fleet section with scripts/bench-fleet-reconcile.ts's figures; bench-fleet.ts keeps it. */
 export const RECONCILE_HEADING = '### Reconciliation on PuppetDB 8.8.1';
 

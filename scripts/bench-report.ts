@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { FLEET_HEADING, lineChart, section, SEED_HEADING } from './bench-doc.ts';
+import { FLEET_HEADING, lineChart, section, SEED_HEADING, SPOOL_HEADING } from './bench-doc.ts';
 
 export interface PassFigures { ms: number; elapsedMs: number; maxRssBytes: number; transferred: number }
 export interface ExportImportFigures { ms: number; exportMs: number; bytes: number }
@@ -213,7 +213,7 @@ export function writeReport(f: Figures, root: string, writeDoc: boolean): void {
   // The fleet and seed benchmarks' sections stay until those benchmarks write them again.
   const docPath = join(root, 'docs', 'benchmarks.md');
   const old = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
-  const kept = [FLEET_HEADING, SEED_HEADING].map((heading) => section(old, heading)).filter((text) => text !== '');
+  const kept = [FLEET_HEADING, SEED_HEADING, SPOOL_HEADING].map((heading) => section(old, heading)).filter((text) => text !== '');
   writeFileSync(docPath, `${doc.replace(/\n{3,}/g, '\n\n')}${kept.map((text) => `\n${text}`).join('')}`);
 }
 

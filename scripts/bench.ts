@@ -1,12 +1,14 @@
 // The benchmark: puppetdb-sync against PuppetDB's own export/import, on a fresh
 // cluster of two real PuppetDBs it starts and stops itself.
 //
-//   npm run bench [-- --hosts 200 --repeat 3 --noop-nodes 10000,100000 --hosts-series 50,100 --no-doc --no-fleet]
+//   npm run bench [-- --hosts 200 --repeat 3 --noop-nodes 10000,100000 --hosts-series 50,100 --no-doc --no-fleet --no-spool]
 //
 // About 25 minutes with the defaults on 2 cores (cluster start-up ~1.5 min), then ~15 for the
 // fleet benchmark (scripts/bench-fleet.ts, its defaults, its own cluster; --no-fleet skips it,
 // npm run bench:fleet runs it alone). --noop-nodes 0 skips the large no-op passes, --no-doc only
 // prints. Figures: $TMPDIR/pdbsync-bench-figures.json (scripts/bench-report.ts renders them again).
+// Then ~6 minutes for the spool (scripts/bench-spool.ts, no cluster; --no-spool skips it,
+// npm run bench:spool runs it alone).
 //
 // 1. loads N hosts (factset with package inventory, ~230 KB catalog, report) into A;
 // 2. full sync into an empty B vs export of A + import into an empty B, and vs the same
@@ -17,7 +19,8 @@
 //    into both servers' databases up to each --noop-nodes count (commands would take
 //    20 minutes per 100,000 nodes);
 // 6. prints the table and writes docs/benchmarks.md and docs/bench-sync-time.svg;
-// 7. the fleet benchmark: full and idle passes against a report history, and lag.
+// 7. the fleet benchmark: full and idle passes against a report history, and lag;
+// 8. the spool: latency journaling adds, commands/s journaled, idle CPU.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +32,7 @@ import { CLI, CLI_ENV, CLI_FLAGS, runOnce } from './bench-cli.ts';
 import { counts, deleteNode, drainedAt, emptyServer, feed, hostRecords, submit, type DirectRate } from './bench-pdb.ts';
 import { machine, writeReport, type ExportImportFigures, type Figures, type PassFigures } from './bench-report.ts';
 import { fleetOptions, runFleetBench } from './bench-fleet.ts';
+import { runSpoolBench } from './bench-spool.ts';
 
 // 7.12.1, as the figures in docs/benchmarks.md were measured on it.
 const SERVER_VERSIONS = ['7.12.1', '7.12.1'] as const;
@@ -41,6 +45,7 @@ const { values: args } = parseArgs({
     'hosts-series': { type: 'string', default: '50,100' },
     'no-doc': { type: 'boolean', default: false },
     'no-fleet': { type: 'boolean', default: false },
+    'no-spool': { type: 'boolean', default: false },
   },
 });
 const HOSTS = positiveInt('hosts', args.hosts);
@@ -292,5 +297,12 @@ try {
 if (!args['no-fleet']) {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   await runFleetBench(fleetOptions(args['no-doc'] ? ['--no-doc'] : [], (line) => say(`[fleet] ${line}`), command));
+  say(`done in ${((Date.now() - T0) / 60_000).toFixed(1)} minutes`);
+}
+
+// 8: alone on the machine too, after both clusters have stopped.
+if (!args['no-spool']) {
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  await runSpoolBench({ repeat: REPEAT, doc: !args['no-doc'], say: (line) => say(`[spool] ${line}`), command });
   say(`done in ${((Date.now() - T0) / 60_000).toFixed(1)} minutes`);
 }

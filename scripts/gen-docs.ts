@@ -1,6 +1,6 @@
 /**
  * Regenerates the tables of docs/ that mirror the code: the configuration keys
- * (src/config/schema.ts) and the error codes (src/errors.ts). The tables sit between
+ * (src/config/schema.ts, the spool's src/config/schema-spool.ts) and the error codes (src/errors.ts). The tables sit between
  * `<!-- BEGIN GENERATED: name -->` and `<!-- END GENERATED: name -->`; the rest of
  * each page is written by hand.
  *
@@ -13,7 +13,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { OPTIONS, OPTIONS_BY_KEY, describeType, type OptionSpec } from '../src/config/schema.ts';
+import { SPOOL_OPTIONS } from '../src/config/schema-spool.ts';
+import { SIDECAR_OPTIONS, describeType, type OptionSpec, type OptionTable } from '../src/config/schema.ts';
 import { ERROR_CODES } from '../src/errors.ts';
 
 const doc = (name: string): string => fileURLToPath(new URL(`../docs/${name}`, import.meta.url));
@@ -26,21 +27,22 @@ function parentKey(key: string): string | undefined {
   return dot < 0 ? undefined : key.slice(0, dot);
 }
 
-function required(option: OptionSpec): string {
+function required(option: OptionSpec, table: OptionTable): string {
   const parent = parentKey(option.key);
   if (option.requiredWith !== undefined) {
     const siblings = option.requiredWith.map((name) => `\`${parent}.${name}\``);
     return `with ${siblings.length > 1 ? `${siblings.slice(0, -1).join(', ')} or ${siblings.at(-1)}` : siblings[0]}`;
   }
   if (!option.required) return 'no';
-  const parentSpec = parent === undefined ? undefined : OPTIONS_BY_KEY.get(parent);
+  const parentSpec = parent === undefined ? undefined : table.byKey.get(parent);
   return parentSpec !== undefined && !parentSpec.required ? `if \`${parent}\` is given` : 'yes';
 }
 
-export function renderOptionTable(): string {
-  const rows = OPTIONS.map((o) => {
+/** The keys of one kind of file: the sidecar's by default, the spool's with SPOOL_OPTIONS. */
+export function renderOptionTable(table: OptionTable = SIDECAR_OPTIONS): string {
+  const rows = table.options.map((o) => {
     const def = o.default === undefined ? '' : `\`${String(o.default)}\``;
-    return `| \`${o.key}\` | ${cell(describeType(o.type))} | ${required(o)} | ${def} | ${cell(o.doc)} |`;
+    return `| \`${o.key}\` | ${cell(describeType(o.type))} | ${required(o, table)} | ${def} | ${cell(o.doc)} |`;
   });
   return ['| Key | Type | Required | Default | Meaning |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }
@@ -66,7 +68,8 @@ export interface GeneratedBlock {
 }
 
 export const GENERATED_BLOCKS: readonly GeneratedBlock[] = [
-  { file: doc('configuration.md'), name: 'options', render: renderOptionTable },
+  { file: doc('configuration.md'), name: 'options', render: () => renderOptionTable() },
+  { file: doc('configuration.md'), name: 'spool-options', render: () => renderOptionTable(SPOOL_OPTIONS) },
   { file: doc('configuration.md'), name: 'config-errors', render: renderConfigErrorTable },
   { file: doc('operations.md'), name: 'errors', render: renderErrorTable },
 ];

@@ -1,6 +1,6 @@
 // `npm run package`: builds build/puppetdb-sync_VERSION-REVISION_ARCH.deb with dpkg-deb
 // alone (no debhelper): the tree of scripts/package-tree.ts under /opt/puppetdb-sync,
-// /usr/bin/puppetdb-sync, the systemd unit, the configuration (a conffile), the
+// /usr/bin/puppetdb-sync, the systemd units (the sidecar's and the spool's), the configurations (conffiles), the
 // documentation and the maintainer scripts of packaging/. docs/deploying.md
 // describes the result; test/integration/package.test.ts installs it.
 import { createHash } from 'node:crypto';
@@ -23,7 +23,7 @@ function checkNodeFlags(): void {
   const flags = shebangFlags(join(ROOT, 'src/cli.ts')).join(' ');
   const command = `/${APP_PATH}/bin/node ${flags} /${APP_PATH}/dist/cli.js`;
   const assignments = Object.entries(shebangEnv(join(ROOT, 'src/cli.ts'))).map(([name, value]) => `${name}=${value}`);
-  for (const file of ['puppetdb-sync.sh', 'puppetdb-sync.service']) {
+  for (const file of ['puppetdb-sync.sh', 'puppetdb-sync.service', 'puppetdb-sync-spool.service']) {
     const text = readFileSync(join(PACKAGING, file), 'utf8');
     for (const expected of [command, ...assignments]) {
       if (!text.includes(expected)) throw new Error(`packaging/${file} does not hold "${expected}" (src/cli.ts's shebang)`);
@@ -87,7 +87,9 @@ export async function buildPackage(outDir = join(ROOT, 'build')): Promise<string
   const doc = join(tree, 'usr/share/doc/puppetdb-sync');
   place(join(PACKAGING, 'puppetdb-sync.sh'), join(tree, 'usr/bin/puppetdb-sync'));
   place(join(PACKAGING, 'puppetdb-sync.service'), join(tree, 'lib/systemd/system/puppetdb-sync.service'));
+  place(join(PACKAGING, 'puppetdb-sync-spool.service'), join(tree, 'lib/systemd/system/puppetdb-sync-spool.service'));
   place(join(PACKAGING, 'puppetdb-sync.conf'), join(tree, 'etc/puppetdb-sync/puppetdb-sync.conf'));
+  place(join(PACKAGING, 'spool.conf'), join(tree, 'etc/puppetdb-sync/spool.conf'));
   write(join(tree, 'usr/share/man/man1/puppetdb-sync.1.gz'), gzip9(join(PACKAGING, 'puppetdb-sync.1')));
   place(join(PACKAGING, 'debian/lintian-overrides'), join(tree, 'usr/share/lintian/overrides/puppetdb-sync'));
   for (const file of ['README.md', 'docs/deploying.md', 'docs/configuration.md', 'docs/operations.md', 'docs/seeding.md']) {

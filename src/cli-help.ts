@@ -1,6 +1,6 @@
 /** The CLI's help: the whole of it, and one text per command (`puppetdb-sync COMMAND --help`). */
 
-export const COMMANDS = ['once', 'run', 'diff', 'seed'] as const;
+export const COMMANDS = ['once', 'run', 'diff', 'seed', 'spool'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const EXIT_STATUS = `Exit status:
@@ -69,6 +69,34 @@ ${OPTIONS}
       --force            drop what the local database holds first, instead of refusing
 
 ${EXIT_STATUS}`,
+  spool: `Usage: puppetdb-sync spool --config FILE [--log-level LEVEL]
+       puppetdb-sync spool replay --config FILE --server URL --since TIME [--log-level LEVEL]
+
+spool: on a Puppet Server host, answer PuppetDB's command API (POST /pdb/cmd/v1) on
+http.host:http.port for the terminus, journal every command PuppetDB would apply,
+synced to disk before the 200, and deliver it, spool.grace later, to each server of
+spool.servers that lacks it. Also /health and /metrics. FILE is the spool's own file
+(spool, http, tls, log blocks: docs/configuration.md#the-spool). SIGHUP reads its TLS
+files again; SIGTERM or SIGINT stops taking commands, answers those in flight and
+closes the journal (exit 0).
+
+spool replay: check every command journaled since TIME against the server URL (one
+restored from an older backup; it need not be in spool.servers) and submit what it
+lacks. Prints a JSON summary {checked, submitted, held, expired, failed}. Run it
+beside the running spool or with it stopped.
+
+Options:
+${OPTIONS}
+      --server URL       replay: the PuppetDB server to bring up to date
+      --since TIME       replay: ISO 8601 (2026-12-01T00:00:00Z), or a duration back from now (2h, 3d)
+
+Exit status:
+  0  spool: stopped by SIGTERM or SIGINT; replay: no command failed
+  1  spool: failed (the journal cannot be opened: see the error); replay: some command
+     could not be checked or submitted (run it again)
+  2  the command line or the configuration is invalid, or the spool cannot listen where
+     http.host and http.port say
+`,
 };
 
 export const HELP = `puppetdb-sync: keeps PuppetDB servers in step by pulling from each remote what the local server lacks
@@ -78,6 +106,9 @@ Usage:
   puppetdb-sync run --config FILE     keep syncing, with the HTTP API; SIGHUP reloads FILE
   puppetdb-sync diff --config FILE    count what differs, without transferring
   puppetdb-sync seed --config FILE    fill the stopped local PuppetDB's empty database from a peer's
+  puppetdb-sync spool --config FILE   on a Puppet Server: journal the terminus's commands, deliver what a server lacks
+  puppetdb-sync spool replay --config FILE --server URL --since TIME
+                                      submit what the journal holds since TIME and the server lacks
   puppetdb-sync COMMAND --help        help on one command
   puppetdb-sync --version             the version
 
@@ -85,6 +116,8 @@ Options:
 ${OPTIONS}
       --json             diff: print JSON instead of a table
       --force            seed: drop what the local database holds first
+      --server URL       spool replay: the server to bring up to date
+      --since TIME       spool replay: ISO 8601, or a duration back from now (2h)
       --version          the version
 
 Logs are JSON lines on standard output (Puppet Enterprise's sync schema, or ECS with log.format).

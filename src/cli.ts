@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from './config/load.ts';
 import { SyncError, isInputError } from './errors.ts';
-import type { Config } from './config/types.ts';
+import type { Config, LogLevel } from './config/types.ts';
 import { createLogger, type Logger } from './log.ts';
 import { syncOnce } from './sync/once.ts';
 import { COMMAND_HELP, COMMANDS, HELP, type Command } from './cli-help.ts';
@@ -33,6 +33,8 @@ function parse(argv: string[]) {
         version: { type: 'boolean' },
         json: { type: 'boolean' },
         force: { type: 'boolean' },
+        server: { type: 'string' },
+        since: { type: 'string' },
       },
     });
   } catch (error) {
@@ -58,7 +60,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  if (!isCommand(command) || extra.length > 0) {
+  const replay = command === 'spool' && extra.length === 1 && extra[0] === 'replay';
+  if (!isCommand(command) || (extra.length > 0 && !replay)) {
     throw new SyncError('PDBSYNC_ERR_USAGE', command ? `unknown command "${[command, ...extra].join(' ')}" (see puppetdb-sync --help)` : 'no command given (see puppetdb-sync --help)');
   }
   if (!values.config) throw new SyncError('PDBSYNC_ERR_USAGE', `--config FILE is required (see puppetdb-sync ${command} --help)`);
@@ -67,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
     throw new SyncError('PDBSYNC_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   }
   if (values.force && command !== 'seed') throw new SyncError('PDBSYNC_ERR_USAGE', `--force is an option of seed only (see puppetdb-sync ${command} --help)`);
+  for (const option of ['server', 'since'] as const) {
+    if (values[option] !== undefined && !replay) throw new SyncError('PDBSYNC_ERR_USAGE', `--${option} is an option of spool replay only (see puppetdb-sync spool --help)`);
+  }
+  if (command === 'spool') return spool(values.config, level as LogLevel | undefined, replay ? { server: values.server, since: values.since } : undefined);
   const config = await loadConfig(values.config);
   const logLevel = (level as (typeof LOG_LEVELS)[number] | undefined) ?? config.log.level;
   // run, diff and seed are loaded only when used: fastify and prom-client cost `once` about 8 MB.
@@ -90,6 +97,29 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   return once(config, log);
+}
+
+/** `spool`, or `spool replay` when `replay` is given: the spool's own configuration file. */
+async function spool(file: string, level: LogLevel | undefined, replay: { server: string | undefined; since: string | undefined } | undefined): Promise<number> {
+  let target: { serverUrl: string; sinceMs: number } | undefined;
+  if (replay) {
+    if (replay.server === undefined || replay.since === undefined) throw new SyncError('PDBSYNC_ERR_USAGE', 'spool replay needs --server URL and --since TIME (see puppetdb-sync spool --help)');
+    const { replayTarget } = await import('./spool/replay-args.ts');
+    target = replayTarget(replay.server, replay.since, Date.now());
+  }
+  const { loadSpoolConfig } = await import('./config/load-spool.ts');
+  const config = await loadSpoolConfig(file);
+  const log = createLogger(level ?? config.log.level, config.log.format, target ? pino.destination({ fd: 2, sync: true }) : undefined);
+  if (target === undefined) {
+    const { runSpool } = await import('./spool/spool-run.ts');
+    await runSpool(config, log);
+    return 0;
+  }
+  // Standard output is the summary; the log goes to standard error.
+  const { replayJournal } = await import('./spool/replay.ts');
+  const result = await replayJournal(config, log, target);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return result.failed === 0 ? 0 : 1;
 }
 
 /** `once` stopped by SIGTERM or SIGINT before it was done: the records in flight finished, the rest wait for the next run. */

@@ -19,6 +19,7 @@ import { mergeOver, readConfDir } from './puppetdb-conf-dir.ts';
 import { readHttpTlsFiles, readTlsFiles, type FailTls } from './tls-files.ts';
 import { readConnection, readStateConfig } from './state-database.ts';
 import type { Config, HttpTlsConfig, LogFormat, LogLevel, RemoteConfig, SeedConfig, StateConfig, TlsConfig } from './types.ts';
+import { SIDECAR_OPTIONS } from './schema.ts';
 import { Validator, isObject, show, type Tree } from './validate.ts';
 
 /** Reads and validates the configuration file; the Config's `file` is its absolute path. */
@@ -50,13 +51,13 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
   let sources: SourceMap = parsed.positions;
   const confDir = (raw['puppetdb'] as Tree | undefined)?.['conf-dir'];
   if (typeof confDir === 'string' && confDir.trim() !== '') {
-    const fail = (what: string) => new Validator(parsed.positions).fail('PDBSYNC_ERR_CONFIG_INVALID_VALUE', ['puppetdb', 'conf-dir'], what);
+    const fail = (what: string) => new Validator(parsed.positions, SIDECAR_OPTIONS).fail('PDBSYNC_ERR_CONFIG_INVALID_VALUE', ['puppetdb', 'conf-dir'], what);
     const layer = await readConfDir(resolvePath(dirname(absolute), confDir), fail, { seed: isObject(raw['seed']) });
     raw = mergeOver(layer.value, raw);
     sources = new LayeredSources([parsed.positions, ...layer.sources]);
   }
 
-  const validator = new Validator(sources);
+  const validator = new Validator(sources, SIDECAR_OPTIONS);
   const tree = validator.object(raw, '', []);
   const config = toConfig(tree, absolute, await readTls(tree, validator), await readState(tree, validator), await readSeed(tree, validator));
 
@@ -165,7 +166,7 @@ function toConfig(tree: Tree, file: string, { tls, httpTls }: TlsBlocks, state: 
   };
 }
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);

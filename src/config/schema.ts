@@ -278,6 +278,19 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 export const OPTIONS_BY_KEY: ReadonlyMap<string, OptionSpec> = new Map(OPTIONS.map((o) => [o.key, o]));
 
+/** The options of one kind of file: the sidecar's (OPTIONS) or the spool's (schema-spool.ts). */
+export interface OptionTable {
+  readonly options: readonly OptionSpec[];
+  readonly byKey: ReadonlyMap<string, OptionSpec>;
+}
+
+export function optionTable(options: readonly OptionSpec[]): OptionTable {
+  return { options, byKey: new Map(options.map((o) => [o.key, o])) };
+}
+
+/** The sidecar's file: `run`, `once`, `diff`, `seed`. */
+export const SIDECAR_OPTIONS: OptionTable = { options: OPTIONS, byKey: OPTIONS_BY_KEY };
+
 /** The schema key of the option named `name` inside the object (or array, name '[]') whose schema key is `parent`. */
 export function childKey(parent: string, name: string): string {
   if (name === '[]') return `${parent}[]`;
@@ -285,8 +298,8 @@ export function childKey(parent: string, name: string): string {
 }
 
 /** The options directly inside the object whose schema key is `parent` ('' for the top level), in table order. */
-export function childrenOf(parent: string): OptionSpec[] {
-  return OPTIONS.filter((o) => {
+export function childrenOf(parent: string, options: readonly OptionSpec[] = OPTIONS): OptionSpec[] {
+  return options.filter((o) => {
     if (o.key === parent || !o.key.startsWith(parent === '' ? '' : `${parent}.`)) return false;
     const rest = parent === '' ? o.key : o.key.slice(parent.length + 1);
     return !rest.includes('.') && !rest.includes('[');

@@ -10,7 +10,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { SyncError, type ErrorCode } from '../errors.ts';
 import { parseDuration } from './duration.ts';
 import { oneLine, type Path, type SourceMap } from './hocon.ts';
-import { OPTIONS_BY_KEY, childKey, childrenOf, describeType, type OptionSpec } from './schema.ts';
+import { childKey, childrenOf, describeType, type OptionSpec, type OptionTable } from './schema.ts';
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -78,15 +78,14 @@ export function isObject(value: unknown): value is Tree {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function hasRequiredChildren(spec: OptionSpec): boolean {
-  return childrenOf(spec.key).some((c) => c.required);
-}
-
 export class Validator {
   private readonly sources: SourceMap;
+  private readonly table: OptionTable;
 
-  constructor(sources: SourceMap) {
+  /** `table`: the options of the kind of file being read (SIDECAR_OPTIONS, SPOOL_OPTIONS). */
+  constructor(sources: SourceMap, table: OptionTable) {
     this.sources = sources;
+    this.table = table;
   }
 
   /** Fails naming `path`, at the line of `at` (the key's own line when `key`) in the file it came from. */
@@ -98,15 +97,15 @@ export class Validator {
   /** Validates an object's keys against the schema's children of `schemaKey`; returns it normalised, defaults applied. */
   object(value: Tree, schemaKey: string, path: Path): Tree {
     for (const name of Object.keys(value)) {
-      const spec = /[.[\]]/.test(name) ? undefined : OPTIONS_BY_KEY.get(childKey(schemaKey, name));
+      const spec = /[.[\]]/.test(name) ? undefined : this.table.byKey.get(childKey(schemaKey, name));
       if (spec === undefined) {
-        const known = childrenOf(schemaKey).map((c) => c.key.slice(c.key.lastIndexOf('.') + 1));
+        const known = this.children(schemaKey).map((c) => c.key.slice(c.key.lastIndexOf('.') + 1));
         const hint = known.length > 0 ? `; known here: ${known.join(', ')}` : '';
         this.fail('PDBSYNC_ERR_CONFIG_UNKNOWN_KEY', [...path, name], `unknown key${hint}`, { path: [...path, name], key: true });
       }
     }
     const out: Record<string, unknown> = {};
-    for (const spec of childrenOf(schemaKey)) {
+    for (const spec of this.children(schemaKey)) {
       const name = spec.key.slice(spec.key.lastIndexOf('.') + 1);
       const childPath = [...path, name];
       const given = value[name];
@@ -114,7 +113,7 @@ export class Validator {
         out[name] = this.value(given, spec, childPath);
       } else if (spec.default !== undefined) {
         out[name] = this.value(spec.default, spec, childPath);
-      } else if (spec.type.kind === 'object' && !spec.absentUnlessWritten && (spec.required || !hasRequiredChildren(spec))) {
+      } else if (spec.type.kind === 'object' && !spec.absentUnlessWritten && (spec.required || !this.hasRequiredChildren(spec))) {
         out[name] = this.object({}, spec.key, childPath);
       } else if (spec.required) {
         // Reported at the line of the object that should hold the key.
@@ -129,6 +128,14 @@ export class Validator {
     return out;
   }
 
+  private children(schemaKey: string): OptionSpec[] {
+    return childrenOf(schemaKey, this.table.options);
+  }
+
+  private hasRequiredChildren(spec: OptionSpec): boolean {
+    return this.children(spec.key).some((c) => c.required);
+  }
+
   value(value: unknown, spec: OptionSpec, path: Path): unknown {
     const type = spec.type;
     const invalid = (what: string): never => this.fail('PDBSYNC_ERR_CONFIG_INVALID_VALUE', path, what);
@@ -141,7 +148,7 @@ export class Validator {
         if (value.length < type.minItems) {
           return invalid(value.length === 0 ? `is empty (at least ${type.minItems} needed)` : `has ${value.length} elements (at least ${type.minItems} needed)`);
         }
-        const element = OPTIONS_BY_KEY.get(childKey(spec.key, '[]'));
+        const element = this.table.byKey.get(childKey(spec.key, '[]'));
         if (element === undefined) throw new Error(`schema.ts: ${spec.key} has no ${spec.key}[] entry`);
         return value.map((v, i) => this.value(v, element, [...path, i]));
       }

@@ -11,9 +11,12 @@ const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_activ
 /**
  * The process and Node.js metrics of prom-client, under the standard unprefixed names
  * (`process_...`, `nodejs_...`) that stock dashboards and alerts query.
+ * `eventLoopSampleMs`: how often the event loop's delay is sampled (prom-client's 10 ms
+ * unless given); each sample wakes the process, which an idle spool must not do 100
+ * times a second.
  */
-export function registerProcessMetrics(registry: Registry): void {
-  collectDefaultMetrics({ register: registry });
+export function registerProcessMetrics(registry: Registry, eventLoopSampleMs?: number): void {
+  collectDefaultMetrics({ register: registry, ...(eventLoopSampleMs !== undefined && { eventLoopMonitoringPrecision: eventLoopSampleMs }) });
   for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name);
 }
 

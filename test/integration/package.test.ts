@@ -3,7 +3,8 @@
 // then removed and purged. Needs root and Debian (apt-get brings the tools when
 // missing); it uses no PuppetDB server, and installs onto this host.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shebangFlags } from '../../scripts/bench-cli.ts';
@@ -15,6 +16,8 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const UNIT = '/lib/systemd/system/puppetdb-sync.service';
 const CONFIG = '/etc/puppetdb-sync/puppetdb-sync.conf';
+const SPOOL_UNIT = '/lib/systemd/system/puppetdb-sync-spool.service';
+const SPOOL_CONFIG = '/etc/puppetdb-sync/spool.conf';
 // The system's PATH alone: no Node.js of the project's can stand in for the package's.
 const SYSTEM_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
 
@@ -68,6 +71,7 @@ describe('the Debian package', () => {
     // Every file as the package lists it: dpkg --verify prints each one that differs.
     expect(ok('dpkg', ['--verify', 'puppetdb-sync'])).toBe('');
     expect(ok('dpkg-query', ['-W', '-f', '${Conffiles}', 'puppetdb-sync'])).toContain(CONFIG);
+    expect(ok('dpkg-query', ['-W', '-f', '${Conffiles}', 'puppetdb-sync'])).toContain(SPOOL_CONFIG);
   });
 
   it('the unit passes systemd-analyze verify and runs as puppetdb, which can read the default configuration', () => {
@@ -88,6 +92,23 @@ describe('the Debian package', () => {
       `const { loadConfig } = await import('/opt/puppetdb-sync/dist/config/load.js'); console.log((await loadConfig('${CONFIG}')).http.host);`,
     ]);
     expect(loads.stdout, loads.stderr).toBe('127.0.0.1\n');
+  });
+
+  it('the spool\'s unit passes systemd-analyze verify, as hardened as the sidecar\'s, installed disabled', () => {
+    // Its user is Puppet Server's, which this host may lack: verify it as the sidecar's user.
+    const dir = mkdtempSync(join(tmpdir(), 'pdbsync-spool-unit-'));
+    const unit = join(dir, 'puppetdb-sync-spool.service');
+    writeFileSync(unit, readFileSync(SPOOL_UNIT, 'utf8').replace(/^(User|Group)=puppet$/gm, '$1=puppetdb'));
+    const verify = sh('systemd-analyze', ['verify', unit]);
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(verify.stderr).not.toContain('puppetdb-sync-spool');
+    const security = sh('systemd-analyze', ['security', '--offline=true', unit]);
+    const exposure = Number(/Overall exposure level for puppetdb-sync-spool\.service: ([\d.]+)/.exec(security.stdout)?.[1]);
+    expect(exposure, security.stdout).toBeLessThanOrEqual(2);
+    rmSync(dir, { recursive: true, force: true });
+    expect(sh('systemctl', ['is-enabled', 'puppetdb-sync-spool.service']).stdout.trim()).not.toBe('enabled');
+    const loads = sh('/opt/puppetdb-sync/bin/node', ['--input-type=module', '-e', `const { loadSpoolConfig } = await import('/opt/puppetdb-sync/dist/config/load-spool.js'); console.log((await loadSpoolConfig('${SPOOL_CONFIG}')).http.port);`]);
+    expect(loads.stdout, loads.stderr).toBe('8097\n');
   });
 
   // Booting systemd needs the right to make namespaces, which a CI container may lack.

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GENERATED_BLOCKS, extractBlock } from '../../scripts/gen-docs.ts';
 import { OPTIONS } from '../../src/config/schema.ts';
+import { SPOOL_OPTION_LIST } from '../../src/config/schema-spool.ts';
 import { ERROR_CODES } from '../../src/errors.ts';
 
 const read = (name: string): string => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
@@ -14,6 +15,12 @@ describe('docs that mirror the code', () => {
   it('the configuration reference names every key of the schema', () => {
     const doc = read('configuration.md');
     for (const option of OPTIONS) expect(doc).toContain(`\`${option.key}\``);
+  });
+
+  it('the configuration reference has a table of the spool\'s keys', () => {
+    const doc = read('configuration.md');
+    const table = doc.slice(doc.indexOf('<!-- BEGIN GENERATED: spool-options -->'), doc.indexOf('<!-- END GENERATED: spool-options -->'));
+    for (const option of SPOOL_OPTION_LIST) expect(table).toContain(`| \`${option.key}\` |`);
   });
 
   it('the operations page lists exactly the codes of src/errors.ts', () => {

@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shebangEnv, shebangFlags } from '../../scripts/bench-cli.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import { loadSpoolConfig } from '../../src/config/load-spool.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const FLAGS = shebangFlags(join(ROOT, 'src/cli.ts'));
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
 const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
 const CONFIG_PATH = '/etc/puppetdb-sync/puppetdb-sync.conf';
+const SPOOL_CONFIG_PATH = '/etc/puppetdb-sync/spool.conf';
 const PACKAGED_CLI = ['/opt/puppetdb-sync/bin/node', ...FLAGS, '/opt/puppetdb-sync/dist/cli.js'];
 
 function npm(args: string[]): string {
@@ -67,18 +69,35 @@ describe('packaging files', () => {
     expect(unit).toContain('\nRestart=on-failure\n');
   });
 
+  it('the spool\'s unit starts the same Node.js as puppet, its journal the one writable path, and is hardened as the sidecar\'s', () => {
+    const unit = read('packaging/puppetdb-sync-spool.service');
+    expect(unit).toContain(`\nExecStart=${PACKAGED_CLI.join(' ')} spool --config ${SPOOL_CONFIG_PATH}\n`);
+    expect(unit).toContain('\nExecReload=/bin/kill -HUP $MAINPID\n');
+    expect(unit).toContain('\nUser=puppet\n');
+    expect(unit).toContain('\nStateDirectory=puppetdb-sync/spool\n');
+    expect(unit).not.toMatch(/^ReadWritePaths=/m);
+    const settings = (text: string) => text.slice(text.indexOf('\nNoNewPrivileges=')).split('\n').filter((line) => /^[A-Z]\w+=/.test(line));
+    const sidecar = settings(read('packaging/puppetdb-sync.service'));
+    // The same hardening, but for PostgreSQL's socket, which the spool has no use for.
+    expect(settings(unit)).toEqual(sidecar.map((line) => (line.startsWith('RestrictAddressFamilies=') ? 'RestrictAddressFamilies=AF_INET AF_INET6' : line)));
+  });
+
   it('the wrapper, the unit and the image start it in the bin\'s environment', () => {
     const assignments = Object.entries(shebangEnv(join(ROOT, 'src/cli.ts'))).map(([name, value]) => `${name}=${value}`);
     expect(assignments).toEqual(['GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768']);
     for (const assignment of assignments) {
       expect(read('packaging/puppetdb-sync.sh')).toContain(`\nexport ${assignment}\nexec `);
       expect(read('packaging/puppetdb-sync.service')).toContain(`\nEnvironment=${assignment}\n`);
+      expect(read('packaging/puppetdb-sync-spool.service')).toContain(`\nEnvironment=${assignment}\n`);
       expect(read('Dockerfile')).toContain(`\nENV ${assignment}\n`);
     }
   });
 
   it('the configuration is the conffile; both shipped configurations load, the image\'s with the API beyond loopback', async () => {
-    expect(read('packaging/debian/conffiles')).toBe(`${CONFIG_PATH}\n`);
+    expect(read('packaging/debian/conffiles')).toBe(`${CONFIG_PATH}\n${SPOOL_CONFIG_PATH}\n`);
+    const spool = await loadSpoolConfig(join(ROOT, 'packaging/spool.conf'));
+    expect(spool.http).toMatchObject({ host: '127.0.0.1', port: 8097 });
+    expect(spool.spool.journalDir).toBe('/var/lib/puppetdb-sync/spool');
     const host = await loadConfig(join(ROOT, 'packaging/puppetdb-sync.conf'));
     expect(host.http).toMatchObject({ host: '127.0.0.1', port: 8095 });
     const container = await loadConfig(join(ROOT, 'packaging/container.conf'));
