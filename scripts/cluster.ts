@@ -211,6 +211,12 @@ export async function writeServerFiles(dir: string, runtime: PdbRuntime, s: Serv
   await chownTree(dir, runtime);
 }
 
+/**
+ * PuppetDBs that integration tests start of their own on the cluster's PostgreSQL
+ * (seed.test.ts one, spool-puppet.test.ts two), each holding about 50 connections.
+ */
+const OWN_SERVERS_OF_TESTS = 2;
+
 export async function startCluster(options: StartOptions): Promise<Cluster> {
   const log = options.log ?? (() => {});
   const versions = options.versions ?? Array.from({ length: options.servers }, () => DEFAULT_PDB_VERSION);
@@ -241,7 +247,7 @@ export async function startCluster(options: StartOptions): Promise<Cluster> {
       `-p ${pgPort}`, `-k ${sockDir}`, '-c listen_addresses=127.0.0.1',
       '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off',
       // PuppetDB opens a read and a write pool of 25 connections each.
-      `-c max_connections=${60 * options.servers + 20}`,
+      `-c max_connections=${60 * (options.servers + OWN_SERVERS_OF_TESTS) + 20}`,
     ].join(' ');
     await run(...asUser('postgres', join(pgBin, 'pg_ctl'), [
       'start', '-D', pgData, '-l', join(pgDir, 'postgres.log'), '-w', '-t', '60', '-o', pgOpts,

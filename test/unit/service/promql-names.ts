@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { SyncMetrics } from '../../../src/service/metrics.ts';
+import { SpoolMetrics } from '../../../src/spool/metrics.ts';
 
 /** Words of PromQL that are not metric names when they are not followed by `(`. */
 const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan']);
@@ -34,5 +35,11 @@ export async function exposedNames(registry: Registry): Promise<Set<string>> {
 export async function sidecarNames(): Promise<Set<string>> {
   const metrics = new SyncMetrics();
   metrics.watchSidecar(() => ({ role: 'single', leaderPresent: null, stateDatabase: null }), () => [{ url: 'http://127.0.0.1:8080', role: 'local' as const, version: '8.8.1' }, { url: 'https://pdb2.example.net:8081', role: 'remote' as const, version: 'unknown' }]);
+  return exposedNames(metrics.registry);
+}
+
+/** Every name the spool can expose: its metrics and the process ones. */
+export async function spoolNames(): Promise<Set<string>> {
+  const metrics = new SpoolMetrics({ stats: () => ({ commands: 0, bytes: 0, oldestReceivedAt: null, pending: new Map() }), maxBytes: 1, servers: ['https://pdb1.example.net:8081'] });
   return exposedNames(metrics.registry);
 }
