@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
+import { loadSpoolConfig } from '../../src/config/load-spool.ts';
+import { makeTestPki } from '../../scripts/test-pki.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MODULE = join(ROOT, 'puppet');
@@ -67,5 +69,22 @@ describe('the Puppet module', () => {
     expect(config.local.serverUrl).toBe('http://127.0.0.1:8080');
     expect(config.sync.remotes.map((remote) => [remote.serverUrl, remote.intervalMs])).toEqual([['https://pdb2.example.net:8081', 7000], ['https://pdb3.example.net:8081', 7000]]);
     expect(config.http.port).toBe(8096);
+  });
+
+  it('renders a spool configuration the spool loads: https with Puppet\'s certificate to the terminus and to the servers', async () => {
+    const ssldir = mkdtempSync(join(tmpdir(), 'pdbsync-ssldir-'));
+    const pki = await makeTestPki(ssldir, { certs: [{ name: 'puppet.example.net', altNames: ['DNS:puppet.example.net'] }], revoked: [] });
+    const { cert, key } = pki.cert('puppet.example.net');
+    const values = `{ servers => ['https://pdb1.example.net:8081', 'https://pdb2.example.net:8081'], cert => '${cert}', key => '${key}', ca => '${pki.ca}', crl => '${pki.emptyCrl}', host => '0.0.0.0', port => 8097, allowlist => '${join(ssldir, 'allowlist')}' }`;
+    const render = run('puppet', ['epp', 'render', join(MODULE, 'templates/spool.conf.epp'), '--values', values]);
+    expect(render.status, render.stderr).toBe(0);
+    writeFileSync(join(ssldir, 'allowlist'), 'puppet.example.net\n');
+    const file = join(ssldir, 'spool.conf');
+    writeFileSync(file, render.stdout);
+    const config = await loadSpoolConfig(file);
+    expect(config.spool.servers.map((server) => server.serverUrl)).toEqual(['https://pdb1.example.net:8081', 'https://pdb2.example.net:8081']);
+    expect(config.http.port).toBe(8097);
+    expect(config.http.tls?.allowlist).toEqual(['puppet.example.net']);
+    expect(config.tls?.certFile).toBe(cert);
   });
 });
