@@ -5,12 +5,11 @@
  * the file and the line. The result is a deep-frozen SpoolConfig.
  */
 
-import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 
 import { SyncError } from '../errors.ts';
-import { oneLine, parseHocon } from './hocon.ts';
-import { deepFreeze } from './load.ts';
+import { parseHocon } from './hocon.ts';
+import { deepFreeze, readConfigFile } from './load.ts';
 import { SPOOL_OPTIONS } from './schema-spool.ts';
 import { readHttpTlsFiles, readTlsFiles, type FailTls } from './tls-files.ts';
 import type { LogFormat, LogLevel, SpoolConfig, SpoolSettings } from './types.ts';
@@ -19,14 +18,7 @@ import { Validator, isObject, show, type Tree } from './validate.ts';
 /** Reads and validates the spool's file; the SpoolConfig's `file` is its absolute path. */
 export async function loadSpoolConfig(file: string): Promise<SpoolConfig> {
   const absolute = resolvePath(file);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new SyncError('PDBSYNC_ERR_CONFIG_READ', oneLine(reason), { cause: error });
-  }
-  return parseSpoolConfig(text, absolute);
+  return parseSpoolConfig(await readConfigFile(absolute), absolute);
 }
 
 /** Validates the spool's configuration text; `file` (made absolute) is only used in messages and as SpoolConfig.file. */

@@ -25,14 +25,17 @@ import { Validator, isObject, show, type Tree } from './validate.ts';
 /** Reads and validates the configuration file; the Config's `file` is its absolute path. */
 export async function loadConfig(file: string): Promise<Config> {
   const absolute = resolvePath(file);
-  let text: string;
+  return parseConfig(await readConfigFile(absolute), absolute);
+}
+
+/** A configuration file's text; PDBSYNC_ERR_CONFIG_READ when it cannot be read. */
+export async function readConfigFile(absolute: string): Promise<string> {
   try {
-    text = await readFile(absolute, 'utf8');
+    return await readFile(absolute, 'utf8');
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new SyncError('PDBSYNC_ERR_CONFIG_READ', oneLine(`${reason}`), { cause: error });
+    throw new SyncError('PDBSYNC_ERR_CONFIG_READ', oneLine(reason), { cause: error });
   }
-  return parseConfig(text, absolute);
 }
 
 /** Validates configuration text; `file` (made absolute) is only used in messages and as Config.file. */

@@ -196,24 +196,21 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
  * Runs SQL in server `index`'s database (puppetdb1, puppetdb2, ... in the servers'
  * order) as PostgreSQL's superuser; its rows, tab-separated.
  */
-export function sql(postgres: { socketDir: string; port: number }, index: number, statement: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const args = ['-h', postgres.socketDir, '-p', String(postgres.port), '-U', 'postgres', '-d', `puppetdb${index + 1}`, '-v', 'ON_ERROR_STOP=1', '-At', '-F', '\t', '-c', statement];
-    const child = spawn('psql', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`psql exited ${code}: ${err}`))));
-  });
+export function sql(postgres: PostgresAccess, index: number, statement: string): Promise<string> {
+  return psql(postgres, ['-d', `puppetdb${index + 1}`, '-F', '\t', '-c', statement]);
 }
 
 /** psql as PostgreSQL's superuser in `database`, each statement on its own (CREATE DATABASE refuses a transaction); its rows, as text. */
-export function psqlAdmin(postgres: { socketDir: string; port: number }, database: string, ...statements: string[]): Promise<string> {
+export function psqlAdmin(postgres: PostgresAccess, database: string, ...statements: string[]): Promise<string> {
+  return psql(postgres, ['-d', database, ...statements.flatMap((statement) => ['-c', statement])]);
+}
+
+/** The servers' PostgreSQL: its socket folder and port. */
+type PostgresAccess = { readonly socketDir: string; readonly port: number };
+
+function psql(postgres: PostgresAccess, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const args = ['-h', postgres.socketDir, '-p', String(postgres.port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-At', ...statements.flatMap((statement) => ['-c', statement])];
-    const child = spawn('psql', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('psql', ['-h', postgres.socketDir, '-p', String(postgres.port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-At', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
