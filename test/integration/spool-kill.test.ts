@@ -14,7 +14,8 @@ import { eventually, freePort, plainReport, query, startCli, type Sidecar } from
 
 const server = inject('pdbServers')[1]!;
 const prefix = uniquePrefix('spool-kill');
-const NODES = 60;
+/** Enough that the delivery is still going when the test first sees it has begun: 400 commands, at 2 at a time. */
+const NODES = 200;
 let spoolUrl: string;
 let config: string;
 let spool: Sidecar | undefined;
@@ -80,7 +81,12 @@ describe('a spool killed mid-delivery', () => {
   let deliveredBeforeKill: number;
 
   beforeAll(async () => {
-    await eventually(async () => (await metric('pdbsync_spool_settled_total', 'reason="delivered"')) >= 10, 300_000, 'the spool has delivered some commands');
+    // Polled closely rather than by `eventually`'s second: the kill must land mid-delivery.
+    const deadline = Date.now() + 300_000;
+    while ((await metric('pdbsync_spool_settled_total', 'reason="delivered"')) < 10) {
+      if (Date.now() > deadline) throw new Error('the spool delivered nothing within 300 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     spool!.signal('SIGKILL');
     await spool!.exited;
     deliveredBeforeKill = (await query(server, ['from', 'reports', ['extract', [['function', 'count']], ['~', 'certname', `^${prefix}-`]]]))[0]!.count as number;
