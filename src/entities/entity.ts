@@ -58,6 +58,11 @@ export interface Entity<Row extends SummaryRow = SummaryRow> {
    */
   readonly tiesByContent: boolean;
   /**
+   * Whether PuppetDB drops this entity's records report-ttl after their producer time
+   * (reports), besides node-purge-ttl: the spool never delivers one past it.
+   */
+  readonly keptByReportTtl?: boolean;
+  /**
    * The parts a reconciliation reads one after another, together covering all the
    * summary, for an entity whose summary is too long for one query (reports: a few
    * days each); absent, the summary is one part.

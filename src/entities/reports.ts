@@ -291,6 +291,7 @@ export const reports: Entity<ReportRow> = {
   pullWhenMissing: true,
   // Rows of one key are one report (its identity): reports never tie.
   tiesByContent: false,
+  keptByReportTtl: true,
   segments,
   remoteSummary: summary('remote'),
   localSummary: summary('local'),

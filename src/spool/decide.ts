@@ -16,7 +16,8 @@ export interface DecisionInput {
   /** The server's row of the same key: absent when it holds none, `unreadable` when its row could not be read. */
   readonly counterpart: SummaryRow | 'unreadable' | undefined;
   readonly rule: PrecedenceRule;
-  readonly isReport: boolean;
+  /** The entity's records are dropped by PuppetDB after report-ttl (Entity.keptByReportTtl). */
+  readonly keptByReportTtl: boolean;
   readonly now: number;
   readonly reportTtlMs: number;
   readonly nodePurgeTtlMs: number;
@@ -35,7 +36,7 @@ export interface DecisionInput {
 export function decide(input: DecisionInput): Decision {
   const { row, counterpart, rule, now } = input;
   if (row.version.time < now - input.nodePurgeTtlMs) return 'expired';
-  if (input.isReport && row.version.time < now - input.reportTtlMs) return 'expired';
+  if (input.keptByReportTtl && row.version.time < now - input.reportTtlMs) return 'expired';
   if (counterpart === 'unreadable') return 'unknown';
   const reason = pullReason(row.version, counterpart?.version, rule);
   if (reason === undefined) return 'held';

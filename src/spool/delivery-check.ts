@@ -63,7 +63,8 @@ export async function checkCommands(commands: readonly JournaledCommand[], serve
   for (const journaled of commands) {
     const item = classify(journaled);
     if ('decision' in item) checked.push(item);
-    else byEntity.set(item.entity, [...(byEntity.get(item.entity) ?? []), item]);
+    else if (byEntity.has(item.entity)) byEntity.get(item.entity)!.push(item);
+    else byEntity.set(item.entity, [item]);
   }
   const context = { now, firstPass: false, settings: lookupSettings(settings) };
   for (const [entity, items] of byEntity) {
@@ -79,7 +80,7 @@ export async function checkCommands(commands: readonly JournaledCommand[], serve
       for (const { journaled, row, body } of batch) {
         const counterpart = unreadableWithoutKey && !found.has(row.key) ? 'unreadable' : found.get(row.key);
         const rule = { pullWhenMissing: entity.pullWhenMissing, tiesByContent: entity.tiesByContent };
-        const decision = decide({ row, counterpart, rule, isReport: entity.name === 'reports', now, reportTtlMs: settings.reportTtlMs, nodePurgeTtlMs: settings.nodePurgeTtlMs });
+        const decision = decide({ row, counterpart, rule, keptByReportTtl: entity.keptByReportTtl === true, now, reportTtlMs: settings.reportTtlMs, nodePurgeTtlMs: settings.nodePurgeTtlMs });
         if (decision !== 'submit') checked.push({ journaled, decision, entity, row });
         else checked.push({ journaled, decision, entity, row, submission: { command: journaled.command, version: journaled.version, certname: journaled.certname, producerTimestamp: journaled.producerTimestamp, body: [body] } });
       }

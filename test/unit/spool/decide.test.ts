@@ -13,7 +13,7 @@ const row = (time: number, tieBreak: string[] = [''], identity?: string): Summar
   return { key: 'k', certname: 'web1', version };
 };
 
-const base = (overrides: Partial<DecisionInput>): DecisionInput => ({ row: row(NOW - DAY), counterpart: undefined, rule: BY_CONTENT, isReport: false, now: NOW, reportTtlMs: TTL, nodePurgeTtlMs: TTL, ...overrides });
+const base = (overrides: Partial<DecisionInput>): DecisionInput => ({ row: row(NOW - DAY), counterpart: undefined, rule: BY_CONTENT, keptByReportTtl: false, now: NOW, reportTtlMs: TTL, nodePurgeTtlMs: TTL, ...overrides });
 
 const cases: [string, Partial<DecisionInput>, Decision][] = [
   ['the server lacks the record', {}, 'submit'],
@@ -21,8 +21,8 @@ const cases: [string, Partial<DecisionInput>, Decision][] = [
   ['the server holds a newer one', { counterpart: row(NOW, ['h1']) }, 'held'],
   ['a factset or catalog of the same time (the broadcast reached it)', { row: row(NOW - DAY, ['', 'p']), counterpart: row(NOW - DAY, ['h1', 'p']) }, 'held'],
   ['a factset or catalog of the same time and another producer (a content tie: the sidecars decide)', { row: row(NOW - DAY, ['', 'a']), counterpart: row(NOW - DAY, ['h1', 'z']) }, 'held'],
-  ['the same report (its transaction_uuid), whatever hash the server computed', { rule: BY_TIE_BREAK, isReport: true, row: row(NOW - DAY, [''], 'tx'), counterpart: row(NOW - DAY, ['h1'], 'tx') }, 'held'],
-  ['a report the server lacks', { rule: BY_TIE_BREAK, isReport: true, row: row(NOW - DAY, [''], 'tx') }, 'submit'],
+  ['the same report (its transaction_uuid), whatever hash the server computed', { rule: BY_TIE_BREAK, keptByReportTtl: true, row: row(NOW - DAY, [''], 'tx'), counterpart: row(NOW - DAY, ['h1'], 'tx') }, 'held'],
+  ['a report the server lacks', { rule: BY_TIE_BREAK, keptByReportTtl: true, row: row(NOW - DAY, [''], 'tx') }, 'submit'],
   ['a deactivation at the time of the node\'s newest data (the deactivation wins)', { rule: BY_TIE_BREAK, row: row(NOW - DAY, ['deactivated']), counterpart: row(NOW - DAY, ['active']) }, 'submit'],
   ['a deactivation the server already holds', { rule: BY_TIE_BREAK, row: row(NOW - DAY, ['deactivated']), counterpart: row(NOW - DAY, ['deactivated']) }, 'held'],
   ['a deactivation older than the node\'s data there', { rule: BY_TIE_BREAK, row: row(NOW - DAY, ['deactivated']), counterpart: row(NOW - DAY + 1, ['active']) }, 'held'],
@@ -30,8 +30,8 @@ const cases: [string, Partial<DecisionInput>, Decision][] = [
   ['an expiration setting winning a tie by its tie-break', { rule: BY_TIE_BREAK, row: row(NOW - DAY, ['true']), counterpart: row(NOW - DAY, ['false']) }, 'submit'],
   ['an entity that does not pull missing records', { rule: { pullWhenMissing: false, tiesByContent: false } }, 'held'],
   ['the server\'s row could not be read', { counterpart: 'unreadable' }, 'unknown'],
-  ['a report past report-ttl, though the server lacks it', { isReport: true, reportTtlMs: DAY / 2 }, 'expired'],
-  ['a report just within report-ttl', { isReport: true, reportTtlMs: DAY }, 'submit'],
+  ['a report past report-ttl, though the server lacks it', { keptByReportTtl: true, reportTtlMs: DAY / 2 }, 'expired'],
+  ['a report just within report-ttl', { keptByReportTtl: true, reportTtlMs: DAY }, 'submit'],
   ['a factset past report-ttl but within node-purge-ttl', { reportTtlMs: DAY / 2 }, 'submit'],
   ['anything past node-purge-ttl', { nodePurgeTtlMs: DAY / 2 }, 'expired'],
   ['expiry before an unreadable server row', { nodePurgeTtlMs: DAY / 2, counterpart: 'unreadable' }, 'expired'],
